@@ -1,0 +1,96 @@
+"""The versioned metadata file the trainer writes beside each ONNX model.
+
+It is the single source of truth for a model's input: feature names, types, bounds,
+categorical vocabularies, fitted scaling, encoded order and class labels. The service
+builds its request schemas and its transform from it and repeats none of it by hand.
+"""
+
+import json
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+METADATA_VERSION = 1
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NumericFeature(_Strict):
+    """encoded = clip((v' - offset) / scale, 0, 1), v' = log1p(max(v, 0)) if log1p else v,
+    and v replaced by fill_value when missing, NaN or infinite."""
+
+    kind: Literal["numeric"] = "numeric"
+    name: str
+    dtype: Literal["integer", "number"]
+    minimum: float | None = Field(description="domain lower bound accepted from clients")
+    maximum: float | None = Field(description="domain upper bound accepted from clients")
+    train_min: float
+    train_max: float
+    fill_value: float = Field(description="training median, used for missing or non-finite values")
+    log1p: bool
+    offset: float
+    scale: float = Field(gt=0)
+
+
+class CategoricalFeature(_Strict):
+    """One-hot over `vocabulary`; a value outside it encodes as all zeros."""
+
+    kind: Literal["categorical"] = "categorical"
+    name: str
+    vocabulary: list[str] = Field(min_length=1)
+    closed: bool = Field(description="true when the set of values is fixed by the protocol, so clients must use one")
+
+
+Feature = Annotated[NumericFeature | CategoricalFeature, Field(discriminator="kind")]
+
+
+class OnnxModelInfo(_Strict):
+    file: str = "model.onnx"
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    input_name: str
+    input_width: int = Field(gt=0)
+    output_name: str
+    opset: int
+
+
+class ModelMetadata(_Strict):
+    format_version: Literal[1] = METADATA_VERSION
+    model_id: str
+    dataset: Literal["nsl-kdd", "bot-iot", "nf-bot-iot-v2"]
+    task: Literal["binary", "multiclass"]
+    architecture: Literal["cnn", "cnn-lstm"]
+    features: list[Feature] = Field(min_length=1)
+    ignored_columns: list[str] = Field(description="accepted in records and never used: identifiers and labels")
+    encoded_features: list[str]
+    classes: list[str] = Field(min_length=2)
+    normal_class: str
+    unseen_category_rule: Literal["all-zero"] = "all-zero"
+    missing_value_rule: Literal["training-median"] = "training-median"
+    balancing: dict[str, Any]
+    training: dict[str, Any]
+    examples: dict[str, dict[str, Any]] = Field(description="one real test record per class, raw")
+    onnx: OnnxModelInfo
+
+
+class MetadataError(ValueError):
+    """A metadata file that is missing, unreadable or does not match the schema."""
+
+
+def load_metadata(path: Path) -> ModelMetadata:
+    try:
+        raw = json.loads(Path(path).read_text())
+        meta = ModelMetadata.model_validate(raw)
+    except (OSError, json.JSONDecodeError) as exc:
+        raise MetadataError(f"{path}: cannot read metadata: {exc}") from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "<root>"
+        raise MetadataError(f"{path}: invalid metadata at '{where}': {first['msg']}") from None
+    if meta.normal_class not in meta.classes:
+        raise MetadataError(f"{path}: normal_class '{meta.normal_class}' is not one of the classes")
+    if len(meta.encoded_features) != meta.onnx.input_width:
+        raise MetadataError(f"{path}: {len(meta.encoded_features)} encoded features but ONNX input width {meta.onnx.input_width}")
+    return meta

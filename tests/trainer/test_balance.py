@@ -1,0 +1,67 @@
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from trainer.balance import balance, targets_for
+
+
+@pytest.fixture
+def skewed():
+    """Real-looking imbalance: a big class, a medium one and a class of exactly 2 rows."""
+    rng = np.random.default_rng(0)
+    X = rng.random((212, 6)).astype(np.float32)
+    y = np.array(["normal"] * 160 + ["DoS"] * 50 + ["U2R"] * 2)
+    X[-2:] += 2.0  # keep U2R apart so synthetic rows can be told from the others
+    return X, y
+
+
+@pytest.mark.parametrize("method", ["ros", "smote", "adasyn"])
+def test_every_method_fills_classes_to_the_target_and_survives_a_class_of_two(skewed, method):
+    X, y = skewed
+    X_out, y_out, report = balance(X, y, method, seed=0, target=1.0)
+    counts = Counter(y_out.tolist())
+    assert counts["normal"] == 160
+    assert counts["U2R"] == 160
+    assert counts["DoS"] >= 150  # ADASYN generates approximately the requested number
+    np.testing.assert_array_equal(X_out[: len(X)], X)  # the real rows come first, untouched
+    assert report["counts_before"] == {"DoS": 50, "U2R": 2, "normal": 160}
+    assert report["counts_after"] == dict(sorted(counts.items()))
+
+
+def test_smote_on_a_class_of_two_interpolates_between_its_two_rows(skewed):
+    X, y = skewed
+    X_out, y_out, _ = balance(X, y, "smote", seed=0)
+    synthetic = X_out[len(X) :][y_out[len(X) :] == "U2R"]
+    low, high = X[-2:].min(axis=0), X[-2:].max(axis=0)
+    assert np.all(synthetic >= low - 1e-6) and np.all(synthetic <= high + 1e-6)
+
+
+def test_a_class_of_one_falls_back_to_random_oversampling_and_says_so():
+    X = np.arange(40, dtype=np.float32).reshape(20, 2)
+    y = np.array(["a"] * 19 + ["b"])
+    X_out, y_out, report = balance(X, y, "smote", seed=1)
+    assert Counter(y_out.tolist())["b"] == 19
+    assert np.all(X_out[y_out == "b"] == X[-1])
+    assert report["fallbacks"]["b"].startswith("ros")
+
+
+def test_adasyn_without_majority_neighbours_falls_back_to_smote():
+    # The minority class sits far from the majority: ADASYN finds no majority neighbour and refuses.
+    X = np.concatenate([np.zeros((30, 2)), np.full((6, 2), 100.0) + np.arange(12).reshape(6, 2)]).astype(np.float32)
+    y = np.array(["big"] * 30 + ["small"] * 6)
+    _, y_out, report = balance(X, y, "adasyn", seed=0)
+    assert Counter(y_out.tolist())["small"] == 30
+    assert report["fallbacks"]["small"].startswith("smote")
+
+
+def test_none_changes_nothing_and_partial_target(skewed):
+    X, y = skewed
+    X_out, y_out, _ = balance(X, y, "none", seed=0)
+    assert X_out is X and y_out is y
+    assert targets_for(y, 0.5) == {"normal": 160, "DoS": 80, "U2R": 80}
+
+
+def test_unknown_method_is_refused(skewed):
+    with pytest.raises(ValueError, match="unknown balancing method 'magic'"):
+        balance(*skewed, "magic", seed=0)

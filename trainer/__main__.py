@@ -1,0 +1,123 @@
+"""Command line: `python -m trainer {explore,train,ship} ...` (also installed as `trainer`)."""
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from trainer.balance import METHODS
+from trainer.datasets import DATASETS
+from trainer.load import DataError
+
+# The models shipped in artifacts/ and how `trainer ship` (the trainer container's default) retrains them.
+SHIPPED = [
+    ("nsl-kdd", "binary", "cnn"),
+    ("nsl-kdd", "binary", "cnn-lstm"),
+    ("nsl-kdd", "multiclass", "cnn"),
+    ("nsl-kdd", "multiclass", "cnn-lstm"),
+    ("nf-bot-iot-v2", "multiclass", "cnn"),
+    ("nf-bot-iot-v2", "multiclass", "cnn-lstm"),
+]
+SHIPPED_BALANCING = {"nsl-kdd": "smote", "nf-bot-iot-v2": "smote"}
+
+
+def _data_dir(value: str | None) -> Path:
+    return Path(value or os.environ.get("NIDS_DATA_DIR", "../shared/datasets"))
+
+
+def _positive(kind):
+    def parse(text: str):
+        value = kind(text)
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+        return value
+
+    return parse
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="trainer", description=__doc__)
+    sub = top.add_subparsers(dest="command", required=True)
+
+    def common(p):
+        p.add_argument("--data-dir", help="folder holding nsl-kdd/ and bot-iot/ (default: $NIDS_DATA_DIR or ../shared/datasets)")
+        p.add_argument("--out", type=Path, help="output folder")
+
+    explore = sub.add_parser("explore", help="class distributions and feature summaries, as Markdown and PNG")
+    common(explore)
+    explore.add_argument("--limit-rows", type=_positive(int), help="stratified sample per file, for a quick look")
+
+    train = sub.add_parser("train", help="train, evaluate and export one model")
+    common(train)
+    train.add_argument("--dataset", required=True, choices=sorted(DATASETS))
+    train.add_argument("--task", default="multiclass", choices=["binary", "multiclass"])
+    train.add_argument("--arch", default="cnn", choices=["cnn", "cnn-lstm"])
+    train.add_argument("--balance", default="none", choices=METHODS)
+    train.add_argument("--balance-target", type=_positive(float), default=1.0, help="fill each class to this share of the majority class")
+    train.add_argument("--protocol", default="official", choices=["official", "random"], help="nsl-kdd split protocol")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--epochs", type=_positive(int), default=30)
+    train.add_argument("--batch-size", type=_positive(int), default=256)
+    train.add_argument("--limit-rows", type=_positive(int), help="stratified sample of each file, for quick runs")
+    train.add_argument("--file", action="append", type=Path, dest="files", help="data file(s) instead of the dataset's defaults")
+    train.add_argument("--no-baseline", action="store_true", help="skip the random-forest baseline")
+    train.add_argument("--gan-epochs", type=_positive(int), default=300)
+    train.add_argument("--gan-seconds", type=_positive(float), default=180.0)
+
+    ship = sub.add_parser("ship", help="retrain every shipped model into the artifacts folder (one process each)")
+    common(ship)
+    ship.add_argument("--limit-rows", type=_positive(int), help="stratified sample of each file, for a smoke run")
+    ship.add_argument("--epochs", type=_positive(int), default=30)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    data_dir = _data_dir(args.data_dir)
+    try:
+        if args.command == "explore":
+            from trainer.explore import explore
+
+            explore(data_dir, args.out or Path("reports/exploration"), args.limit_rows)
+        elif args.command == "train":
+            # Checked before TensorFlow is imported, so a wrong path costs a second, not TF's start-up.
+            for path in args.files or [data_dir / f for f in DATASETS[args.dataset].default_files]:
+                if not Path(path).is_file():
+                    raise DataError(f"{path}: no such file")
+            from trainer.train import TrainConfig, run
+
+            run(
+                TrainConfig(
+                    dataset=args.dataset, task=args.task, architecture=args.arch, balance=args.balance,
+                    balance_target=args.balance_target, protocol=args.protocol, seed=args.seed, epochs=args.epochs,
+                    batch_size=args.batch_size, limit_rows=args.limit_rows, data_dir=data_dir, files=args.files or [],
+                    out_dir=args.out or Path("artifacts"), run_baseline=not args.no_baseline,
+                    gan_epochs=args.gan_epochs, gan_seconds=args.gan_seconds,
+                )
+            )  # fmt: skip
+        elif args.command == "ship":
+            return ship(data_dir, args.out or Path("artifacts"), args.limit_rows, args.epochs)
+    except (ValueError, OSError, RuntimeError) as exc:
+        print(f"trainer: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def ship(data_dir: Path, out: Path, limit_rows: int | None, epochs: int) -> int:
+    """Each model in its own process, so its measured peak memory is its own."""
+    for dataset, task, arch in SHIPPED:
+        command = [sys.executable, "-m", "trainer", "train", "--dataset", dataset, "--task", task, "--arch", arch,
+                   "--balance", SHIPPED_BALANCING[dataset], "--epochs", str(epochs),
+                   "--data-dir", str(data_dir), "--out", str(out)]  # fmt: skip
+        if limit_rows:
+            command += ["--limit-rows", str(limit_rows)]
+        print(f"trainer ship: {' '.join(command[1:])}", file=sys.stderr, flush=True)
+        if subprocess.call(command) != 0:
+            print(f"trainer: error: training {dataset}-{task}-{arch} failed", file=sys.stderr)
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,45 @@
+"""Honest evaluation on a held-out split: overall, per-class and normal-vs-attack numbers."""
+
+import numpy as np
+from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
+
+
+def evaluate(y_true: np.ndarray, y_pred: np.ndarray, classes: list[str], normal_class: str) -> dict:
+    """y_true / y_pred are class indices into `classes`."""
+    labels = np.arange(len(classes))
+    matrix = confusion_matrix(y_true, y_pred, labels=labels)
+    per_class = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
+    summary = {}
+    for average in ("macro", "weighted"):
+        p, r, f, _ = precision_recall_fscore_support(y_true, y_pred, labels=labels, average=average, zero_division=0)
+        summary[average] = {"precision": float(p), "recall": float(r), "f1": float(f)}
+
+    # Normal traffic is the negative class: a false alarm is a normal record called any attack.
+    normal = classes.index(normal_class)
+    is_normal, called_normal = y_true == normal, y_pred == normal
+    negatives, positives = int(is_normal.sum()), int((~is_normal).sum())
+    false_alarms = int((is_normal & ~called_normal).sum())
+    detected = int((~is_normal & ~called_normal).sum())
+    return {
+        "rows": int(len(y_true)),
+        "accuracy": float(accuracy_score(y_true, y_pred)),
+        "precision_macro": summary["macro"]["precision"],
+        "recall_macro": summary["macro"]["recall"],
+        "f1_macro": summary["macro"]["f1"],
+        "precision_weighted": summary["weighted"]["precision"],
+        "recall_weighted": summary["weighted"]["recall"],
+        "f1_weighted": summary["weighted"]["f1"],
+        "specificity": (negatives - false_alarms) / negatives if negatives else None,
+        "false_alarm_rate": false_alarms / negatives if negatives else None,
+        "detection_rate": detected / positives if positives else None,
+        "per_class": {
+            name: {
+                "precision": float(per_class[0][i]),
+                "recall": float(per_class[1][i]),
+                "f1": float(per_class[2][i]),
+                "support": int(per_class[3][i]),
+            }
+            for i, name in enumerate(classes)
+        },
+        "confusion_matrix": {"labels": classes, "rows_true_columns_predicted": matrix.tolist()},
+    }

@@ -1,0 +1,108 @@
+"""Read a dataset file into features and labels, refusing malformed files with a one-line error.
+
+Errors name the file, the 1-based line number and the column, so a user can open the file there.
+"""
+
+import csv
+import gzip
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from trainer.datasets import DatasetSpec
+
+
+class DataError(ValueError):
+    """A data file that cannot be used as it is."""
+
+
+@dataclass
+class Labeled:
+    """Raw features (the dataset's own column names) and one task's class labels, row-aligned."""
+
+    features: pd.DataFrame
+    labels: pd.Series
+    source: str
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def take(self, index: np.ndarray) -> "Labeled":
+        return Labeled(self.features.iloc[index].reset_index(drop=True), self.labels.iloc[index].reset_index(drop=True), self.source)
+
+
+def _open_text(path: Path):
+    return gzip.open(path, "rt", newline="") if path.suffix == ".gz" else open(path, newline="")
+
+
+def _sniff_separator(path: Path) -> str:
+    with _open_text(path) as f:
+        first = f.readline()
+    return "\t" if first.count("\t") > first.count(",") else ","
+
+
+def read_table(spec: DatasetSpec, path: Path) -> pd.DataFrame:
+    """The file's rows with every column of the dataset, numeric columns parsed; raises DataError."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    first_line = 2 if spec.has_header else 1
+    text_columns = [*spec.categorical, *spec.label_columns.values()]
+    try:
+        frame = pd.read_csv(
+            path,
+            sep=_sniff_separator(path),
+            header=0 if spec.has_header else None,
+            dtype={c if spec.has_header else spec.columns.index(c): str for c in text_columns},
+            keep_default_na=False,
+            na_values=[""],
+            low_memory=False,
+            quoting=csv.QUOTE_MINIMAL,
+        )
+    except (pd.errors.ParserError, UnicodeDecodeError, EOFError, OSError) as exc:
+        raise DataError(f"{path}: cannot parse: {str(exc).strip().splitlines()[-1]}") from None
+
+    if not spec.has_header:
+        # pandas pads short rows with NaN, so a row missing its last field is one that was cut short
+        if frame.shape[1] != len(spec.columns):
+            raise DataError(f"{path}: expected {len(spec.columns)} fields per line, found {frame.shape[1]}")
+        frame.columns = list(spec.columns)
+        short = frame[spec.columns[-1]].isna().to_numpy()
+        if short.any():
+            raise DataError(f"{path}: line {int(np.flatnonzero(short)[0]) + first_line}: expected {len(spec.columns)} fields")
+    frame.columns = [str(c).strip() for c in frame.columns]
+    missing = [c for c in spec.columns if c not in frame.columns]
+    unexpected = [c for c in frame.columns if c not in spec.columns]
+    if missing or unexpected:
+        raise DataError(f"{path}: wrong columns for {spec.name}: missing {missing}, unexpected {unexpected}")
+
+    for column in spec.features:
+        if column in spec.categorical:
+            continue
+        if not pd.api.types.is_numeric_dtype(frame[column]):
+            parsed = pd.to_numeric(frame[column], errors="coerce")
+            bad = parsed.isna() & frame[column].notna()
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            value = frame[column].iloc[row]
+            raise DataError(f"{path}: line {row + first_line}, column '{column}': not a number: {value!r}")
+    return frame
+
+
+def labels_for(spec: DatasetSpec, task: str, frame: pd.DataFrame, path: Path) -> pd.Series:
+    """Map the raw label column to the task's class names; an unknown raw label is an error."""
+    column = spec.label_columns[task]
+    raw = frame[column].astype(str).str.strip().str.removesuffix(".0")
+    classes = raw.map(spec.class_maps[task])
+    if classes.isna().any():
+        row = int(np.flatnonzero(classes.isna().to_numpy())[0])
+        first_line = 2 if spec.has_header else 1
+        raise DataError(f"{path}: line {row + first_line}, column '{column}': unknown label {raw.iloc[row]!r}")
+    return classes.rename("label")
+
+
+def load(spec: DatasetSpec, task: str, path: Path) -> Labeled:
+    frame = read_table(spec, path)
+    labels = labels_for(spec, task, frame, path)
+    return Labeled(frame[list(spec.features)].reset_index(drop=True), labels.reset_index(drop=True), Path(path).name)

@@ -1,0 +1,50 @@
+"""The two architectures, as functional Keras models (tf2onnx converts functional models, not Sequential).
+
+The encoded record is treated as a 1-D signal of `width` steps with one channel.
+"""
+
+import keras
+from keras import layers
+
+INPUT_NAME = "features"
+OUTPUT_NAME = "probabilities"
+
+
+def _conv_blocks(x):
+    x = layers.Conv1D(32, 3, padding="same", activation="relu")(x)
+    x = layers.MaxPooling1D(2)(x)
+    x = layers.Conv1D(64, 3, padding="same", activation="relu")(x)
+    return layers.MaxPooling1D(2)(x)
+
+
+def build_cnn(width: int, n_classes: int) -> keras.Model:
+    inputs = keras.Input(shape=(width,), name=INPUT_NAME)
+    x = _conv_blocks(layers.Reshape((width, 1))(inputs))
+    x = layers.Flatten()(x)
+    x = layers.Dense(128, activation="relu")(x)
+    x = layers.Dropout(0.3)(x)
+    outputs = layers.Dense(n_classes, activation="softmax", name=OUTPUT_NAME)(x)
+    return keras.Model(inputs, outputs, name="cnn")
+
+
+def build_cnn_lstm(width: int, n_classes: int) -> keras.Model:
+    inputs = keras.Input(shape=(width,), name=INPUT_NAME)
+    x = _conv_blocks(layers.Reshape((width, 1))(inputs))
+    x = layers.LSTM(64)(x)
+    x = layers.Dense(64, activation="relu")(x)
+    x = layers.Dropout(0.3)(x)
+    outputs = layers.Dense(n_classes, activation="softmax", name=OUTPUT_NAME)(x)
+    return keras.Model(inputs, outputs, name="cnn_lstm")
+
+
+ARCHITECTURES = {"cnn": build_cnn, "cnn-lstm": build_cnn_lstm}
+
+
+def build(architecture: str, width: int, n_classes: int, learning_rate: float = 1e-3) -> keras.Model:
+    model = ARCHITECTURES[architecture](width, n_classes)
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model

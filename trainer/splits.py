@@ -1,0 +1,106 @@
+"""Stratified, seeded train / validation / test splits for each dataset and protocol.
+
+nsl-kdd, official protocol: train on KDDTrain+ less a stratified validation part, test on KDDTest+,
+and report KDDTest-21 as a second test set. nsl-kdd, random protocol (the one behind the 0.99
+figures in the literature): KDDTrain+ and KDDTest+ pooled, stratified 80/20, then validation from
+the 80. Other datasets: stratified train / validation / test of their files.
+"""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from trainer.datasets import DatasetSpec
+from trainer.load import DataError, Labeled, load
+
+VALIDATION_SHARE = 0.1
+TEST_SHARE = 0.2
+
+
+@dataclass
+class Splits:
+    train: Labeled
+    validation: Labeled
+    test: Labeled
+    extra_tests: dict[str, Labeled] = field(default_factory=dict)
+    description: dict = field(default_factory=dict)
+
+
+def _concat(parts: list[Labeled], source: str) -> Labeled:
+    return Labeled(
+        pd.concat([p.features for p in parts], ignore_index=True),
+        pd.concat([p.labels for p in parts], ignore_index=True),
+        source,
+    )
+
+
+def _stratify(labels: pd.Series) -> pd.Series | None:
+    """Stratify where every class can appear on both sides; a singleton class cannot."""
+    return labels if labels.value_counts().min() >= 2 else None
+
+
+def _split(data: Labeled, share: float, seed: int) -> tuple[Labeled, Labeled]:
+    rows = np.arange(len(data))
+    keep, held = train_test_split(rows, test_size=share, random_state=seed, stratify=_stratify(data.labels))
+    return data.take(np.sort(keep)), data.take(np.sort(held))
+
+
+def sample_rows(data: Labeled, limit: int | None, seed: int) -> Labeled:
+    """A stratified subsample of at most `limit` rows, for quick runs and tests."""
+    if limit is None or len(data) <= limit:
+        return data
+    keep, _ = train_test_split(np.arange(len(data)), train_size=limit, random_state=seed, stratify=_stratify(data.labels))
+    return data.take(np.sort(keep))
+
+
+def make_splits(
+    spec: DatasetSpec,
+    task: str,
+    data_dir: Path,
+    protocol: str = "official",
+    seed: int = 0,
+    files: list[Path] | None = None,
+    limit_rows: int | None = None,
+) -> Splits:
+    paths = [Path(p) for p in files] if files else [Path(data_dir) / f for f in spec.default_files]
+    if spec.name == "nsl-kdd":
+        if len(paths) < 2:
+            raise DataError("nsl-kdd needs a training file and a test file (KDDTrain+, KDDTest+[, KDDTest-21])")
+        train_full, *tests = [sample_rows(load(spec, task, p), limit_rows, seed) for p in paths]
+        if protocol == "official":
+            train, validation = _split(train_full, VALIDATION_SHARE, seed)
+            test, extra = tests[0], {t.source: t for t in tests[1:]}
+        elif protocol == "random":
+            pooled = _concat([train_full, tests[0]], f"{train_full.source}+{tests[0].source}")
+            rest, test = _split(pooled, TEST_SHARE, seed)
+            train, validation = _split(rest, VALIDATION_SHARE / (1 - TEST_SHARE), seed)
+            extra = {}
+        else:
+            raise DataError(f"unknown protocol {protocol!r}: use 'official' or 'random'")
+    else:
+        if protocol != "official":
+            raise DataError(f"--protocol applies to nsl-kdd only; {spec.name} always uses a stratified random split")
+        pooled = _concat([load(spec, task, p) for p in paths], "+".join(p.name for p in paths))
+        pooled = sample_rows(pooled, limit_rows, seed)
+        rest, test = _split(pooled, TEST_SHARE, seed)
+        train, validation = _split(rest, VALIDATION_SHARE / (1 - TEST_SHARE), seed)
+        extra = {}
+
+    description = {
+        "files": [p.name for p in paths],
+        "protocol": protocol,
+        "seed": seed,
+        "limit_rows": limit_rows,
+        "rows": {"train": len(train), "validation": len(validation), "test": len(test)}
+        | {name: len(t) for name, t in extra.items()},
+        "class_counts": {
+            "train": train.labels.value_counts().to_dict(),
+            "validation": validation.labels.value_counts().to_dict(),
+            "test": test.labels.value_counts().to_dict(),
+        },
+    }
+    return Splits(train, validation, test, extra, description)
+
