@@ -69,6 +69,18 @@ def parser() -> argparse.ArgumentParser:
     common(ship)
     ship.add_argument("--limit-rows", type=_positive(int), help="stratified sample of each file, for a smoke run")
     ship.add_argument("--epochs", type=_positive(int), default=30)
+
+    experiment = sub.add_parser("experiment", help="the balancing x architecture matrix over seeds, resumable, with a report")
+    common(experiment)
+    experiment.add_argument("--datasets", nargs="+", default=["nsl-kdd", "nf-bot-iot-v2"], choices=sorted(DATASETS))
+    experiment.add_argument("--tasks", nargs="+", default=["multiclass"], choices=["binary", "multiclass"])
+    experiment.add_argument("--protocols", nargs="+", default=["official", "random"], choices=["official", "random"])
+    experiment.add_argument("--archs", nargs="+", default=["cnn", "cnn-lstm"], choices=["cnn", "cnn-lstm"])
+    experiment.add_argument("--balances", nargs="+", default=list(METHODS), choices=METHODS)
+    experiment.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    experiment.add_argument("--epochs", type=_positive(int), default=15)
+    experiment.add_argument("--limit-rows", type=_positive(int), help="stratified sample of each file")
+    experiment.add_argument("--quick", action="store_true", help="a small sample and few epochs: the whole matrix in minutes")
     return top
 
 
@@ -95,6 +107,18 @@ def main(argv: list[str] | None = None) -> int:
                     out_dir=args.out or Path("artifacts"), run_baseline=not args.no_baseline,
                     gan_epochs=args.gan_epochs, gan_seconds=args.gan_seconds,
                 )
+            )  # fmt: skip
+        elif args.command == "experiment":
+            from trainer import experiment
+
+            quick = args.quick
+            found = experiment.cells(args.datasets, args.tasks, args.protocols, args.archs, args.balances, args.seeds)
+            out = args.out or Path("reports/experiment-quick" if quick else "reports/experiment")
+            experiment.run_matrix(
+                found, out, data_dir,
+                epochs=experiment.QUICK_EPOCHS if quick else args.epochs,
+                limit_rows=experiment.QUICK_ROWS if quick else args.limit_rows,
+                extra=["--gan-epochs", "30", "--gan-seconds", "20"] if quick else [],
             )  # fmt: skip
         elif args.command == "ship":
             return ship(data_dir, args.out or Path("artifacts"), args.limit_rows, args.epochs)

@@ -69,7 +69,11 @@ def oversample(X: np.ndarray, y: np.ndarray, method: str, deficits: dict[str, in
 
 
 def balance(X: np.ndarray, y: np.ndarray, method: str, seed: int, target: float = 1.0, **options):
-    """Return (X, y, report) with synthetic rows appended; the input rows come first, unchanged."""
+    """Return (X, y, report) with synthetic rows appended; the input rows come first, unchanged.
+
+    `options` reach the GAN and hybrid balancers only (layout_groups, gan_epochs, gan_seconds,
+    hybrid_shares, holdout); the per-class samplers need none.
+    """
     if method not in METHODS:
         raise ValueError(f"unknown balancing method {method!r}; choose from {', '.join(METHODS)}")
     started = time.perf_counter()

@@ -28,10 +28,12 @@ def fidelity_report(X_real, y_real, X_syn, y_syn, layout: FeatureLayout, X_test,
         synthetic rows (so the classifier knows every class).
       "real" arm: identical, except each class in y_syn gets the same number of REAL rows of that class,
         drawn without replacement, or with replacement when the class has fewer real rows than synthetic
-        ones (the arm is then random oversampling; those classes are listed in "resampled_with_replacement").
-      Every class is first capped at TSTR_MAX_ROWS_PER_CLASS rows, the same count in both arms. So the two
-      arms differ only in where the rows of the synthetic classes come from. Each arm reports accuracy,
-      macro-recall over the classes present in y_test, and the recall of each synthetic class in y_test.
+        ones (the arm is then random oversampling; those classes are listed in "resampled_with_replacement"),
+        and none at all for a class without real rows.
+      Every class is first capped at TSTR_MAX_ROWS_PER_CLASS rows (drawn with `seed`), the same count in both
+      arms ("train_rows_per_class"). So the two arms differ only in where the rows of the synthetic classes
+      come from. Each arm reports accuracy, macro-recall over the classes present in y_test, and the recall
+      of each synthetic class present in y_test.
     """
     y_real, y_syn, y_test = (np.asarray(v).astype(str) for v in (y_real, y_syn, y_test))
     syn_classes = sorted(set(y_syn))

@@ -72,6 +72,9 @@ def gan_oversample(
     for every class c in targets whose real count is below its target and which has >= min_class_rows rows.
     The dict report: {"trained_seconds", "epochs_run", "final_d_loss", "final_g_loss",
     "generated": {class: n}, "skipped_small_classes": {class: n_real_rows}} — the caller sends skipped classes to SMOTE/ROS and the report says so.
+
+    The losses are means over the last epoch (the critic's includes the gradient penalty). Labels are
+    compared as strings. Seeds Keras, NumPy and TensorFlow globally (keras.utils.set_random_seed).
     """
     X = np.asarray(X, dtype=np.float32)
     y = np.asarray(y)
@@ -106,16 +109,16 @@ def gan_oversample(
     return X_new, y_new, report
 
 
-def _plan(y: np.ndarray, targets: dict[str, int], min_class_rows: int) -> tuple[dict[str, int], dict[str, int]]:
-    """Rows to generate per class, and the classes below target that are too small for a GAN."""
-    names, counts = np.unique(y, return_counts=True)
+def _plan(labels: np.ndarray, targets: dict[str, int], min_class_rows: int) -> tuple[dict[str, int], dict[str, int]]:
+    """Rows to generate per class, and the classes below target that are too small for a GAN (or absent)."""
+    names, counts = np.unique(labels, return_counts=True)
     real = dict(zip(names.tolist(), counts.tolist()))
     needed, skipped = {}, {}
     for c, target in targets.items():
         n_real = real.get(str(c), 0)
         if n_real >= target:
             continue
-        if n_real < min_class_rows:
+        if n_real < max(min_class_rows, 1):
             skipped[str(c)] = n_real
         else:
             needed[str(c)] = int(target) - n_real

@@ -57,3 +57,50 @@ def bar_chart_png(counts: dict[str, dict[str, int]], title: str, path: Path) -> 
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def method_bars_png(panels: dict[str, dict[str, dict[str, tuple[float, float]]]], title: str, path: Path) -> None:
+    """One panel per metric; in each, one group per method and one bar per series, with std error bars.
+
+    panels: {metric: {series (e.g. architecture): {method: (mean, std)}}}. A NaN std (one seed) draws no error bar.
+    """
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6), squeeze=False)
+    for ax, (metric, series) in zip(axes[0], panels.items()):
+        methods = list(dict.fromkeys(m for values in series.values() for m in values))
+        width = 0.8 / len(series)
+        for i, (name, values) in enumerate(series.items()):
+            means = [values.get(m, (np.nan, np.nan))[0] for m in methods]
+            errors = np.nan_to_num([values.get(m, (np.nan, np.nan))[1] for m in methods])
+            ax.bar(np.arange(len(methods)) + i * width, means, width, yerr=errors, capsize=3, label=name)
+        ax.set_xticks(np.arange(len(methods)) + width * (len(series) - 1) / 2, methods, rotation=20, ha="right")
+        ax.set_ylim(0, 1.05)
+        ax.set_title(metric, fontsize=10)
+    axes[0][0].legend(fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def fidelity_png(distances: dict[str, dict[str, float]], tstr_recall: dict[str, dict[str, float]], title: str, path: Path) -> None:
+    """GAN fidelity per class: marginal distances (left, lower is closer to real) and train-on-synthetic/test-on-real recall (right).
+
+    Both are {class: {series: value}}, e.g. {"R2L": {"KS mean": 0.2, ...}} and {"R2L": {"trained on synthetic": 0.4, ...}}.
+    """
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    for ax, groups, ylabel in ((axes[0], distances, "distance (0 = same as real)"), (axes[1], tstr_recall, "recall on real test rows")):
+        classes = list(groups)
+        series = list(dict.fromkeys(s for values in groups.values() for s in values))
+        width = 0.8 / max(len(series), 1)
+        for i, name in enumerate(series):
+            heights = [groups[c].get(name) for c in classes]
+            ax.bar(np.arange(len(classes)) + i * width, [np.nan if h is None else h for h in heights], width, label=name)
+        ax.set_xticks(np.arange(len(classes)) + width * (len(series) - 1) / 2, classes, rotation=20, ha="right")
+        ax.set_ylim(0, 1.05)
+        ax.set_ylabel(ylabel)
+        ax.legend(fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+

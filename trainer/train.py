@@ -92,7 +92,9 @@ def run(cfg: TrainConfig) -> dict:
     X_bal, names_bal, balance_report = balance(
         X_train, names, cfg.balance, cfg.seed, cfg.balance_target,
         layout_groups=encoder.onehot_groups(), gan_epochs=cfg.gan_epochs, gan_seconds=cfg.gan_seconds,
+        holdout=(X_val, np.array(classes)[y_val]),  # GAN fidelity is measured on validation rows, never test
     )  # fmt: skip
+    keras.utils.set_random_seed(cfg.seed)  # the GAN reseeds the process; the network starts from the same seed either way
     y_bal = np.array([index_of[c] for c in names_bal])
     log(f"balance {cfg.balance}: {balance_report['counts_before']} -> {balance_report['counts_after']}")
 

@@ -1,7 +1,6 @@
 """Shared fixtures for the trainer tests."""
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -9,7 +8,7 @@ import pytest
 
 from trainer.gan import FeatureLayout, GanConfig, gan_oversample
 
-NSL_KDD_20_PERCENT = Path("/work/shared/datasets/nsl-kdd/KDDTrain+_20Percent.txt.gz")
+NSL_KDD_20_PERCENT = "nsl-kdd/KDDTrain+_20Percent.txt.gz"  # under the data_dir fixture (tests/conftest.py)
 NSL_KDD_CATEGORICAL = (1, 2, 3)  # protocol_type, service, flag
 NSL_KDD_LABEL = 41
 # (train rows, test rows) per attack name: four frequent classes, pod (above min_class_rows
@@ -54,9 +53,9 @@ def encode_nsl_kdd(train: pd.DataFrame, test: pd.DataFrame) -> tuple[np.ndarray,
 
 
 @pytest.fixture(scope="session")
-def nsl_sample() -> EncodedSample:
+def nsl_sample(data_dir) -> EncodedSample:
     """About 2,800 training and 700 test rows of real NSL-KDD, split per class with a fixed seed."""
-    frame = pd.read_csv(NSL_KDD_20_PERCENT, header=None)
+    frame = pd.read_csv(data_dir / NSL_KDD_20_PERCENT, header=None)
     frame = frame[frame[NSL_KDD_LABEL].isin(NSL_KDD_SAMPLE)].sample(frac=1.0, random_state=0)
     by_name = {name: frame[frame[NSL_KDD_LABEL] == name] for name in NSL_KDD_SAMPLE}
     train = pd.concat([by_name[name].iloc[:n_train] for name, (n_train, _) in NSL_KDD_SAMPLE.items()])

@@ -1,0 +1,58 @@
+"""The FastAPI application: `uvicorn service.main:app`, or `create_app(settings)` in tests and tools."""
+
+import functools
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+
+from service.core.config import Settings
+from service.core.db import create_db_engine, migrate
+from service.errors import validation_error_handler
+from service.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
+from service.registry import load_registry
+from service.routers import auth, health, models, predict
+from service.schemas.prediction import prediction_schemas
+
+DESCRIPTION = """Network intrusion detection: send network-flow records, get back normal traffic or the attack class.
+
+Register (`POST /auth/register`), get a token (`POST /auth/token`, or **Authorize** above), then call
+`/predict` with one record or `/predict/batch` with many. Records use the dataset's own column names.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Loads and checks every model first, so a broken artifact stops start-up, not a later request."""
+    settings = settings or Settings()
+    registry = load_registry(settings.artifacts_dir, settings.onnx_intra_op_threads, settings.onnx_inter_op_threads)
+    schemas = prediction_schemas(registry.records, registry.examples(), settings.batch_limit)
+    engine = create_db_engine(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(migrate, engine)
+        yield
+        engine.dispose()
+
+    app = FastAPI(title="NIDS prediction API", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app.state.settings, app.state.registry, app.state.engine = settings, registry, engine
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestIdMiddleware)  # added last, so outermost: it also sees errors of the others
+    app.add_exception_handler(RequestValidationError, validation_error_handler)
+    for router in (health.router, auth.router, models.router, predict.build_router(schemas)):
+        app.include_router(router)
+    return app
+
+
+@functools.cache
+def _app_from_environment() -> FastAPI:
+    return create_app()
+
+
+def __getattr__(name: str) -> FastAPI:
+    # `app` is built on first access, so importing this module (tests, tools) loads nothing.
+    if name == "app":
+        return _app_from_environment()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,231 @@
+"""The served models: each one listed in `artifacts/index.json`, verified, loaded into onnxruntime and warmed up.
+
+Everything a request needs (sessions, preprocessors, record types, the catalogue) is built here
+once, at start-up; a missing, altered or inconsistent artifact stops start-up with an error naming the file.
+"""
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import zip_longest
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+import onnxruntime as ort
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from preprocess.metadata import CategoricalFeature, MetadataError, ModelMetadata, load_metadata
+from preprocess.transform import Preprocessor
+from service.schemas.catalog import ModelInfo, ModelList, ModelMetrics, feature_infos
+from service.schemas.prediction import Prediction, record_model
+
+
+class ArtifactError(RuntimeError):
+    """An artifact that is missing, altered or inconsistent; the message names the file."""
+
+
+class IndexEntry(BaseModel):
+    id: str
+    path: str
+    dataset: str
+    task: str
+    architecture: str
+    balancing: str
+
+
+class Index(BaseModel):
+    models: list[IndexEntry] = Field(min_length=1)
+    dataset_defaults: dict[str, str]
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    info: ModelInfo
+    meta: ModelMetadata
+    preprocessor: Preprocessor
+    session: ort.InferenceSession
+
+    @property
+    def id(self) -> str:
+        return self.meta.model_id
+
+    @property
+    def dataset(self) -> str:
+        return self.meta.dataset
+
+    def probabilities(self, records: Sequence[Any]) -> np.ndarray:
+        """One row of class probabilities per record; a record has one attribute per column."""
+        columns = {f.name: [getattr(r, f.name) for r in records] for f in self.meta.features}
+        encoded = self.preprocessor.transform_columns(columns, len(records))
+        return self.session.run([self.meta.onnx.output_name], {self.meta.onnx.input_name: encoded})[0]
+
+    def predict(self, records: Sequence[Any]) -> list[Prediction]:
+        probabilities = self.probabilities(records)
+        classes, normal = self.meta.classes, self.meta.normal_class
+        return [
+            Prediction(label=classes[best], is_attack=classes[best] != normal, confidence=row[best], probabilities=dict(zip(classes, row)))
+            for best, row in zip(probabilities.argmax(axis=1).tolist(), probabilities.tolist())
+        ]
+
+
+@dataclass(frozen=True)
+class Registry:
+    models: dict[str, ServedModel]
+    defaults: dict[str, str]  # dataset -> id of the model used when a request names none
+    records: dict[str, type[BaseModel]]  # dataset -> its record type, shared by all its models
+    catalog: ModelList
+
+    def default_for(self, dataset: str) -> ServedModel:
+        return self.models[self.defaults[dataset]]
+
+    def examples(self) -> dict[str, dict[str, dict]]:
+        """dataset -> {class: one real test record}, from each dataset's default model."""
+        return {dataset: self.default_for(dataset).meta.examples for dataset in self.defaults}
+
+
+def load_registry(root: Path, intra_op_threads: int = 1, inter_op_threads: int = 1) -> Registry:
+    index_path = root / "index.json"
+    index = _read_json(index_path, Index)
+    metadata = {entry.id: (entry, _load_metadata(root, entry)) for entry in index.models}
+    datasets = {entry.dataset for entry in index.models}
+    for dataset in sorted(datasets):
+        default = index.dataset_defaults.get(dataset)
+        if default not in metadata or metadata[default][0].dataset != dataset:
+            raise ArtifactError(f"{index_path}: dataset_defaults must name one of the '{dataset}' models, not {default!r}")
+
+    # All models of a dataset answer one request type, so they must take the same columns.
+    records = {}
+    for dataset in sorted(datasets):
+        reference_entry, reference = metadata[index.dataset_defaults[dataset]]
+        members = [(entry, meta) for entry, meta in metadata.values() if entry.dataset == dataset]
+        for entry, meta in members:
+            _check_same_inputs(meta, reference, root / entry.path, root / reference_entry.path)
+        records[dataset] = record_model([reference] + [meta for entry, meta in members if meta is not reference])
+        for entry, meta in members:
+            _check_examples(meta, records[dataset], root / entry.path / "metadata.json")
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = intra_op_threads
+    options.inter_op_num_threads = inter_op_threads
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    models = {
+        entry.id: _serve(root / entry.path, entry, meta, index.dataset_defaults[entry.dataset] == entry.id, options)
+        for entry, meta in metadata.values()
+    }
+    return Registry(
+        models=models,
+        defaults={dataset: index.dataset_defaults[dataset] for dataset in sorted(datasets)},
+        records=records,
+        catalog=ModelList(models=[m.info for m in models.values()]),
+    )
+
+
+Schema = TypeVar("Schema", bound=BaseModel)
+
+
+def _read_json(path: Path, schema: type[Schema]) -> Schema:
+    try:
+        return schema.model_validate(json.loads(path.read_text()))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ArtifactError(f"{path}: cannot read: {exc}") from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ArtifactError(f"{path}: invalid at '{'.'.join(map(str, first['loc']))}': {first['msg']}") from None
+
+
+def _load_metadata(root: Path, entry: IndexEntry) -> ModelMetadata:
+    path = root / entry.path / "metadata.json"
+    try:
+        meta = load_metadata(path)
+    except MetadataError as exc:
+        raise ArtifactError(str(exc)) from None
+    listed = (entry.id, entry.dataset, entry.task, entry.architecture)
+    if (meta.model_id, meta.dataset, meta.task, meta.architecture) != listed:
+        raise ArtifactError(f"{path}: describes {meta.model_id} ({meta.dataset}, {meta.task}, {meta.architecture}), but index.json lists {listed}")
+    return meta
+
+
+def _input_signature(meta: ModelMetadata) -> list[tuple]:
+    """What clients send: names, types and bounds (not vocabularies or scaling, which are fitted per model)."""
+    signature = [
+        (f.name, "categorical", f.closed)
+        if isinstance(f, CategoricalFeature)
+        else (f.name, f.dtype, f.minimum, f.maximum)
+        for f in meta.features
+    ]
+    return signature + [(name, "ignored") for name in meta.ignored_columns]
+
+
+def _check_same_inputs(meta: ModelMetadata, reference: ModelMetadata, folder: Path, reference_folder: Path) -> None:
+    for ours, theirs in zip_longest(_input_signature(meta), _input_signature(reference)):
+        if ours != theirs:
+            raise ArtifactError(
+                f"{folder / 'metadata.json'}: input column {ours} differs from {theirs} in {reference_folder / 'metadata.json'}; "
+                f"all models of '{meta.dataset}' must take the same record"
+            )
+
+
+def _check_examples(meta: ModelMetadata, record: type[BaseModel], path: Path) -> None:
+    for label, example in meta.examples.items():
+        try:
+            record.model_validate(example)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            raise ArtifactError(f"{path}: example '{label}' is not a valid record at '{first['loc'][0]}': {first['msg']}") from None
+
+
+def _serve(folder: Path, entry: IndexEntry, meta: ModelMetadata, default: bool, options: ort.SessionOptions) -> ServedModel:
+    metrics = _read_json(folder / "metrics.json", ModelMetrics)
+    session = _open_session(folder / meta.onnx.file, meta, options)
+    model = ServedModel(
+        info=ModelInfo(
+            id=entry.id,
+            dataset=entry.dataset,
+            task=meta.task,
+            architecture=entry.architecture,
+            balancing=entry.balancing,
+            classes=meta.classes,
+            normal_class=meta.normal_class,
+            default=default,
+            features=feature_infos(meta),
+            ignored_columns=meta.ignored_columns,
+            metrics=metrics,
+        ),
+        meta=meta,
+        preprocessor=Preprocessor(meta),
+        session=session,
+    )
+    _warm_up(model, folder / meta.onnx.file)
+    return model
+
+
+def _open_session(path: Path, meta: ModelMetadata, options: ort.SessionOptions) -> ort.InferenceSession:
+    try:
+        data = path.read_bytes()  # hashed and loaded from the same bytes, so what is checked is what runs
+    except OSError as exc:
+        raise ArtifactError(f"{path}: cannot read the model: {exc.strerror}") from None
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != meta.onnx.sha256:
+        raise ArtifactError(f"{path}: sha256 {digest} differs from {meta.onnx.sha256} in its metadata.json: the file was altered or truncated")
+    try:
+        session = ort.InferenceSession(data, sess_options=options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises several pybind11 exception types
+        raise ArtifactError(f"{path}: onnxruntime cannot load it: {str(exc).splitlines()[0]}") from None
+    inputs = [(i.name, i.shape[-1]) for i in session.get_inputs()]
+    if inputs != [(meta.onnx.input_name, meta.onnx.input_width)]:
+        raise ArtifactError(f"{path}: takes inputs {inputs}, not [('{meta.onnx.input_name}', {meta.onnx.input_width})] as its metadata.json says")
+    if meta.onnx.output_name not in [o.name for o in session.get_outputs()]:
+        raise ArtifactError(f"{path}: has no output '{meta.onnx.output_name}'")
+    return session
+
+
+def _warm_up(model: ServedModel, path: Path) -> None:
+    """One real inference before the first request: it also proves the output is a probability per class."""
+    rows = list(model.meta.examples.values()) or [{}]
+    encoded = model.preprocessor.transform(rows)
+    output = model.session.run([model.meta.onnx.output_name], {model.meta.onnx.input_name: encoded})[0]
+    expected = (len(rows), len(model.meta.classes))
+    if output.shape != expected or not np.allclose(output.sum(axis=1), 1.0, atol=1e-3):
+        raise ArtifactError(f"{path}: output of shape {output.shape} is not {expected} class probabilities summing to 1")

@@ -1,0 +1,46 @@
+"""Registration, login (OAuth2 password flow) and the current user."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi.security import OAuth2PasswordRequestForm
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from service.deps import CurrentUser, SessionDep, SettingsDep
+from service.models import User
+from service.schemas.common import documented
+from service.schemas.token import Token
+from service.schemas.user import UserCreate, UserPublic, normalize_username
+from service.security import create_access_token, hash_password, verify_password
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+@router.post("/register", status_code=status.HTTP_201_CREATED, responses=documented(409))
+def register(body: UserCreate, session: SessionDep) -> UserPublic:
+    user = User(username=body.username, password_hash=hash_password(body.password.get_secret_value()))
+    session.add(user)
+    try:
+        session.commit()  # the unique constraint decides, so concurrent registrations cannot both win
+    except IntegrityError:
+        session.rollback()
+        raise HTTPException(status.HTTP_409_CONFLICT, "username already taken") from None
+    return UserPublic.model_validate(user)
+
+
+@router.post("/token", responses=documented(401))
+def login(form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep, settings: SettingsDep) -> Token:
+    user = session.scalar(select(User).where(User.username == normalize_username(form.username)))
+    matches, new_hash = verify_password(form.password, user.password_hash if user else None)
+    if not matches:  # one answer whether or not the user exists
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "incorrect username or password", headers={"WWW-Authenticate": "Bearer"})
+    if new_hash:
+        user.password_hash = new_hash
+        session.commit()
+    return Token(access_token=create_access_token(str(user.id), settings), expires_in=settings.access_token_minutes * 60)
+
+
+@router.get("/me", responses=documented(401))
+def me(user: CurrentUser) -> UserPublic:
+    return UserPublic.model_validate(user)

@@ -1,0 +1,78 @@
+"""What `GET /models` says about each served model, taken from its metadata, metrics and index entry."""
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from preprocess.metadata import CategoricalFeature, ModelMetadata
+
+
+class FeatureInfo(BaseModel):
+    name: str
+    type: Literal["integer", "number", "categorical"]
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: list[str] | None = Field(None, description="the values seen in training (categorical features)")
+    closed: bool | None = Field(None, description="true when only `choices` are accepted; else other values encode as unseen")
+
+
+class ClassMetrics(BaseModel):
+    precision: float
+    recall: float
+    f1: float
+    support: int
+
+
+class ConfusionMatrix(BaseModel):
+    labels: list[str]
+    rows_true_columns_predicted: list[list[int]]
+
+
+class Metrics(BaseModel):
+    rows: int
+    accuracy: float
+    precision_macro: float
+    recall_macro: float
+    f1_macro: float
+    precision_weighted: float
+    recall_weighted: float
+    f1_weighted: float
+    specificity: float | None
+    false_alarm_rate: float | None
+    detection_rate: float | None
+    per_class: dict[str, ClassMetrics]
+    confusion_matrix: ConfusionMatrix
+
+
+class ModelMetrics(BaseModel):
+    """The trainer's held-out evaluation: `test`, and each extra test file by name."""
+
+    test: Metrics
+    extra_tests: dict[str, Metrics] = {}
+
+
+class ModelInfo(BaseModel):
+    id: str
+    dataset: str
+    task: Literal["binary", "multiclass"]
+    architecture: str
+    balancing: str
+    classes: list[str]
+    normal_class: str
+    default: bool = Field(description="used by /predict when the request names no model")
+    features: list[FeatureInfo]
+    ignored_columns: list[str] = Field(description="accepted in records and not used")
+    metrics: ModelMetrics
+
+
+class ModelList(BaseModel):
+    models: list[ModelInfo]
+
+
+def feature_infos(meta: ModelMetadata) -> list[FeatureInfo]:
+    return [
+        FeatureInfo(name=f.name, type="categorical", choices=f.vocabulary, closed=f.closed)
+        if isinstance(f, CategoricalFeature)
+        else FeatureInfo(name=f.name, type=f.dtype, minimum=f.minimum, maximum=f.maximum)
+        for f in meta.features
+    ]

@@ -1,0 +1,132 @@
+"""`trainer experiment`: the matrix datasets x tasks x protocols x architectures x balancing x seeds.
+
+Each cell is one `trainer train` run in its own process (so its peak memory is its own), written to
+`<out>/cells/<cell>/`. A cell whose metrics.json exists is finished and never rerun, so an interrupted
+matrix resumes where it stopped. Every finished cell becomes rows of `<out>/results.csv`.
+"""
+
+import csv
+import itertools
+import json
+import shlex
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ARCHITECTURES = ("cnn", "cnn-lstm")
+QUICK_ROWS = 4000  # per file, stratified: the whole quick matrix finishes in minutes
+QUICK_EPOCHS = 2
+
+
+@dataclass(frozen=True)
+class Cell:
+    dataset: str
+    task: str
+    protocol: str
+    architecture: str
+    balancing: str
+    seed: int
+
+    @property
+    def runs_baseline(self) -> bool:
+        """The random forest ignores architecture and balancing: fit it once per dataset, task, protocol and seed."""
+        return self.architecture == ARCHITECTURES[0] and self.balancing == "none"
+
+    @property
+    def name(self) -> str:
+        return f"{self.dataset}-{self.task}-{self.protocol}-{self.architecture}-{self.balancing}-s{self.seed}"
+
+
+def cells(datasets, tasks, protocols, architectures, balancings, seeds) -> list[Cell]:
+    found = []
+    for dataset, task, protocol, arch, balancing, seed in itertools.product(datasets, tasks, protocols, architectures, balancings, seeds):
+        if protocol == "random" and dataset != "nsl-kdd":
+            continue  # the other datasets have one protocol, a stratified random split
+        found.append(Cell(dataset, task, protocol, arch, balancing, seed))
+    return found
+
+
+def _bar(done: int, total: int, started: float, ran: int) -> str:
+    filled = int(30 * done / total)
+    elapsed = time.perf_counter() - started
+    eta = f"{elapsed / ran * (total - done) / 60:.0f} min left" if ran else "estimating"
+    return f"[{'#' * filled}{'.' * (30 - filled)}] {done}/{total} cells, {elapsed / 60:.0f} min so far, {eta}"
+
+
+def run_matrix(cell_list: list[Cell], out: Path, data_dir: Path, epochs: int, limit_rows: int | None, extra: list[str]) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    started, ran = time.perf_counter(), 0
+    for i, cell in enumerate(cell_list):
+        folder = out / "cells" / cell.name
+        if (folder / "metrics.json").is_file():
+            print(f"{_bar(i + 1, len(cell_list), started, ran)}  {cell.name}: finished earlier, kept", file=sys.stderr, flush=True)
+            continue
+        command = [
+            sys.executable, "-m", "trainer", "train", "--dataset", cell.dataset, "--task", cell.task,
+            "--protocol", cell.protocol, "--arch", cell.architecture, "--balance", cell.balancing,
+            "--seed", str(cell.seed), "--epochs", str(epochs), "--data-dir", str(data_dir), "--out", str(folder / "run"),
+        ] + (["--limit-rows", str(limit_rows)] if limit_rows else []) + extra  # fmt: skip
+        if not cell.runs_baseline:
+            command.append("--no-baseline")
+        print(f"{_bar(i, len(cell_list), started, ran)}  running {cell.name}", file=sys.stderr, flush=True)
+        log = folder / "train.log"
+        folder.mkdir(parents=True, exist_ok=True)
+        with log.open("w") as stream:
+            code = subprocess.call(command, stdout=stream, stderr=subprocess.STDOUT)
+        if code != 0:
+            raise RuntimeError(f"cell {cell.name} failed (exit {code}); see {log}")
+        model_dir = next((folder / "run").glob("*/metrics.json")).parent
+        metrics = json.loads((model_dir / "metrics.json").read_text())
+        metrics["cell"] = cell.__dict__ | {"name": cell.name, "command": shlex.join(command[1:])}
+        (folder / "metrics.json").write_text(json.dumps(metrics, indent=2))  # written last: marks the cell finished
+        ran += 1
+    print(f"{_bar(len(cell_list), len(cell_list), started, max(ran, 1))}  done", file=sys.stderr, flush=True)
+    return write_results(out)
+
+
+RESULT_FIELDS = [
+    "dataset", "task", "protocol", "architecture", "balancing", "seed", "split",
+    "accuracy", "precision_weighted", "recall_weighted", "f1_weighted", "f1_macro", "recall_macro",
+    "false_alarm_rate", "validation_f1_macro", "fit_seconds", "peak_rss_mb", "balance_seconds",
+]  # fmt: skip
+
+
+def _rows_of(metrics: dict) -> list[dict]:
+    cell = metrics["cell"]
+    tests = {"test": metrics["test"]} | metrics.get("extra_tests", {})
+    rows = []
+    for model, source in (("model", metrics), ("baseline", metrics.get("baseline"))):
+        if source is None:
+            continue
+        for split in tests:
+            scores = source[split] if model == "baseline" else tests[split]
+            row = {
+                "dataset": cell["dataset"], "task": cell["task"], "protocol": cell["protocol"],
+                "architecture": cell["architecture"] if model == "model" else "random-forest",
+                "balancing": cell["balancing"] if model == "model" else "none",
+                "seed": cell["seed"], "split": split,
+                "validation_f1_macro": source["validation"]["f1_macro"],
+                "fit_seconds": metrics["training"]["fit_seconds"] if model == "model" else source["fit_seconds"],
+                "peak_rss_mb": metrics["training"]["peak_rss_mb"] if model == "model" else "",
+                "balance_seconds": metrics["balancing"]["seconds"] if model == "model" else "",
+            }  # fmt: skip
+            row |= {k: scores[k] for k in RESULT_FIELDS if k in scores}
+            row |= {f"recall_{c}": v["recall"] for c, v in scores["per_class"].items()}
+            rows.append(row)
+    return rows
+
+
+def write_results(out: Path) -> Path:
+    rows = []
+    for path in sorted((out / "cells").glob("*/metrics.json")):
+        rows += _rows_of(json.loads(path.read_text()))
+    fields = RESULT_FIELDS + sorted({k for r in rows for k in r} - set(RESULT_FIELDS))
+    path = out / "results.csv"
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=fields, restval="")
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
