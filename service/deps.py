@@ -15,11 +15,12 @@ from service.security import token_subject
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/auth/token")
 
 
-def get_settings(request: Request) -> Settings:
+# async: a plain attribute read needs no trip through the thread pool that sync dependencies take.
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_registry(request: Request) -> Registry:
+async def get_registry(request: Request) -> Registry:
     return request.app.state.registry
 
 

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 import onnxruntime as ort
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from preprocess.metadata import CategoricalFeature, MetadataError, ModelMetadata, load_metadata
 from preprocess.transform import Preprocessor
@@ -65,8 +65,13 @@ class ServedModel:
         probabilities = self.probabilities(records)
         classes, normal = self.meta.classes, self.meta.normal_class
         return [
-            Prediction(label=classes[best], is_attack=classes[best] != normal, confidence=row[best], probabilities=dict(zip(classes, row)))
-            for best, row in zip(probabilities.argmax(axis=1).tolist(), probabilities.tolist())
+            Prediction(
+                label=classes[best],
+                is_attack=classes[best] != normal,
+                confidence=row[best],
+                probabilities=dict(zip(classes, row, strict=True)),
+            )
+            for best, row in zip(probabilities.argmax(axis=1).tolist(), probabilities.tolist(), strict=True)
         ]
 
 
@@ -86,40 +91,45 @@ class Registry:
 
 
 def load_registry(root: Path, intra_op_threads: int = 1, inter_op_threads: int = 1) -> Registry:
-    index_path = root / "index.json"
-    index = _read_json(index_path, Index)
+    index = _read_json(root / "index.json", Index)
     metadata = {entry.id: (entry, _load_metadata(root, entry)) for entry in index.models}
-    datasets = {entry.dataset for entry in index.models}
-    for dataset in sorted(datasets):
-        default = index.dataset_defaults.get(dataset)
-        if default not in metadata or metadata[default][0].dataset != dataset:
-            raise ArtifactError(f"{index_path}: dataset_defaults must name one of the '{dataset}' models, not {default!r}")
-
-    # All models of a dataset answer one request type, so they must take the same columns.
-    records = {}
-    for dataset in sorted(datasets):
-        reference_entry, reference = metadata[index.dataset_defaults[dataset]]
-        members = [(entry, meta) for entry, meta in metadata.values() if entry.dataset == dataset]
-        for entry, meta in members:
-            _check_same_inputs(meta, reference, root / entry.path, root / reference_entry.path)
-        records[dataset] = record_model([reference] + [meta for entry, meta in members if meta is not reference])
-        for entry, meta in members:
-            _check_examples(meta, records[dataset], root / entry.path / "metadata.json")
-
+    defaults = _dataset_defaults(index, root / "index.json")
+    records = {
+        dataset: _record_type(root, [(e, m) for e, m in metadata.values() if e.dataset == dataset], default)
+        for dataset, default in defaults.items()
+    }
     options = ort.SessionOptions()
     options.intra_op_num_threads = intra_op_threads
     options.inter_op_num_threads = inter_op_threads
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     models = {
-        entry.id: _serve(root / entry.path, entry, meta, index.dataset_defaults[entry.dataset] == entry.id, options)
+        entry.id: _serve(root / entry.path, entry, meta, defaults[entry.dataset] == entry.id, options)
         for entry, meta in metadata.values()
     }
     return Registry(
-        models=models,
-        defaults={dataset: index.dataset_defaults[dataset] for dataset in sorted(datasets)},
-        records=records,
-        catalog=ModelList(models=[m.info for m in models.values()]),
+        models=models, defaults=defaults, records=records, catalog=ModelList(models=[m.info for m in models.values()])
     )
+
+
+def _dataset_defaults(index: Index, path: Path) -> dict[str, str]:
+    defaults = {}
+    for dataset in sorted({entry.dataset for entry in index.models}):
+        default = index.dataset_defaults.get(dataset)
+        if default not in [entry.id for entry in index.models if entry.dataset == dataset]:
+            raise ArtifactError(f"{path}: dataset_defaults must name one of the '{dataset}' models, not {default!r}")
+        defaults[dataset] = default
+    return defaults
+
+
+def _record_type(root: Path, members: list[tuple[IndexEntry, ModelMetadata]], default: str) -> type[BaseModel]:
+    """The one record type all models of a dataset answer, so they must take the same columns."""
+    reference_entry, reference = next((e, m) for e, m in members if e.id == default)
+    for entry, meta in members:
+        _check_same_inputs(meta, reference, root / entry.path, root / reference_entry.path)
+    record = record_model([reference] + [meta for entry, meta in members if entry.id != default])
+    for entry, meta in members:
+        _check_examples(meta, record, root / entry.path / "metadata.json")
+    return record
 
 
 Schema = TypeVar("Schema", bound=BaseModel)
@@ -143,16 +153,16 @@ def _load_metadata(root: Path, entry: IndexEntry) -> ModelMetadata:
         raise ArtifactError(str(exc)) from None
     listed = (entry.id, entry.dataset, entry.task, entry.architecture)
     if (meta.model_id, meta.dataset, meta.task, meta.architecture) != listed:
-        raise ArtifactError(f"{path}: describes {meta.model_id} ({meta.dataset}, {meta.task}, {meta.architecture}), but index.json lists {listed}")
+        raise ArtifactError(
+            f"{path}: describes {meta.model_id} ({meta.dataset}, {meta.task}, {meta.architecture}), but index.json lists {listed}"
+        )
     return meta
 
 
 def _input_signature(meta: ModelMetadata) -> list[tuple]:
     """What clients send: names, types and bounds (not vocabularies or scaling, which are fitted per model)."""
     signature = [
-        (f.name, "categorical", f.closed)
-        if isinstance(f, CategoricalFeature)
-        else (f.name, f.dtype, f.minimum, f.maximum)
+        (f.name, "categorical", f.closed) if isinstance(f, CategoricalFeature) else (f.name, f.dtype, f.minimum, f.maximum)
         for f in meta.features
     ]
     return signature + [(name, "ignored") for name in meta.ignored_columns]
@@ -173,7 +183,9 @@ def _check_examples(meta: ModelMetadata, record: type[BaseModel], path: Path) ->
             record.model_validate(example)
         except ValidationError as exc:
             first = exc.errors()[0]
-            raise ArtifactError(f"{path}: example '{label}' is not a valid record at '{first['loc'][0]}': {first['msg']}") from None
+            raise ArtifactError(
+                f"{path}: example '{label}' is not a valid record at '{first['loc'][0]}': {first['msg']}"
+            ) from None
 
 
 def _serve(folder: Path, entry: IndexEntry, meta: ModelMetadata, default: bool, options: ort.SessionOptions) -> ServedModel:
@@ -208,14 +220,18 @@ def _open_session(path: Path, meta: ModelMetadata, options: ort.SessionOptions) 
         raise ArtifactError(f"{path}: cannot read the model: {exc.strerror}") from None
     digest = hashlib.sha256(data).hexdigest()
     if digest != meta.onnx.sha256:
-        raise ArtifactError(f"{path}: sha256 {digest} differs from {meta.onnx.sha256} in its metadata.json: the file was altered or truncated")
+        raise ArtifactError(
+            f"{path}: sha256 {digest} differs from {meta.onnx.sha256} in its metadata.json: the file was altered or truncated"
+        )
     try:
         session = ort.InferenceSession(data, sess_options=options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises several pybind11 exception types
         raise ArtifactError(f"{path}: onnxruntime cannot load it: {str(exc).splitlines()[0]}") from None
     inputs = [(i.name, i.shape[-1]) for i in session.get_inputs()]
     if inputs != [(meta.onnx.input_name, meta.onnx.input_width)]:
-        raise ArtifactError(f"{path}: takes inputs {inputs}, not [('{meta.onnx.input_name}', {meta.onnx.input_width})] as its metadata.json says")
+        raise ArtifactError(
+            f"{path}: takes inputs {inputs}, not [('{meta.onnx.input_name}', {meta.onnx.input_width})] as its metadata.json says"
+        )
     if meta.onnx.output_name not in [o.name for o in session.get_outputs()]:
         raise ArtifactError(f"{path}: has no output '{meta.onnx.output_name}'")
     return session

@@ -10,7 +10,7 @@ SELECTION_RULE = "highest macro-F1 on the validation split (test results are nev
 
 
 def update_index(root: Path) -> dict:
-    models = []
+    models, selections = [], {}
     for meta_path in sorted(root.glob("*/metadata.json")):
         meta = json.loads(meta_path.read_text())
         metrics = json.loads((meta_path.parent / "metrics.json").read_text())
@@ -25,6 +25,8 @@ def update_index(root: Path) -> dict:
                 "validation_f1_macro": metrics["validation"]["f1_macro"],
             }
         )
+        if "selection" in metrics:  # promoted from an experiment by trainer.report.promote
+            selections[meta["model_id"]] = metrics["selection"]
     defaults = {}
     for m in models:
         key = f"{m['dataset']}/{m['task']}"
@@ -39,8 +41,20 @@ def update_index(root: Path) -> dict:
         "models": models,
         "dataset_defaults": dict(sorted(by_dataset.items())),
         "defaults": {
-            key: {"model": m["id"], "why": f"{SELECTION_RULE}: {m['validation_f1_macro']:.4f}"} for key, m in sorted(defaults.items())
+            key: {"model": m["id"], "why": _why(m, selections.get(m["id"]))} for key, m in sorted(defaults.items())
         },
     }
     (root / "index.json").write_text(json.dumps(index, indent=2) + "\n")
     return index
+
+
+def _why(model: dict, selection: dict | None) -> str:
+    why = f"{SELECTION_RULE}: {model['validation_f1_macro']:.4f}"
+    if selection:
+        tried = sum(len(seeds) for seeds in selection["candidates"].values())
+        seeds = sorted({int(s) for by_seed in selection["candidates"].values() for s in by_seed})
+        why += (
+            f"; promoted from experiment cell {selection['cell']} ({selection['experiment']}), the best of {tried} official-protocol"
+            f" cells of its architecture (balancing {', '.join(selection['candidates'])}; seeds {', '.join(map(str, seeds))}) by the same rule"
+        )
+    return why

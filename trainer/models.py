@@ -4,6 +4,7 @@ The encoded record is treated as a 1-D signal of `width` steps with one channel.
 """
 
 import keras
+import numpy as np
 from keras import layers
 
 INPUT_NAME = "features"
@@ -48,3 +49,14 @@ def build(architecture: str, width: int, n_classes: int, learning_rate: float = 
         metrics=["accuracy"],
     )
     return model
+
+
+def summed_into(model: keras.Model, output_of: np.ndarray, n_outputs: int) -> keras.Model:
+    """`model` followed by a fixed matrix that adds the probabilities of classes sharing an output class.
+
+    output_of[i] is the output class of the model's class i (e.g. every attack family -> "attack").
+    """
+    layer = layers.Dense(n_outputs, use_bias=False, trainable=False, name="summed")
+    outputs = layer(model.output)
+    layer.set_weights([np.eye(n_outputs, dtype="float32")[output_of]])
+    return keras.Model(model.input, outputs, name=f"{model.name}_summed")

@@ -11,7 +11,7 @@ from service.deps import CurrentUser, SessionDep, SettingsDep
 from service.models import User
 from service.schemas.common import documented
 from service.schemas.token import Token
-from service.schemas.user import UserCreate, UserPublic, normalize_username
+from service.schemas.user import UserCreate, UserPublic, is_valid_username, normalize_username
 from service.security import create_access_token, hash_password, verify_password
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -31,10 +31,14 @@ def register(body: UserCreate, session: SessionDep) -> UserPublic:
 
 @router.post("/token", responses=documented(401))
 def login(form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep, settings: SettingsDep) -> Token:
-    user = session.scalar(select(User).where(User.username == normalize_username(form.username)))
+    username = normalize_username(form.username)
+    # A name outside the policy cannot exist; not querying it also keeps e.g. NUL bytes away from PostgreSQL.
+    user = session.scalar(select(User).where(User.username == username)) if is_valid_username(username) else None
     matches, new_hash = verify_password(form.password, user.password_hash if user else None)
     if not matches:  # one answer whether or not the user exists
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "incorrect username or password", headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, "incorrect username or password", headers={"WWW-Authenticate": "Bearer"}
+        )
     if new_hash:
         user.password_hash = new_hash
         session.commit()

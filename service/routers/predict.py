@@ -12,11 +12,15 @@ from service.schemas.prediction import BatchPredictResponse, PredictionSchemas, 
 
 
 def build_router(schemas: PredictionSchemas) -> APIRouter:
-    router = APIRouter(prefix="/predict", tags=["predict"], dependencies=[Depends(get_current_user)], responses=documented(401, 404))
+    router = APIRouter(
+        prefix="/predict", tags=["predict"], dependencies=[Depends(get_current_user)], responses=documented(401, 404)
+    )
 
     # Sync routes: FastAPI runs them in its thread pool, so a large batch never blocks the event loop.
     @router.post("")
-    def predict(body: Annotated[schemas.single, Body(openapi_examples=schemas.single_examples)], registry: RegistryDep) -> PredictResponse:
+    def predict(
+        body: Annotated[schemas.single, Body(openapi_examples=schemas.single_examples)], registry: RegistryDep
+    ) -> PredictResponse:
         model = _choose_model(registry, body.dataset, body.model)
         return PredictResponse(model=model.id, prediction=model.predict([body.record])[0])
 
@@ -39,6 +43,12 @@ def _choose_model(registry: Registry, dataset: str, model_id: str | None) -> Ser
     if model.dataset != dataset:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
-            [{"loc": ["body", "model"], "msg": f"model '{model_id}' serves '{model.dataset}' records, not '{dataset}'", "type": "model_dataset_mismatch"}],
+            [
+                {
+                    "loc": ["body", "model"],
+                    "msg": f"model '{model_id}' serves '{model.dataset}' records, not '{dataset}'",
+                    "type": "model_dataset_mismatch",
+                }
+            ],
         )
     return model

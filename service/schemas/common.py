@@ -7,11 +7,6 @@ class Message(BaseModel):
     detail: str
 
 
-class ServerError(BaseModel):
-    detail: str
-    request_id: str
-
-
 def documented(*statuses: int) -> dict[int | str, dict]:
     """OpenAPI entries for the plain `{"detail": ...}` error answers an endpoint may give."""
     return {status: {"model": Message} for status in statuses}

@@ -15,6 +15,8 @@ from preprocess.metadata import CategoricalFeature, ModelMetadata, NumericFeatur
 
 OPEN_CATEGORY_MAX_LENGTH = 64
 MODEL_ID_MAX_LENGTH = 128
+# Counters are 64-bit at most; Python ints are unbounded, and a larger one would not even convert to float.
+INT64_MAX = 2**63 - 1
 # Identifiers and labels are ignored, but still bounded: a record is no place for megabytes of text.
 IgnoredValue = int | float | bool | Annotated[str, Field(max_length=256)] | None
 
@@ -70,12 +72,9 @@ def _feature_field(feature: NumericFeature | CategoricalFeature, choices: list[s
             max_length=OPEN_CATEGORY_MAX_LENGTH, description="a value not seen in training is encoded as unseen (all zero)"
         )
     if feature.dtype == "integer":
-        return int, Field(ge=_whole(feature.minimum), le=_whole(feature.maximum))
+        low, high = (None if b is None else int(b) for b in (feature.minimum, feature.maximum))
+        return int, Field(ge=low, le=INT64_MAX if high is None else high)
     return float, Field(ge=feature.minimum, le=feature.maximum)
-
-
-def _whole(bound: float | None) -> int | None:
-    return None if bound is None else int(bound)
 
 
 def _class_name(dataset: str) -> str:
@@ -103,22 +102,32 @@ def prediction_schemas(
             "dataset": (Literal[dataset], ...),
             "model": (
                 str | None,
-                Field(None, max_length=MODEL_ID_MAX_LENGTH, description="a model id from /models; default: the dataset's default"),
+                Field(
+                    None, max_length=MODEL_ID_MAX_LENGTH, description="a model id from /models; default: the dataset's default"
+                ),
             ),
         }
         singles.append(create_model(f"{name}PredictRequest", __config__=config, **common, record=(record, ...)))
         records_field = Field(min_length=1, max_length=batch_limit, description=f"1 to {batch_limit} records")
-        batches.append(create_model(f"{name}BatchPredictRequest", __config__=config, **common, records=(list[record], records_field)))
+        batches.append(
+            create_model(f"{name}BatchPredictRequest", __config__=config, **common, records=(list[record], records_field))
+        )
     return PredictionSchemas(
         single=_tagged(singles),
         batch=_tagged(batches),
         single_examples={
-            f"{dataset}: {label}": {"summary": f"{dataset}: a real {label} record", "value": {"dataset": dataset, "record": record}}
+            f"{dataset}: {label}": {
+                "summary": f"{dataset}: a real {label} record",
+                "value": {"dataset": dataset, "record": record},
+            }
             for dataset, by_label in examples.items()
             for label, record in by_label.items()
         },
         batch_examples={
-            dataset: {"summary": f"{dataset}: one real record per class", "value": {"dataset": dataset, "records": list(by_label.values())}}
+            dataset: {
+                "summary": f"{dataset}: one real record per class",
+                "value": {"dataset": dataset, "records": list(by_label.values())},
+            }
             for dataset, by_label in examples.items()
         },
     )

@@ -1,5 +1,6 @@
 """Users as clients send them (with a password) and as the API returns them (without)."""
 
+import re
 import unicodedata
 from typing import Annotated
 
@@ -15,11 +16,18 @@ def normalize_username(value: str) -> str:
     return unicodedata.normalize("NFKC", value).casefold()
 
 
+USERNAME_PATTERN = rf"^[a-z0-9][a-z0-9._-]{{2,{USERNAME_MAX_LENGTH - 1}}}$"
+
+
+def is_valid_username(normalized: str) -> bool:
+    return re.fullmatch(USERNAME_PATTERN, normalized) is not None
+
+
 Username = Annotated[
     str,
     BeforeValidator(lambda v: normalize_username(v) if isinstance(v, str) else v),
     Field(
-        pattern=rf"^[a-z0-9][a-z0-9._-]{{2,{USERNAME_MAX_LENGTH - 1}}}$",
+        pattern=USERNAME_PATTERN,
         description=f"3 to {USERNAME_MAX_LENGTH} characters: letters, digits, '.', '_' or '-', starting with a letter "
         "or digit. Case-insensitive: stored in lower case after Unicode NFKC normalisation.",
         examples=["analyst-1"],

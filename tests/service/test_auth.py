@@ -64,10 +64,11 @@ def test_token_and_me(client, user):
 def test_bad_credentials_get_one_answer_whether_or_not_the_user_exists(client, user):
     wrong_password = client.post("/auth/token", data={"username": user["username"], "password": "wrong password"})
     unknown_user = client.post("/auth/token", data={"username": "nobody-" + user["username"], "password": "wrong password"})
-    for response in (wrong_password, unknown_user):
+    impossible_user = client.post("/auth/token", data={"username": "nul\x00" + "x" * 100, "password": "wrong password"})
+    for response in (wrong_password, unknown_user, impossible_user):
         assert response.status_code == 401
         assert response.headers["www-authenticate"] == "Bearer"
-    assert wrong_password.json() == unknown_user.json()
+    assert wrong_password.json() == unknown_user.json() == impossible_user.json()
 
 
 def _claims(user, **changes) -> dict:

@@ -38,7 +38,9 @@ def test_batch_predictions_equal_direct_onnxruntime(client, auth, index, metadat
     assert {entry["dataset"] for entry in served} == set(REAL_FILES), "a dataset with real test rows has no model"
     for entry in served:
         meta, records = metadata[entry["id"]], real_rows[entry["dataset"]]
-        response = client.post("/predict/batch", headers=auth, json={"dataset": entry["dataset"], "model": entry["id"], "records": records})
+        response = client.post(
+            "/predict/batch", headers=auth, json={"dataset": entry["dataset"], "model": entry["id"], "records": records}
+        )
         assert response.status_code == 200, response.text[:500]
         predictions = response.json()["predictions"]
         expected = _direct(entry, meta, records)
@@ -54,7 +56,7 @@ def test_single_predictions_equal_direct_onnxruntime(client, auth, index, metada
         entry = next(e for e in index["models"] if e["id"] == model_id)
         records = real_rows[dataset][:: max(1, len(real_rows[dataset]) // 20)]
         expected = _direct(entry, metadata[model_id], records)
-        for record, row in zip(records, expected):
+        for record, row in zip(records, expected, strict=True):
             response = client.post("/predict", headers=auth, json={"dataset": dataset, "record": record})
             probabilities = response.json()["prediction"]["probabilities"]
             np.testing.assert_allclose([probabilities[c] for c in metadata[model_id].classes], row, rtol=0, atol=1e-6)

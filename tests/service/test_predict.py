@@ -37,14 +37,22 @@ def test_whole_flow_register_token_models_predict_batch(client, new_username, in
     assert {m["id"] for m in models} == {entry["id"] for entry in index["models"]}
     for model in models:
         records = examples[model["dataset"]]
-        status, single = _post(client, auth, "/predict", {"dataset": model["dataset"], "model": model["id"], "record": next(iter(records.values()))})
+        status, single = _post(
+            client, auth, "/predict", {"dataset": model["dataset"], "model": model["id"], "record": next(iter(records.values()))}
+        )
         assert status == 200 and single["model"] == model["id"]
         prediction = single["prediction"]
         assert set(prediction["probabilities"]) == set(model["classes"])
         assert math.isclose(sum(prediction["probabilities"].values()), 1.0, abs_tol=1e-4)
-        assert prediction["confidence"] == max(prediction["probabilities"].values()) == prediction["probabilities"][prediction["label"]]
+        assert (
+            prediction["confidence"]
+            == max(prediction["probabilities"].values())
+            == prediction["probabilities"][prediction["label"]]
+        )
         assert prediction["is_attack"] == (prediction["label"] != model["normal_class"])
-        status, batch = _post(client, auth, "/predict/batch", {"dataset": model["dataset"], "model": model["id"], "records": list(records.values())})
+        status, batch = _post(
+            client, auth, "/predict/batch", {"dataset": model["dataset"], "model": model["id"], "records": list(records.values())}
+        )
         assert status == 200 and batch["model"] == model["id"] and len(batch["predictions"]) == len(records)
         assert batch["predictions"][0] == prediction
 
@@ -80,9 +88,13 @@ def test_unseen_value_of_an_open_categorical_is_accepted(client, auth, index, me
 
 def test_unknown_model_is_404(client, auth, examples):
     dataset, by_class = next(iter(examples.items()))
-    status, body = _post(client, auth, "/predict", {"dataset": dataset, "model": "no-such-model", "record": next(iter(by_class.values()))})
+    status, body = _post(
+        client, auth, "/predict", {"dataset": dataset, "model": "no-such-model", "record": next(iter(by_class.values()))}
+    )
     assert status == 404 and "no-such-model" in body["detail"]
-    status, _ = _post(client, auth, "/predict/batch", {"dataset": dataset, "model": "no-such-model", "records": list(by_class.values())})
+    status, _ = _post(
+        client, auth, "/predict/batch", {"dataset": dataset, "model": "no-such-model", "records": list(by_class.values())}
+    )
     assert status == 404
 
 
@@ -90,7 +102,10 @@ def test_model_of_another_dataset_is_422(client, auth, index, examples):
     if len(index["dataset_defaults"]) < 2:
         pytest.skip("needs models of two datasets")
     (dataset, by_class), (_, other_model) = list(examples.items())[0], list(index["dataset_defaults"].items())[1]
-    for path, body in (("/predict", {"record": next(iter(by_class.values()))}), ("/predict/batch", {"records": list(by_class.values())})):
+    for path, body in (
+        ("/predict", {"record": next(iter(by_class.values()))}),
+        ("/predict/batch", {"records": list(by_class.values())}),
+    ):
         status, answer = _post(client, auth, path, {"dataset": dataset, "model": other_model} | body)
         assert status == 422 and answer["detail"][0]["loc"] == ["body", "model"]
 
@@ -116,6 +131,7 @@ def _bad_record(index, metadata, examples, predicate, value) -> tuple[str, str, 
 BAD_VALUES = {
     "negative count": (lambda f: isinstance(f, NumericFeature) and f.dtype == "integer" and f.minimum == 0, -1),
     "rate above 1": (lambda f: isinstance(f, NumericFeature) and f.maximum == 1 and f.dtype == "number", 1.5),
+    "count beyond 64 bits": (lambda f: isinstance(f, NumericFeature) and f.dtype == "integer" and f.maximum is None, 10**30),
     "fractional count": (lambda f: isinstance(f, NumericFeature) and f.dtype == "integer", 2.5),
     "text for a number": (lambda f: isinstance(f, NumericFeature), "many"),
     "null for a number": (lambda f: isinstance(f, NumericFeature), None),
@@ -147,7 +163,9 @@ def test_nan_and_infinity_are_422_naming_the_field(client, auth, index, metadata
 def test_unknown_and_missing_fields_are_422_naming_them(client, auth, examples):
     dataset, by_class = next(iter(examples.items()))
     record = next(iter(by_class.values()))
-    assert _error_locations(client, auth, {"dataset": dataset, "record": record | {"bogus_column": 1}}) == [["body", dataset, "record", "bogus_column"]]
+    assert _error_locations(client, auth, {"dataset": dataset, "record": record | {"bogus_column": 1}}) == [
+        ["body", dataset, "record", "bogus_column"]
+    ]
     first = next(iter(record))
     missing = {k: v for k, v in record.items() if k != first}
     assert _error_locations(client, auth, {"dataset": dataset, "record": missing}) == [["body", dataset, "record", first]]
@@ -155,7 +173,9 @@ def test_unknown_and_missing_fields_are_422_naming_them(client, auth, examples):
 
 
 def test_malformed_json_is_422_saying_where(client, auth):
-    response = client.post("/predict", headers=auth | {"content-type": "application/json"}, content='{"dataset": "nsl-kdd", "record": {')
+    response = client.post(
+        "/predict", headers=auth | {"content-type": "application/json"}, content='{"dataset": "nsl-kdd", "record": {'
+    )
     assert response.status_code == 422
     error = response.json()["detail"][0]
     assert error["type"] == "json_invalid" and error["loc"][0] == "body" and "JSON decode error: " in error["msg"]
@@ -175,7 +195,9 @@ def test_oversized_body_is_413_before_parsing(client, auth):
     too_big = b"{" + b" " * limit + b"}"
     declared = client.post("/predict/batch", headers=auth | {"content-type": "application/json"}, content=too_big)
     # Without Content-Length (chunked), the bytes are counted as they arrive.
-    streamed = client.post("/predict/batch", headers=auth | {"content-type": "application/json"}, content=iter([too_big[:1000], too_big[1000:]]))
+    streamed = client.post(
+        "/predict/batch", headers=auth | {"content-type": "application/json"}, content=iter([too_big[:1000], too_big[1000:]])
+    )
     assert "content-length" not in streamed.request.headers
     for response in (declared, streamed):
         assert response.status_code == 413

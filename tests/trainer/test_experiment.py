@@ -1,0 +1,45 @@
+"""The experiment runner: resumable, one process per cell (each replaced here by conftest's FakeTrainer)."""
+
+import pandas as pd
+
+from trainer import experiment
+
+MATRIX = (["nsl-kdd", "nf-bot-iot-v2"], ["multiclass"], ["official", "random"], ["cnn", "cnn-lstm"], ["none", "smote"], [0, 1])
+
+
+def _run(found, out, data):
+    experiment.run_matrix(found, out, data, epochs=1, limit_rows=None, extra=[])
+
+
+def test_cells_skip_the_random_protocol_outside_nsl_kdd():
+    found = experiment.cells(*MATRIX)
+    assert len(found) == 2 * 2 * 2 * (2 + 1)  # archs x balancings x seeds x (nsl-kdd: 2 protocols, nf-bot-iot-v2: 1)
+    assert not any(c.dataset == "nf-bot-iot-v2" and c.protocol == "random" for c in found)
+
+
+def test_run_matrix_resumes_without_rerunning_finished_cells(tmp_path, fake_trainer):
+    fake = fake_trainer
+    found, out = experiment.cells(*MATRIX), tmp_path / "experiment"
+
+    _run(found, out, tmp_path)
+    assert sorted(fake.ran) == sorted(c.name for c in found)
+
+    fake.ran.clear()
+    _run(found, out, tmp_path)
+    assert fake.ran == []
+
+    lost = found[5]
+    (out / "cells" / lost.name / "metrics.json").unlink()
+    _run(found, out, tmp_path)
+    assert fake.ran == [lost.name]
+
+
+def test_results_have_a_row_per_cell_and_test_split_and_baselines_once(tmp_path, fake_trainer):
+    found = experiment.cells(*MATRIX)
+    _run(found, tmp_path / "experiment", tmp_path)
+    results = pd.read_csv(tmp_path / "experiment" / "results.csv")
+    models = results[results.architecture != "random-forest"]
+    assert len(models) == len(found) and set(models.split) == {"test"}
+    # The baseline ignores architecture and balancing: one row per dataset, task, protocol and seed.
+    assert len(results) - len(models) == sum(c.runs_baseline for c in found) == 3 * 2
+    assert {"recall_R2L", "recall_U2R"} <= set(results.columns)
