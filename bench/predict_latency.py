@@ -7,6 +7,7 @@ Requests carry real test rows; the service's default model for the dataset answe
 """
 
 import argparse
+import os
 import statistics
 import time
 import uuid
@@ -18,7 +19,7 @@ from trainer.datasets import DATASETS
 from trainer.load import read_table
 
 REAL_ROWS = {"nsl-kdd": "nsl-kdd/KDDTest+.txt.gz", "nf-bot-iot-v2": "bot-iot/nf_bot_iot_v2_train.csv.gz"}
-DATASETS_DIR = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+DATA_DIR = Path(os.environ.get("NIDS_DATA_DIR", Path(__file__).resolve().parents[2] / "shared" / "datasets"))
 
 
 def main() -> None:
@@ -30,7 +31,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=1000)
     args = parser.parse_args()
 
-    frame = read_table(DATASETS[args.dataset], DATASETS_DIR / REAL_ROWS[args.dataset])
+    frame = read_table(DATASETS[args.dataset], DATA_DIR / REAL_ROWS[args.dataset])
     rows = frame.sample(n=args.batch_size, random_state=0).to_dict("records")
 
     with httpx.Client(base_url=args.url, timeout=60) as client:

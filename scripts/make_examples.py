@@ -21,7 +21,7 @@ from pathlib import Path
 from trainer.datasets import NSL_KDD, NF_BOT_IOT_V2, DatasetSpec
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "lib"))
-from csv_to_batch import parse_value  # noqa: E402 (a sibling helper, not a package)
+from csv_records import parse_value  # noqa: E402 (a sibling helper, not a package)
 
 EXAMPLES = Path(__file__).resolve().parent / "examples"
 CSV_ROWS_PER_CLASS = 4

@@ -43,9 +43,12 @@ CELL_FIELDS = ("dataset", "task", "protocol", "architecture", "balancing", "seed
 
 
 def write_report(out: Path) -> Path:
+    """Write <out>/README.md and <out>/figures/ from <out>/results.csv and <out>/cells/; return the page's path."""
     results, finished = _load(out)
     figures = out / "figures"
     figures.mkdir(exist_ok=True)
+    for stale in figures.glob("*.png"):  # every figure is redrawn; one for a cell set that changed must not linger
+        stale.unlink()
     rare = {key: rare_classes(finished, *key) for key in _keys(results, ["dataset", "task"])}
     page = [
         *_header(out, finished),
@@ -60,7 +63,8 @@ def write_report(out: Path) -> Path:
             classes = rare[(dataset, task)]
             support = _test_support(finished, dataset, task, protocol, split)
             figure = figures / f"methods-{dataset}-{task}-{protocol}-{_slug(split)}.png"
-            _method_bars(frame, classes, f"{dataset} {task}, {protocol} protocol, {_split_label(split)}", figure)
+            title = f"{dataset} {task}, {protocol} protocol, {_split_label(split)}: mean over seeds, whiskers one std"
+            _method_bars(frame, classes, title, figure)
             page += [
                 f"### {_split_label(split)}",
                 "",
@@ -132,12 +136,14 @@ def choose(candidates: list[dict]) -> dict:
 
 
 def rare_classes(finished: list[dict], dataset: str, task: str) -> list[str]:
-    """The attack classes with the fewest training rows (before balancing, summed over the cells), in the dataset's class order."""
+    """The task's attack classes with the fewest training rows (before balancing, summed over the cells), in the
+    dataset's class order. A binary task has one attack class; its models train on families, so it has no count."""
+    ours = _cells_of(finished, dataset=dataset, task=task)
     counts = Counter()
-    for m in _cells_of(finished, dataset=dataset, task=task):
+    for m in ours:
         counts.update(m["split"]["class_counts"]["train"])
-    normal = DATASETS[dataset].normal_class[task]
-    rarest = sorted((c for c in counts if c != normal), key=lambda c: (counts[c], c))[:RARE_CLASSES_SHOWN]
+    attacks = {c for m in ours for c in m["test"]["per_class"]} - {DATASETS[dataset].normal_class[task]}
+    rarest = sorted(attacks, key=lambda c: (counts[c], c))[:RARE_CLASSES_SHOWN]
     return _ordered(rarest, DATASETS[dataset].classes(task))
 
 

@@ -1,11 +1,11 @@
-"""Fixtures for the service tests: an app serving the real artifacts, its database (SQLite, or
-PostgreSQL when NIDS_TEST_DATABASE_URL is set), fresh users with tokens, and real dataset rows."""
+"""Fixtures for the service tests: an app serving the real artifacts (`artifacts_dir` from
+tests/conftest.py), its database (SQLite, or PostgreSQL when NIDS_TEST_DATABASE_URL is set),
+and fresh users with tokens."""
 
 import json
 import os
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -16,11 +16,19 @@ from service.core.config import Settings
 from service.core.db import create_db_engine
 from service.main import create_app
 
-REPO = Path(__file__).resolve().parents[2]
-ARTIFACTS = REPO / "artifacts"
-DATASETS_DIR = REPO.parent / "shared" / "datasets"
 TEST_SECRET = "test-signing-key-" + "x" * 32
 PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="session")
+def signing_key() -> str:
+    return TEST_SECRET
+
+
+@pytest.fixture(scope="session")
+def password() -> str:
+    """The password of every `user`."""
+    return PASSWORD
 
 
 @pytest.fixture(scope="session")
@@ -36,9 +44,9 @@ def database_url(tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="session")
-def make_settings(database_url) -> Callable[..., Settings]:
+def make_settings(database_url, artifacts_dir) -> Callable[..., Settings]:
     def make(**overrides) -> Settings:
-        values = {"artifacts_dir": ARTIFACTS, "database_url": database_url, "jwt_secret": TEST_SECRET} | overrides
+        values = {"artifacts_dir": artifacts_dir, "database_url": database_url, "jwt_secret": TEST_SECRET} | overrides
         return Settings(**values)
 
     return make
@@ -77,13 +85,13 @@ def auth(client, user) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def index() -> dict:
-    return json.loads((ARTIFACTS / "index.json").read_text())
+def index(artifacts_dir) -> dict:
+    return json.loads((artifacts_dir / "index.json").read_text())
 
 
 @pytest.fixture(scope="session")
-def metadata(index) -> dict[str, ModelMetadata]:
-    return {entry["id"]: load_metadata(ARTIFACTS / entry["path"] / "metadata.json") for entry in index["models"]}
+def metadata(index, artifacts_dir) -> dict[str, ModelMetadata]:
+    return {entry["id"]: load_metadata(artifacts_dir / entry["path"] / "metadata.json") for entry in index["models"]}
 
 
 @pytest.fixture(scope="session")

@@ -7,16 +7,14 @@ import time
 import pytest
 from jose import jwt
 
-from tests.service.conftest import PASSWORD, TEST_SECRET
 
-
-def test_register_returns_the_public_user_only(client, new_username):
+def test_register_returns_the_public_user_only(client, new_username, password):
     username = new_username()
-    response = client.post("/auth/register", json={"username": username, "password": PASSWORD})
+    response = client.post("/auth/register", json={"username": username, "password": password})
     assert response.status_code == 201
     body = response.json()
     assert set(body) == {"id", "username"} and body["username"] == username
-    assert PASSWORD not in response.text and "argon2" not in response.text
+    assert password not in response.text and "argon2" not in response.text
 
 
 def test_register_taken_username_is_409_also_for_a_look_alike(client, user):
@@ -24,7 +22,10 @@ def test_register_taken_username_is_409_also_for_a_look_alike(client, user):
         response = client.post("/auth/register", json={"username": spelling, "password": "another password"})
         assert response.status_code == 409, spelling
     # the original password still works: registration cannot overwrite an account
-    assert client.post("/auth/token", data={"username": user["username"], "password": PASSWORD}).status_code == 200
+    assert client.post("/auth/token", data={"username": user["username"], "password": user["password"]}).status_code == 200
+
+
+GOOD_PASSWORD = "a fine password"
 
 
 @pytest.mark.parametrize(
@@ -32,10 +33,10 @@ def test_register_taken_username_is_409_also_for_a_look_alike(client, user):
     [
         ("valid-name", "Pw3!xyz", "password"),
         ("valid-name", "x" * 129, "password"),
-        ("ab", PASSWORD, "username"),
-        ("has space", PASSWORD, "username"),
-        ("x" * 33, PASSWORD, "username"),
-        ("-starts-with-dash", PASSWORD, "username"),
+        ("ab", GOOD_PASSWORD, "username"),
+        ("has space", GOOD_PASSWORD, "username"),
+        ("x" * 33, GOOD_PASSWORD, "username"),
+        ("-starts-with-dash", GOOD_PASSWORD, "username"),
     ],
 )
 def test_register_outside_the_policy_is_422_naming_the_field(client, username, password, field):
@@ -46,16 +47,16 @@ def test_register_outside_the_policy_is_422_naming_the_field(client, username, p
 
 
 def test_register_rejects_unknown_fields(client, new_username):
-    response = client.post("/auth/register", json={"username": new_username(), "password": PASSWORD, "is_admin": True})
+    response = client.post("/auth/register", json={"username": new_username(), "password": GOOD_PASSWORD, "is_admin": True})
     assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["body", "is_admin"]
 
 
-def test_token_and_me(client, user):
-    response = client.post("/auth/token", data={"username": user["username"].upper(), "password": PASSWORD})
+def test_token_and_me(client, user, signing_key):
+    response = client.post("/auth/token", data={"username": user["username"].upper(), "password": user["password"]})
     assert response.status_code == 200
     token = response.json()
     assert token["token_type"] == "bearer" and token["expires_in"] == 60 * 60
-    claims = jwt.decode(token["access_token"], TEST_SECRET, algorithms=["HS256"], audience="nids-api", issuer="nids")
+    claims = jwt.decode(token["access_token"], signing_key, algorithms=["HS256"], audience="nids-api", issuer="nids")
     assert claims["sub"] == str(user["id"]) and claims["exp"] - claims["iat"] == 3600
     me = client.get("/auth/me", headers={"Authorization": f"Bearer {token['access_token']}"})
     assert me.status_code == 200 and me.json() == {"id": user["id"], "username": user["username"]}
@@ -83,38 +84,38 @@ def _unsigned(claims: dict) -> str:
     return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}."
 
 
-def _tampered(user) -> str:
-    header, _payload, signature = jwt.encode(_claims(user), TEST_SECRET, algorithm="HS256").split(".")
+def _tampered(user, key) -> str:
+    header, _payload, signature = jwt.encode(_claims(user), key, algorithm="HS256").split(".")
     forged = base64.urlsafe_b64encode(json.dumps(_claims(user, sub="1")).encode()).rstrip(b"=").decode()
     return f"{header}.{forged}.{signature}"
 
 
 FORGED_TOKENS = {
-    "expired": lambda u: jwt.encode(_claims(u, iat=int(time.time()) - 7200, exp=int(time.time()) - 3600), TEST_SECRET),
+    "expired": lambda u, key: jwt.encode(_claims(u, iat=int(time.time()) - 7200, exp=int(time.time()) - 3600), key),
     "tampered payload": _tampered,
-    "other secret": lambda u: jwt.encode(_claims(u), "another-secret-" + "y" * 32),
-    "wrong audience": lambda u: jwt.encode(_claims(u, aud="someone-else"), TEST_SECRET),
-    "wrong issuer": lambda u: jwt.encode(_claims(u, iss="evil"), TEST_SECRET),
-    "no audience": lambda u: jwt.encode({k: v for k, v in _claims(u).items() if k != "aud"}, TEST_SECRET),
-    "no expiry": lambda u: jwt.encode({k: v for k, v in _claims(u).items() if k != "exp"}, TEST_SECRET),
-    "alg none": lambda u: _unsigned(_claims(u)),
-    "HS512": lambda u: jwt.encode(_claims(u), TEST_SECRET, algorithm="HS512"),
-    "unknown user": lambda u: jwt.encode(_claims(u, sub="999999999"), TEST_SECRET),
-    "garbage": lambda u: "not-a-jwt",
+    "other secret": lambda u, key: jwt.encode(_claims(u), "another-secret-" + "y" * 32),
+    "wrong audience": lambda u, key: jwt.encode(_claims(u, aud="someone-else"), key),
+    "wrong issuer": lambda u, key: jwt.encode(_claims(u, iss="evil"), key),
+    "no audience": lambda u, key: jwt.encode({k: v for k, v in _claims(u).items() if k != "aud"}, key),
+    "no expiry": lambda u, key: jwt.encode({k: v for k, v in _claims(u).items() if k != "exp"}, key),
+    "alg none": lambda u, key: _unsigned(_claims(u)),
+    "HS512": lambda u, key: jwt.encode(_claims(u), key, algorithm="HS512"),
+    "unknown user": lambda u, key: jwt.encode(_claims(u, sub="999999999"), key),
+    "garbage": lambda u, key: "not-a-jwt",
 }
 
 
 @pytest.mark.parametrize("kind", FORGED_TOKENS)
-def test_forged_or_stale_tokens_are_401(client, user, kind):
-    token = FORGED_TOKENS[kind](user)
+def test_forged_or_stale_tokens_are_401(client, user, signing_key, kind):
+    token = FORGED_TOKENS[kind](user, signing_key)
     response = client.get("/auth/me", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == "Bearer"
 
 
-def test_a_valid_token_built_the_same_way_is_accepted(client, user):
+def test_a_valid_token_built_the_same_way_is_accepted(client, user, signing_key):
     """The forged-token cases differ from this one in exactly the forged part."""
-    token = jwt.encode(_claims(user), TEST_SECRET)
+    token = jwt.encode(_claims(user), signing_key)
     assert client.get("/auth/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
 
 

@@ -13,7 +13,6 @@ from sqlalchemy.engine import make_url
 from service.core.db import create_db_engine, migrate
 from service.main import create_app
 from service.models import Base
-from tests.service.conftest import PASSWORD
 
 
 def test_migrations_create_exactly_the_models_tables(client, app):
@@ -24,7 +23,7 @@ def test_migrations_create_exactly_the_models_tables(client, app):
 
 def test_users_survive_a_restart(make_settings, user):
     with TestClient(create_app(make_settings())) as restarted:
-        response = restarted.post("/auth/token", data={"username": user["username"], "password": PASSWORD})
+        response = restarted.post("/auth/token", data={"username": user["username"], "password": user["password"]})
         assert response.status_code == 200
 
 

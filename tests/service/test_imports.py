@@ -4,8 +4,6 @@ import json
 import subprocess
 import sys
 
-from tests.service.conftest import ARTIFACTS, REPO
-
 PROGRAM = """
 import json, sys
 from fastapi.testclient import TestClient
@@ -16,9 +14,11 @@ print(json.dumps(sorted({name.split(".")[0] for name in sys.modules})))
 """
 
 
-def test_service_imports_no_training_libraries(tmp_path):
-    env = {"NIDS_ARTIFACTS_DIR": str(ARTIFACTS), "NIDS_DATABASE_URL": f"sqlite:///{tmp_path / 'nids.db'}", "PATH": ""}
-    result = subprocess.run([sys.executable, "-c", PROGRAM], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+def test_service_imports_no_training_libraries(tmp_path, artifacts_dir):
+    env = {"NIDS_ARTIFACTS_DIR": str(artifacts_dir), "NIDS_DATABASE_URL": f"sqlite:///{tmp_path / 'nids.db'}", "PATH": ""}
+    result = subprocess.run(
+        [sys.executable, "-c", PROGRAM], cwd=artifacts_dir.parent, env=env, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     loaded = set(json.loads(result.stdout.splitlines()[-1]))
     assert "onnxruntime" in loaded and "service" in loaded  # the app really was built

@@ -2,10 +2,8 @@
 
 import json
 
-from tests.service.conftest import ARTIFACTS
 
-
-def test_models_lists_every_indexed_model_with_its_metadata_and_test_metrics(client, auth, index, metadata):
+def test_models_lists_every_indexed_model_with_its_metadata_and_test_metrics(client, auth, index, metadata, artifacts_dir):
     response = client.get("/models", headers=auth)
     assert response.status_code == 200
     listed = {m["id"]: m for m in response.json()["models"]}
@@ -18,7 +16,7 @@ def test_models_lists_every_indexed_model_with_its_metadata_and_test_metrics(cli
         assert model["default"] == (index["dataset_defaults"][entry["dataset"]] == entry["id"])
         assert [f["name"] for f in model["features"]] == [f.name for f in meta.features]
         assert model["ignored_columns"] == meta.ignored_columns
-        metrics = json.loads((ARTIFACTS / entry["path"] / "metrics.json").read_text())
+        metrics = json.loads((artifacts_dir / entry["path"] / "metrics.json").read_text())
         assert model["metrics"]["test"] == metrics["test"]
 
 

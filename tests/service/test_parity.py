@@ -5,7 +5,6 @@ import onnxruntime as ort
 import pytest
 
 from preprocess.transform import Preprocessor
-from tests.service.conftest import ARTIFACTS, DATASETS_DIR
 
 # Real rows of each dataset, posted exactly as the file holds them (labels and identifiers included).
 REAL_FILES = {"nsl-kdd": "nsl-kdd/KDDTest+.txt.gz", "nf-bot-iot-v2": "bot-iot/nf_bot_iot_v2_train.csv.gz"}
@@ -13,14 +12,14 @@ ROWS_PER_CLASS = 40
 
 
 @pytest.fixture(scope="session")
-def real_rows() -> dict[str, list[dict]]:
+def real_rows(data_dir) -> dict[str, list[dict]]:
     """Up to ROWS_PER_CLASS random rows of every class, so rare classes are in the sample too."""
     from trainer.datasets import DATASETS
     from trainer.load import labels_for, read_table
 
     rows = {}
     for dataset, file in REAL_FILES.items():
-        spec, path = DATASETS[dataset], DATASETS_DIR / file
+        spec, path = DATASETS[dataset], data_dir / file
         frame = read_table(spec, path)
         classes = labels_for(spec, "multiclass", frame, path)
         sample = frame.sample(frac=1.0, random_state=0).groupby(classes, sort=False).head(ROWS_PER_CLASS)
@@ -28,12 +27,12 @@ def real_rows() -> dict[str, list[dict]]:
     return rows
 
 
-def _direct(entry: dict, meta, records: list[dict]) -> np.ndarray:
-    session = ort.InferenceSession(str(ARTIFACTS / entry["path"] / meta.onnx.file), providers=["CPUExecutionProvider"])
+def _direct(folder, meta, records: list[dict]) -> np.ndarray:
+    session = ort.InferenceSession(str(folder / meta.onnx.file), providers=["CPUExecutionProvider"])
     return session.run([meta.onnx.output_name], {meta.onnx.input_name: Preprocessor(meta).transform(records)})[0]
 
 
-def test_batch_predictions_equal_direct_onnxruntime(client, auth, index, metadata, real_rows):
+def test_batch_predictions_equal_direct_onnxruntime(client, auth, index, metadata, real_rows, artifacts_dir):
     served = [entry for entry in index["models"] if entry["dataset"] in REAL_FILES]
     assert {entry["dataset"] for entry in served} == set(REAL_FILES), "a dataset with real test rows has no model"
     for entry in served:
@@ -43,19 +42,19 @@ def test_batch_predictions_equal_direct_onnxruntime(client, auth, index, metadat
         )
         assert response.status_code == 200, response.text[:500]
         predictions = response.json()["predictions"]
-        expected = _direct(entry, meta, records)
+        expected = _direct(artifacts_dir / entry["path"], meta, records)
         served_probabilities = np.array([[p["probabilities"][c] for c in meta.classes] for p in predictions])
         np.testing.assert_allclose(served_probabilities, expected, rtol=0, atol=1e-6, err_msg=entry["id"])
         assert [p["label"] for p in predictions] == [meta.classes[i] for i in expected.argmax(axis=1)]
 
 
-def test_single_predictions_equal_direct_onnxruntime(client, auth, index, metadata, real_rows):
+def test_single_predictions_equal_direct_onnxruntime(client, auth, index, metadata, real_rows, artifacts_dir):
     for dataset, model_id in index["dataset_defaults"].items():
         if dataset not in REAL_FILES:
             continue
         entry = next(e for e in index["models"] if e["id"] == model_id)
         records = real_rows[dataset][:: max(1, len(real_rows[dataset]) // 20)]
-        expected = _direct(entry, metadata[model_id], records)
+        expected = _direct(artifacts_dir / entry["path"], metadata[model_id], records)
         for record, row in zip(records, expected, strict=True):
             response = client.post("/predict", headers=auth, json={"dataset": dataset, "record": record})
             probabilities = response.json()["prediction"]["probabilities"]

@@ -12,16 +12,15 @@ from pydantic import ValidationError
 from service.core.config import Settings
 from service.main import create_app
 from service.registry import ArtifactError
-from tests.service.conftest import ARTIFACTS, REPO
 
 
 @pytest.fixture
-def artifacts_copy(tmp_path, index):
+def artifacts_copy(tmp_path, index, artifacts_dir):
     """A copy of the first dataset's models (at least one), with its own index.json."""
     dataset = index["models"][0]["dataset"]
     entries = [e for e in index["models"] if e["dataset"] == dataset]
     for entry in entries:
-        shutil.copytree(ARTIFACTS / entry["path"], tmp_path / entry["path"])
+        shutil.copytree(artifacts_dir / entry["path"], tmp_path / entry["path"])
     copy = {"models": entries, "dataset_defaults": {dataset: index["dataset_defaults"][dataset]}}
     (tmp_path / "index.json").write_text(json.dumps(copy))
     return tmp_path
@@ -171,10 +170,15 @@ def test_settings_come_from_nids_variables(monkeypatch, tmp_path):
         ({"NIDS_ENV": "production"}, "nids-service: invalid settings: Value error, NIDS_JWT_SECRET must be set"),
     ],
 )
-def test_python_m_service_refuses_to_start_with_a_one_line_message(tmp_path, environment, message):
+def test_python_m_service_refuses_to_start_with_a_one_line_message(tmp_path, artifacts_dir, environment, message):
     env = {"NIDS_ARTIFACTS_DIR": str(tmp_path), "NIDS_DATABASE_URL": f"sqlite:///{tmp_path / 'nids.db'}", "PATH": ""}
     result = subprocess.run(
-        [sys.executable, "-m", "service"], cwd=REPO, env=env | environment, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "service"],
+        cwd=artifacts_dir.parent,
+        env=env | environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 1
     assert result.stderr.strip().startswith(message.format(artifacts=tmp_path))

@@ -46,12 +46,15 @@ def test_table_has_the_papers_rows_in_order_and_mean_std_over_seeds(page):
     assert {"F1", "Recall", "Precision", "Macro-F1", "False-alarm rate", "U2R recall"} <= set(none)
 
 
-def test_rare_classes_come_from_the_training_counts(tiny_experiment):
-    def finished(counts):
-        return [{"cell": {"dataset": "nsl-kdd", "task": "multiclass"}, "split": {"class_counts": {"train": counts}}}]
+def test_rare_classes_come_from_the_training_counts():
+    def finished(counts, task="multiclass"):
+        return [{"cell": {"dataset": "nsl-kdd", "task": task}, "split": {"class_counts": {"train": counts}}, "test": {"per_class": dict.fromkeys(counts)}}]
 
     assert rare_classes(finished({"normal": 9, "DoS": 8, "Probe": 7, "R2L": 2, "U2R": 1}), "nsl-kdd", "multiclass") == ["R2L", "U2R"]
     assert rare_classes(finished({"normal": 1, "DoS": 2, "Probe": 3, "R2L": 40, "U2R": 50}), "nsl-kdd", "multiclass") == ["DoS", "Probe"]
+    binary = finished({"normal": 9, "DoS": 8, "R2L": 1}, task="binary")
+    binary[0]["test"] = {"per_class": dict.fromkeys(["normal", "attack"])}
+    assert rare_classes(binary, "nsl-kdd", "binary") == ["attack"]  # the only attack output, though it trained on families
 
 
 def test_reading_says_what_balancing_raised_and_lowered(page):
