@@ -1,11 +1,13 @@
-# Two entry points for a fresh machine with Python 3.11:
-#   make run   - install the service alone and serve the shipped models (SQLite, http://127.0.0.1:8000/docs)
-#   make test  - install everything (service, trainer, test tools) and run the whole test suite
+# Two entry points for a fresh Debian machine with Python 3.11 (run as root: `make test` installs system packages):
+#   make run   - install the service alone and serve the shipped models (SQLite, http://127.0.0.1:8000)
+#   make test  - install everything (service, trainer, test tools, PostgreSQL, Chromium, docker-compose)
+#                and run the whole suite: once on SQLite, then the service and deployment tests on PostgreSQL
 PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
+TEST_DATABASE_URL ?= postgresql+psycopg://postgres:postgres@127.0.0.1:5432/nids_test
 
-.PHONY: run test install-service install-dev
+.PHONY: run test install-service install-dev system-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,8 +19,13 @@ install-service: $(BIN)/python
 install-dev: $(BIN)/python
 	$(BIN)/pip install -q -e '.[train,dev]'
 
+system-deps:
+	bash .ci/postgres.sh
+	bash .ci/deploy-tools.sh
+
 run: install-service
 	$(BIN)/python -m service
 
-test: install-dev
-	$(BIN)/python -m pytest
+test: install-dev system-deps
+	env -u NIDS_TEST_DATABASE_URL $(BIN)/python -m pytest
+	NIDS_TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m pytest tests/service tests/deploy/test_scripts.py

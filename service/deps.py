@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from service.core.config import Settings
 from service.models import User
+from service.ratelimit import RateLimitsDep
 from service.registry import Registry
 from service.security import token_subject
 
@@ -34,11 +35,14 @@ RegistryDep = Annotated[Registry, Depends(get_registry)]
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def get_current_user(token: Annotated[str, Depends(oauth2_scheme)], session: SessionDep, settings: SettingsDep) -> User:
+def get_current_user(
+    token: Annotated[str, Depends(oauth2_scheme)], session: SessionDep, settings: SettingsDep, rate_limits: RateLimitsDep
+) -> User:
     subject = token_subject(token, settings)
     user = session.get(User, int(subject)) if subject and subject.isdigit() else None
     if user is None:  # also when the account was deleted after the token was issued
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid or expired token", headers={"WWW-Authenticate": "Bearer"})
+    rate_limits.count_request(user.id)  # per user rather than per token: minting new tokens does not reset it
     return user
 
 

@@ -7,14 +7,17 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 
 from service.core.config import Settings
 from service.core.db import create_db_engine, migrate
 from service.errors import validation_error_handler
-from service.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
+from service.middleware import BodySizeLimitMiddleware, RequestIdMiddleware, SecurityHeadersMiddleware
+from service.ratelimit import RateLimits
 from service.registry import load_registry
 from service.routers import auth, health, models, predict
 from service.schemas.prediction import prediction_schemas
+from service.web import router as web
 
 DESCRIPTION = """Network intrusion detection: send network-flow records, get back normal traffic or the attack class.
 
@@ -36,13 +39,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         engine.dispose()
 
-    app = FastAPI(title="NIDS prediction API", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    docs = {} if settings.docs_enabled else {"docs_url": None, "redoc_url": None, "openapi_url": None}
+    app = FastAPI(title="NIDS prediction API", version="0.1.0", description=DESCRIPTION, lifespan=lifespan, **docs)
     app.state.settings, app.state.registry, app.state.engine = settings, registry, engine
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
-    app.add_middleware(RequestIdMiddleware)  # added last, so outermost: it also sees errors of the others
+    app.state.rate_limits = RateLimits.from_settings(settings)
+    # A JSON object may hold every field of the largest record and a few unknown ones (each reported by name).
+    max_json_members = max(len(record.model_fields) for record in registry.records.values()) + 16
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, max_json_members=max_json_members)
+    if settings.cors_origins:  # closed by default: no browser page of another origin may call the API
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(RequestIdMiddleware, log_tracebacks=settings.log_tracebacks)  # outermost: sees the others' errors
     app.add_exception_handler(RequestValidationError, validation_error_handler)
-    for router in (health.router, auth.router, models.router, predict.build_router(schemas)):
+    for router in (health.router, auth.router, models.router, predict.build_router(schemas), web.router):
         app.include_router(router)
+    app.mount("/static", web.static_files, name="static")
     return app
 
 

@@ -1,5 +1,6 @@
-"""Pure ASGI middleware: request ids with a leak-free 500, and the request body size limit."""
+"""Pure ASGI middleware: request ids with a leak-free 500, request body limits, and security headers."""
 
+import json
 import logging
 import uuid
 
@@ -12,11 +13,13 @@ log = logging.getLogger(__name__)
 
 
 class RequestIdMiddleware:
-    """Tags every response with `X-Request-ID`; an unhandled error is logged under that id and
-    answered with a generic 500 that carries the id and nothing else."""
+    """Tags every response with `X-Request-ID`; an unhandled error is logged under that id (its type,
+    not its message or traceback, which may hold data: `log_tracebacks` adds the traceback for debugging)
+    and answered with a generic 500 that carries the id and nothing else."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, log_tracebacks: bool = False) -> None:
         self.app = app
+        self.log_tracebacks = log_tracebacks
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -34,10 +37,17 @@ class RequestIdMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
-        except Exception:
-            log.exception("unhandled error, request_id=%s %s %s", request_id, scope["method"], scope["path"])
-            if started:
-                raise
+        except Exception as exc:
+            log.error(
+                "unhandled %s, request_id=%s %s %s",
+                type(exc).__name__,
+                request_id,
+                scope["method"],
+                scope["path"],
+                exc_info=exc if self.log_tracebacks else None,
+            )
+            if started:  # too late for a 500: the server closes the connection, and logs no traceback
+                return
             body = {"detail": "internal server error", "request_id": request_id}
             await JSONResponse(body, status_code=500, headers={"x-request-id": request_id})(scope, receive, send)
 
@@ -46,21 +56,32 @@ class BodySizeLimitMiddleware:
     """Refuses bodies over `max_bytes` with 413 before they are parsed: at once when Content-Length
     says so, else as soon as the bytes read exceed it (chunked bodies have no Content-Length).
 
+    A JSON body is also refused (422) when its shape would cost far more to validate than to send:
+    pydantic reports every unknown member of an object separately (300,000 of them fit in 4 MB and
+    take seconds), so an object may have at most `max_json_members`; and nesting deeper than the C
+    json parser's recursion limit is answered with its own error instead of FastAPI's generic 400.
+    Checking costs one parse by the C json module, calling Python once per object.
+
     Starlette's own RequestBodyLimitMiddleware answers in plain text on some paths and does not say the limit.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, max_json_members: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.max_json_members = max_json_members
         self.detail = f"request body larger than the limit of {max_bytes} bytes"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = Headers(scope=scope).get("content-length", "")
+        headers = Headers(scope=scope)
+        declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_bytes:
             await JSONResponse({"detail": self.detail}, status_code=413)(scope, receive, send)
+            return
+        if _may_be_json(headers.get("content-type")) and scope["method"] in ("POST", "PUT", "PATCH"):
+            await self._check_json(scope, receive, send)
             return
         received = 0
 
@@ -74,3 +95,106 @@ class BodySizeLimitMiddleware:
             return message
 
         await self.app(scope, counting_receive, send)
+
+    async def _check_json(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Reads the whole (bounded) body, checks its shape, then hands the same bytes to the app."""
+        chunks, size, message = [], 0, {"more_body": True}
+        while message.get("more_body", False):
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                return
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > self.max_bytes:
+                await JSONResponse({"detail": self.detail}, status_code=413)(scope, receive, send)
+                return
+        body = b"".join(chunks)
+        if problem := _json_shape_problem(body, self.max_json_members):
+            error = {"loc": ["body"], "msg": problem[1], "type": problem[0]}
+            await JSONResponse({"detail": [error]}, status_code=422)(scope, receive, send)
+            return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+
+def _may_be_json(content_type: str | None) -> bool:
+    """As FastAPI decides: JSON media types, and no content type at all."""
+    media_type = (content_type or "application/json").split(";")[0].strip().lower()
+    return media_type == "application/json" or (media_type.startswith("application/") and media_type.endswith("+json"))
+
+
+class _TooManyMembers(Exception):
+    pass
+
+
+def _json_shape_problem(body: bytes, max_members: int) -> tuple[str, str] | None:
+    """(error type, message) when the body's shape is refused; None also for malformed JSON, which
+    FastAPI then reports where it is wrong."""
+
+    def check_members(pairs: list[tuple[str, object]]) -> dict:
+        if len(pairs) > max_members:
+            raise _TooManyMembers(len(pairs))
+        return dict(pairs)
+
+    try:
+        json.loads(body, object_pairs_hook=check_members)
+    except RecursionError:
+        return "json_too_deep", "JSON nested too deeply"
+    except _TooManyMembers as exc:
+        return "json_too_many_members", f"a JSON object has {exc.args[0]} members; at most {max_members} are accepted"
+    except UnicodeDecodeError:
+        return "json_invalid", "the body is not JSON text (UTF-8)"
+    except ValueError:  # malformed JSON: FastAPI reports where
+        return None
+    return None
+
+
+# Strict for everything the API serves, including the web console's static files. Swagger UI and
+# ReDoc load from a CDN with an inline script, so the docs pages (off by default in production) only
+# get `frame-ancestors`.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+DOCS_CONTENT_SECURITY_POLICY = "frame-ancestors 'none'"
+DOCS_PATHS = ("/docs", "/redoc")
+STATIC_PATH = "/static/"
+
+
+class SecurityHeadersMiddleware:
+    """Adds browser security headers to every response that does not set them itself; API answers
+    (everything but static files) are not to be cached, since they carry tokens and predictions."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"]
+        docs = path.startswith(DOCS_PATHS)
+        extra = {
+            b"x-content-type-options": b"nosniff",
+            b"x-frame-options": b"DENY",
+            b"referrer-policy": b"no-referrer",
+            b"content-security-policy": (DOCS_CONTENT_SECURITY_POLICY if docs else CONTENT_SECURITY_POLICY).encode(),
+        }
+        if not path.startswith(STATIC_PATH):
+            extra[b"cache-control"] = b"no-store"
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                message["headers"] = [*message.get("headers", []), *((k, v) for k, v in extra.items() if k not in present)]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

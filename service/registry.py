@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import zip_longest
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args
 
 import numpy as np
 import onnxruntime as ort
@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from preprocess.metadata import CategoricalFeature, MetadataError, ModelMetadata, load_metadata
 from preprocess.transform import Preprocessor
-from service.schemas.catalog import ModelInfo, ModelList, ModelMetrics, feature_infos
+from service.schemas.catalog import ModelInfo, ModelMetrics, PlotName, feature_infos
 from service.schemas.prediction import Prediction, record_model
 
 
@@ -46,6 +46,7 @@ class ServedModel:
     meta: ModelMetadata
     preprocessor: Preprocessor
     session: ort.InferenceSession
+    plots: dict[str, bytes]  # name -> PNG, read once so a request never touches the file system
 
     @property
     def id(self) -> str:
@@ -80,7 +81,7 @@ class Registry:
     models: dict[str, ServedModel]
     defaults: dict[str, str]  # dataset -> id of the model used when a request names none
     records: dict[str, type[BaseModel]]  # dataset -> its record type, shared by all its models
-    catalog: ModelList
+    catalog: list[ModelInfo]  # what GET /models lists
 
     def default_for(self, dataset: str) -> ServedModel:
         return self.models[self.defaults[dataset]]
@@ -98,17 +99,23 @@ def load_registry(root: Path, intra_op_threads: int = 1, inter_op_threads: int =
         dataset: _record_type(root, [(e, m) for e, m in metadata.values() if e.dataset == dataset], default)
         for dataset, default in defaults.items()
     }
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = intra_op_threads
-    options.inter_op_num_threads = inter_op_threads
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options = session_options(intra_op_threads, inter_op_threads)
     models = {
         entry.id: _serve(root / entry.path, entry, meta, defaults[entry.dataset] == entry.id, options)
         for entry, meta in metadata.values()
     }
     return Registry(
-        models=models, defaults=defaults, records=records, catalog=ModelList(models=[m.info for m in models.values()])
+        models=models, defaults=defaults, records=records, catalog=[m.info for m in models.values()]
     )
+
+
+def session_options(intra_op_threads: int = 1, inter_op_threads: int = 1) -> ort.SessionOptions:
+    """How the service runs onnxruntime (bench/ reuses it, so what it measures is what the service runs)."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = intra_op_threads
+    options.inter_op_num_threads = inter_op_threads
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    return options
 
 
 def _dataset_defaults(index: Index, path: Path) -> dict[str, str]:
@@ -191,6 +198,7 @@ def _check_examples(meta: ModelMetadata, record: type[BaseModel], path: Path) ->
 def _serve(folder: Path, entry: IndexEntry, meta: ModelMetadata, default: bool, options: ort.SessionOptions) -> ServedModel:
     metrics = _read_json(folder / "metrics.json", ModelMetrics)
     session = _open_session(folder / meta.onnx.file, meta, options)
+    plots = _read_plots(folder)
     model = ServedModel(
         info=ModelInfo(
             id=entry.id,
@@ -204,13 +212,25 @@ def _serve(folder: Path, entry: IndexEntry, meta: ModelMetadata, default: bool, 
             features=feature_infos(meta),
             ignored_columns=meta.ignored_columns,
             metrics=metrics,
+            examples=meta.examples,
+            plots=list(plots),
         ),
         meta=meta,
         preprocessor=Preprocessor(meta),
         session=session,
+        plots=plots,
     )
     _warm_up(model, folder / meta.onnx.file)
     return model
+
+
+def _read_plots(folder: Path) -> dict[str, bytes]:
+    """The trainer's figures that are present: they illustrate the metrics, so a missing one is no start-up error."""
+    paths = {name: folder / f"{name}.png" for name in get_args(PlotName)}
+    try:
+        return {name: path.read_bytes() for name, path in paths.items() if path.is_file()}
+    except OSError as exc:
+        raise ArtifactError(f"{exc.filename}: cannot read the plot: {exc.strerror}") from None
 
 
 def _open_session(path: Path, meta: ModelMetadata, options: ort.SessionOptions) -> ort.InferenceSession:

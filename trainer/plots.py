@@ -53,7 +53,7 @@ def bar_chart_png(counts: dict[str, dict[str, int]], title: str, path: Path) -> 
     ax.set_yscale("log")
     ax.set_ylabel("rows (log scale)")
     ax.set_title(title, fontsize=10)
-    ax.legend()
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1, 1))  # beside the bars: many series would hide them
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -88,7 +88,7 @@ def fidelity_png(distances: dict[str, dict[str, float]], tstr_recall: dict[str, 
     Both are {class: {series: value}}, e.g. {"R2L": {"KS mean": 0.2, ...}} and {"R2L": {"trained on synthetic": 0.4, ...}}.
     """
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
-    for ax, groups, ylabel in ((axes[0], distances, "distance (0 = same as real)"), (axes[1], tstr_recall, "recall on real test rows")):
+    for ax, groups, ylabel in ((axes[0], distances, "distance (0 = same as real)"), (axes[1], tstr_recall, "recall on real held-out rows")):
         classes = list(groups)
         series = list(dict.fromkeys(s for values in groups.values() for s in values))
         width = 0.8 / max(len(series), 1)

@@ -13,6 +13,7 @@ import platform
 import shutil
 import time
 from collections import Counter
+from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -60,7 +61,7 @@ def write_report(out: Path) -> Path:
         page += [f"## {dataset} · {task} · {protocol} protocol", ""]
         for split in _splits(results, dataset, task, protocol):
             frame = _select(results, dataset=dataset, task=task, protocol=protocol, split=split)
-            classes = rare[(dataset, task)]
+            classes, normal = rare[(dataset, task)], DATASETS[dataset].normal_class[task]
             support = _test_support(finished, dataset, task, protocol, split)
             figure = figures / f"methods-{dataset}-{task}-{protocol}-{_slug(split)}.png"
             title = f"{dataset} {task}, {protocol} protocol, {_split_label(split)}: mean over seeds, whiskers one std"
@@ -71,9 +72,9 @@ def write_report(out: Path) -> Path:
                 *performance_table(frame, classes, support),
                 "",
                 "Mean ± sample standard deviation over seeds (a single seed shows its value alone); precision, recall and F1"
-                " are weighted by class support, macro-F1 weighs every class equally. Test rows of the rare classes: "
-                + ", ".join(f"{c} {support.get(c, '0')}" for c in classes)
-                + ".",
+                " are weighted by class support, macro-F1 weighs every class equally. Test rows: "
+                + ", ".join(f"{c} {support.get(c, '0')}" for c in [normal, *classes])
+                + f" ({normal} rows are the false-alarm rate's base).",
                 "",
                 f"![balancing methods compared]({figure.relative_to(out)})",
                 "",
@@ -180,56 +181,81 @@ def reading(results: pd.DataFrame, rare: dict[tuple, list[str]]) -> list[str]:
     for dataset, task, protocol in _keys(main, ["dataset", "task", "protocol"]):
         frame = _select(main, dataset=dataset, task=task, protocol=protocol)
         classes = rare[(dataset, task)]
-        metrics = _headline_metrics(classes)
+        headline = _headline_metrics(classes)
+        measured = {m: name for m, name in headline.items() if _column(frame, m).notna().any()}
         lines += [
             f"**{dataset} · {task} · {protocol} protocol, {_split_label(MAIN_SPLIT)}** (rare classes, the {len(classes)} attack"
             f" classes with the fewest training rows: {', '.join(classes)})",
             "",
         ]
+        if len(measured) < len(headline):
+            missing = [name for m, name in headline.items() if m not in measured]
+            lines.append(f"- Not measurable here, the test split has no rows of the class: {', '.join(missing)}.")
         winners = []
         for architecture, balancing in _models(frame):
             if balancing == "none" or architecture == BASELINE:
                 continue
+            label, reference = _model_label(architecture, balancing), _model_label(architecture, "none")
             none = _select(frame, architecture=architecture, balancing="none")
-            label = _model_label(architecture, balancing)
             if none.empty:
-                lines.append(f"- {label}: no unbalanced {ARCH_LABELS.get(architecture, architecture)} ran, nothing to compare with.")
+                lines.append(f"- {label}: {reference} did not run, nothing to compare with.")
                 continue
             rows = _select(frame, architecture=architecture, balancing=balancing)
-            changes = [_change(name, _column(none, m), _column(rows, m)) for m, name in metrics.items()]
-            raised = [text for d, text in changes if d > 0]
-            lowered = [text for d, text in changes if d < 0]
-            same = [text for d, text in changes if d == 0]
-            parts = [f"raised {'; '.join(raised)}" if raised else "", f"lowered {'; '.join(lowered)}" if lowered else "", "; ".join(same)]
-            sign, alarms = _change("the false-alarm rate", _column(none, "false_alarm_rate"), _column(rows, "false_alarm_rate"))
-            alarms = {1: f"It raised {alarms}", -1: f"It lowered {alarms}", 0: alarms[0].upper() + alarms[1:]}[sign]
-            lines.append(f"- {label} against {_model_label(architecture, 'none')}: {'; '.join(p for p in parts if p)}. {alarms}.")
-            if len(raised) == len(changes):
-                winners.append(label)
+            changes = [_change(name, _column(none, m), _column(rows, m)) for m, name in measured.items()]
+            alarms = _change("the false-alarm rate", _column(none, "false_alarm_rate"), _column(rows, "false_alarm_rate"))
+            alarms_text = f"It {_sentence([alarms])}" if alarms.sign else "The" + _sentence([alarms]).removeprefix("the")
+            lines.append(f"- {label} against {reference}: {_sentence(changes)}. {alarms_text}.")
+            if all(c.sign > 0 for c in changes):
+                winners.append(f"{label} ({_strength(changes)})")
+        names = list(measured.values())
+        against = f"on {', '.join(names[:-1])} and {names[-1]}" if len(names) > 1 else f"on {names[0]}"
         if winners:
-            lines.append(f"- Beat the unbalanced model of the same architecture on macro-F1 and on every rare class's recall: {', '.join(winners)}.")
+            lines.append(f"- Beat the unbalanced model of the same architecture {against}: {', '.join(winners)}.")
         else:
-            lines.append("- No balanced model beat the unbalanced one of the same architecture on macro-F1 and on every rare class's recall.")
+            lines.append(f"- No balanced model beat the unbalanced one of the same architecture {against}.")
         lines += [*_baseline_sentence(frame), ""]
     for dataset, task in _keys(main, ["dataset", "task"]):
         lines += _protocol_comparison(results, dataset, task, rare[(dataset, task)])
     return lines
 
 
-def _change(name: str, before: pd.Series, after: pd.Series) -> tuple[int, str]:
-    """(sign of the change as shown, words to follow "raised"/"lowered"), with whether the seeds support it."""
+@dataclass(frozen=True)
+class Change:
+    sign: int  # of the difference as shown, rounded to DECIMALS
+    seeds: int  # the fewer seeds of the two sides
+    shown: bool  # larger than the seed-to-seed spread, with at least two seeds a side
+    words: str  # to follow "raised" or "lowered", or a whole clause when sign is 0
+
+
+def _change(name: str, before: pd.Series, after: pd.Series) -> Change:
     a, b = before.dropna(), after.dropna()
     if a.empty or b.empty:
-        return 0, f"{name} not measured"
+        return Change(0, 0, False, f"{name} not measured")
+    seeds, spread = min(len(a), len(b)), max(a.std(), b.std())
     delta = round(b.mean() - a.mean(), DECIMALS)
     if delta == 0:
-        return 0, f"{name} stayed at {a.mean():.{DECIMALS}f}"
-    text = f"{name} by {abs(delta):.{DECIMALS}f} ({a.mean():.{DECIMALS}f} → {b.mean():.{DECIMALS}f})"
-    if min(len(a), len(b)) < 2:
-        text += ", one seed"
-    elif abs(delta) <= max(a.std(), b.std()):
-        text += f", within the seed-to-seed spread (std up to {max(a.std(), b.std()):.{DECIMALS}f}), so not shown to be real"
-    return (1 if delta > 0 else -1), text
+        return Change(0, seeds, False, f"{name} stayed at {a.mean():.{DECIMALS}f}")
+    words = f"{name} by {abs(delta):.{DECIMALS}f} ({a.mean():.{DECIMALS}f} → {b.mean():.{DECIMALS}f})"
+    shown = seeds >= 2 and abs(delta) > spread
+    if seeds < 2:
+        words += ", one seed"
+    elif not shown:
+        words += f", within the seed-to-seed spread (std up to {spread:.{DECIMALS}f}), so not shown to be real"
+    return Change(1 if delta > 0 else -1, seeds, shown, words)
+
+
+def _strength(changes: list[Change]) -> str:
+    if min(c.seeds for c in changes) < 2:
+        return "one seed"
+    return "every gain beyond the seed spread" if all(c.shown for c in changes) else "not every gain beyond the seed spread"
+
+
+def _sentence(changes: list[Change]) -> str:
+    """"raised a; b; lowered c; d stayed at x", from changes in any order."""
+    raised = [c.words for c in changes if c.sign > 0]
+    lowered = [c.words for c in changes if c.sign < 0]
+    parts = [f"raised {'; '.join(raised)}"] * bool(raised) + [f"lowered {'; '.join(lowered)}"] * bool(lowered)
+    return "; ".join(parts + [c.words for c in changes if c.sign == 0])
 
 
 def _baseline_sentence(frame: pd.DataFrame) -> list[str]:
@@ -251,7 +277,9 @@ def _protocol_comparison(results: pd.DataFrame, dataset: str, task: str, rare: l
     shared = means["official"].index.intersection(means["random"].index)
     if shared.empty:
         return []
-    lines = [f"**{dataset} · {task}: official against random protocol** ({len(shared)} models ran under both, {_split_label(MAIN_SPLIT)})", ""]
+    baseline = " (the random-forest baseline among them)" if BASELINE in shared.get_level_values("architecture") else ""
+    heading = f"**{dataset} · {task}: official against random protocol**, {_split_label(MAIN_SPLIT)}"
+    lines = [f"{heading}: {len(shared)} models ran under both{baseline}.", ""]
     for metric, name in ({"accuracy": "accuracy"} | _headline_metrics(rare)).items():
         if metric not in means["official"]:
             continue
@@ -273,6 +301,7 @@ def _header(out: Path, finished: list[dict]) -> list[str]:
     mtimes = [(out / "cells" / m["cell"]["name"] / "metrics.json").stat().st_mtime for m in finished]
     settings = {key: sorted({str(m["config"][key]) for m in finished}) for key in ("epochs", "limit_rows", "gan_epochs", "gan_seconds")}
     wall = sum(m["training"]["total_seconds"] for m in finished)
+    span = max(mtimes) - min(t - m["training"]["total_seconds"] for t, m in zip(mtimes, finished))
     return [
         "# Experiment report: balancing methods x architectures",
         "",
@@ -284,7 +313,8 @@ def _header(out: Path, finished: list[dict]) -> list[str]:
         f"- Seeds: {', '.join(map(str, seeds))}. Settings across cells: "
         + "; ".join(f"{key} {' / '.join(values)}" for key, values in settings.items()),
         f"- Total wall time of the cells: {wall / 60:.1f} min (sum of each cell's measured run time; process start-up and"
-        " TensorFlow import are not included).",
+        f" TensorFlow import are not included). From the first cell's start to the last cell's end: {span / 60:.1f} min"
+        " (start-up included, and any pause between resumed runs).",
         f"- Machine that generated this page: {os.cpu_count()} CPU cores, {platform.machine()}, {platform.system()},"
         f" Python {platform.python_version()}, TensorFlow {_version('tensorflow', 'tensorflow-cpu')}.",
         f"- Splits ({splits.__name__}): {' '.join(splits.__doc__.split())}",
@@ -360,11 +390,12 @@ def _class_counts(out: Path, finished: list[dict], figures: Path) -> list[str]:
     lines = ["## Training rows per class before and after balancing", ""]
     for dataset, task in sorted({(m["cell"]["dataset"], m["cell"]["task"]) for m in finished}):
         ours = _cells_of(finished, dataset=dataset, task=task)
-        first = min(ours, key=lambda m: (_rank(m["cell"]["protocol"], FULL_PROTOCOLS), m["cell"]["seed"], _rank(m["cell"]["architecture"], ARCHITECTURES)))
-        shown = {m["cell"]["balancing"]: m["balancing"] for m in _cells_of(ours, **{k: first["cell"][k] for k in ("protocol", "architecture", "seed")})}
-        series = {"before balancing": first["balancing"]["counts_before"]}
+        first = min(ours, key=lambda m: (_rank(m["cell"]["protocol"], FULL_PROTOCOLS), m["cell"]["seed"], _rank(m["cell"]["architecture"], ARCHITECTURES)))["cell"]
+        same_run = _cells_of(ours, protocol=first["protocol"], architecture=first["architecture"], seed=first["seed"])
+        shown = {m["cell"]["balancing"]: m["balancing"] for m in same_run}
+        series = {"before balancing": same_run[0]["balancing"]["counts_before"]}
         series |= {BALANCING_LABELS.get(b, b): shown[b]["counts_after"] for b in _ordered(shown, METHODS) if b != "none"}
-        where = f"{first['cell']['protocol']} protocol, seed {first['cell']['seed']}"
+        where = f"{first['protocol']} protocol, seed {first['seed']}"
         figure = figures / f"class-counts-{dataset}-{task}.png"
         plots.bar_chart_png(series, f"{dataset} {task}: training rows per class ({where})", figure)
         before = series["before balancing"]
@@ -382,15 +413,15 @@ def _fidelity(out: Path, finished: list[dict], figures: Path) -> list[str]:
     """GAN fidelity per dataset/task/protocol/method, averaged over the cells that measured it (seeds, architectures)."""
     groups: dict[tuple, list[dict]] = {}
     for m in finished:
-        report = _dig(m["balancing"], "gan", "fidelity")
-        if report:
-            groups.setdefault(tuple(m["cell"][k] for k in ("dataset", "task", "protocol", "balancing")), []).append(report)
+        if _dig(m["balancing"], "gan", "fidelity"):
+            groups.setdefault(tuple(m["cell"][k] for k in ("dataset", "task", "protocol", "balancing")), []).append(m["balancing"]["gan"])
     lines = ["## GAN fidelity", ""]
     if not groups:
         return lines + ["No cell measured GAN fidelity (no gan or hybrid balancing ran, or its report holds no fidelity).", ""]
     distances = {"ks_mean": "KS mean", "ks_max": "KS max", "wasserstein_mean": "Wasserstein mean", "tv_mean": "TV mean", "tv_max": "TV max"}
     arms = {"synthetic": "trained on synthetic", "real": "trained on real"}
-    for (dataset, task, protocol, balancing), reports in sorted(groups.items()):
+    for (dataset, task, protocol, balancing), gans in sorted(groups.items()):
+        reports = [gan["fidelity"] for gan in gans]
         classes = sorted({c for r in reports for c in r.get("per_class", {})})
         distance = {c: {name: _average(_dig(r, "per_class", c, key) for r in reports) for key, name in distances.items()} for c in classes}
         recall = {c: {name: _average(_dig(r, "tstr", arm, "recall", c) for r in reports) for arm, name in arms.items()} for c in classes}
@@ -401,14 +432,17 @@ def _fidelity(out: Path, finished: list[dict], figures: Path) -> list[str]:
         means = {c: {name: v for name, v in d.items() if "max" not in name} for c, d in distance.items()}
         plots.fidelity_png(means, recall, f"GAN fidelity: {label}", figure)
         header = ["Class", "Synthetic rows", *distances.values(), *(f"recall, {name}" for name in arms.values())]
-        lines += [f"### {label} ({len(reports)} cells)", "", _markdown_row(header), _markdown_row(["---"] * len(header))]
+        seconds, epochs = (_number(_average(g.get(k) for g in gans), decimals=0) for k in ("trained_seconds", "epochs_run"))
+        trained = f"GAN trained {seconds} s, {epochs} epochs"
+        lines += [f"### {label} ({len(gans)} cell{'s' * (len(gans) != 1)}; {trained}, mean over them)", ""]
+        lines += [_markdown_row(header), _markdown_row(["---"] * len(header))]
         for c in classes:
             lines.append(_markdown_row([c, f"{synthetic[c]:.0f}", *map(_number, distance[c].values()), *map(_number, recall[c].values())]))
         lines += [
             "",
-            "Distances per feature between synthetic and real rows of the class (0: the same distribution). Recall on the"
-            " real test rows of a random forest trained on synthetic rows, against one trained on as many real rows;"
-            " its accuracy: " + ", ".join(f"{name} {_number(value)}" for name, value in accuracy.items()) + ".",
+            "Distances per feature between synthetic and real rows of the class (0: the same distribution). Recall on real"
+            " held-out rows of a random forest trained on the synthetic rows, against one trained on as many real rows;"
+            " accuracy: " + ", ".join(f"{name} {_number(value)}" for name, value in accuracy.items()) + ".",
             "",
             f"![GAN fidelity]({figure.relative_to(out)})",
             "",
@@ -434,7 +468,24 @@ def _load(out: Path) -> tuple[pd.DataFrame, list[dict]]:
     finished = [json.loads(p.read_text()) for p in sorted((out / "cells").glob("*/metrics.json"))]
     if results.empty or not finished:
         raise ValueError(f"{out}: no finished cells to report on")
-    return results, finished
+    return _without_empty_recalls(results, finished), finished
+
+
+def _without_empty_recalls(results: pd.DataFrame, finished: list[dict]) -> pd.DataFrame:
+    """A class with no rows in a test split has no recall there; evaluate() writes 0 for it, which would read as a miss."""
+    support = {}
+    for m in finished:
+        cell = m["cell"]
+        for split, scores in ({MAIN_SPLIT: m["test"]} | m.get("extra_tests", {})).items():
+            for c, values in scores["per_class"].items():
+                support[(cell["dataset"], cell["task"], cell["protocol"], cell["seed"], split, c)] = values["support"]
+    rows = list(zip(results["dataset"], results["task"], results["protocol"], results["seed"], results["split"]))
+    results = results.copy()
+    for c in {key[-1] for key in support}:
+        if f"recall_{c}" in results:
+            empty = [support.get((*row, c)) == 0 for row in rows]
+            results.loc[empty, f"recall_{c}"] = float("nan")
+    return results
 
 
 def _model_dir(out: Path, cell_name: str) -> Path:
@@ -458,7 +509,8 @@ def _method_bars(frame: pd.DataFrame, rare: list[str], title: str, path: Path) -
         for architecture, balancing in _models(frame):
             if architecture != BASELINE:
                 values = _column(_select(frame, architecture=architecture, balancing=balancing), metric).dropna()
-                series.setdefault(ARCH_LABELS.get(architecture, architecture), {})[BALANCING_LABELS.get(balancing, balancing)] = (values.mean(), values.std())
+                bars = series.setdefault(ARCH_LABELS.get(architecture, architecture), {})
+                bars[BALANCING_LABELS.get(balancing, balancing)] = (values.mean(), values.std())
         panels[name] = series
     plots.method_bars_png(panels, title, path)
 
@@ -535,8 +587,8 @@ def _average(values) -> float | None:
     return sum(present) / len(present) if present else None
 
 
-def _number(value: float | None) -> str:
-    return "–" if value is None else f"{value:.{DECIMALS}f}"
+def _number(value: float | None, decimals: int = DECIMALS) -> str:
+    return "–" if value is None else f"{value:.{decimals}f}"
 
 
 def _markdown_row(values: list[str]) -> str:

@@ -2,13 +2,14 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from service.deps import CurrentUser, SessionDep, SettingsDep
 from service.models import User
+from service.ratelimit import RateLimitsDep, client_address
 from service.schemas.common import documented
 from service.schemas.token import Token
 from service.schemas.user import UserCreate, UserPublic, is_valid_username, normalize_username
@@ -17,7 +18,7 @@ from service.security import create_access_token, hash_password, verify_password
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 
-@router.post("/register", status_code=status.HTTP_201_CREATED, responses=documented(409))
+@router.post("/register", status_code=status.HTTP_201_CREATED, responses=documented(409, 413))
 def register(body: UserCreate, session: SessionDep) -> UserPublic:
     user = User(username=body.username, password_hash=hash_password(body.password.get_secret_value()))
     session.add(user)
@@ -29,13 +30,24 @@ def register(body: UserCreate, session: SessionDep) -> UserPublic:
     return UserPublic.model_validate(user)
 
 
-@router.post("/token", responses=documented(401))
-def login(form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep, settings: SettingsDep) -> Token:
+@router.post("/token", responses=documented(401, 413, 429))
+def login(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    rate_limits: RateLimitsDep,
+) -> Token:
     username = normalize_username(form.username)
-    # A name outside the policy cannot exist; not querying it also keeps e.g. NUL bytes away from PostgreSQL.
-    user = session.scalar(select(User).where(User.username == username)) if is_valid_username(username) else None
+    # A name outside the policy cannot exist: such names share one rate-limit key and are never queried,
+    # which also keeps e.g. NUL bytes away from PostgreSQL.
+    valid = is_valid_username(username)
+    limit_key, client = username if valid else "", client_address(request)
+    rate_limits.check_login(limit_key, client)  # before any hashing: a locked-out guess costs nothing
+    user = session.scalar(select(User).where(User.username == username)) if valid else None
     matches, new_hash = verify_password(form.password, user.password_hash if user else None)
     if not matches:  # one answer whether or not the user exists
+        rate_limits.failed_login(limit_key, client)
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, "incorrect username or password", headers={"WWW-Authenticate": "Bearer"}
         )
@@ -45,6 +57,6 @@ def login(form: Annotated[OAuth2PasswordRequestForm, Depends()], session: Sessio
     return Token(access_token=create_access_token(str(user.id), settings), expires_in=settings.access_token_minutes * 60)
 
 
-@router.get("/me", responses=documented(401))
+@router.get("/me", responses=documented(401, 429))
 def me(user: CurrentUser) -> UserPublic:
     return UserPublic.model_validate(user)

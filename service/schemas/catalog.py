@@ -1,10 +1,13 @@
 """What `GET /models` says about each served model, taken from its metadata, metrics and index entry."""
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from preprocess.metadata import CategoricalFeature, ModelMetadata
+
+# The figures the trainer writes beside each model (trainer/train.py), served by GET /models/{id}/plots/{name}.png.
+PlotName = Literal["confusion_matrix", "class_balance", "training_history"]
 
 
 class FeatureInfo(BaseModel):
@@ -63,10 +66,13 @@ class ModelInfo(BaseModel):
     features: list[FeatureInfo]
     ignored_columns: list[str] = Field(description="accepted in records and not used")
     metrics: ModelMetrics
+    examples: dict[str, dict[str, Any]] = Field(description="class -> one real test record of that class, as sent")
+    plots: list[PlotName] = Field(description="the figures GET /models/{id}/plots/{name}.png serves for this model")
 
 
 class ModelList(BaseModel):
     models: list[ModelInfo]
+    batch_limit: int = Field(description="most records one /predict/batch request accepts")
 
 
 def feature_infos(meta: ModelMetadata) -> list[FeatureInfo]:

@@ -23,15 +23,16 @@ def is_valid_username(normalized: str) -> bool:
     return re.fullmatch(USERNAME_PATTERN, normalized) is not None
 
 
+# The pattern comes first so that the OpenAPI schema states it; the normalisation still runs before it.
 Username = Annotated[
     str,
-    BeforeValidator(lambda v: normalize_username(v) if isinstance(v, str) else v),
     Field(
         pattern=USERNAME_PATTERN,
         description=f"3 to {USERNAME_MAX_LENGTH} characters: letters, digits, '.', '_' or '-', starting with a letter "
         "or digit. Case-insensitive: stored in lower case after Unicode NFKC normalisation.",
         examples=["analyst-1"],
     ),
+    BeforeValidator(lambda v: normalize_username(v) if isinstance(v, str) else v),
 ]
 
 

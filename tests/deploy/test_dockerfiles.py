@@ -148,10 +148,10 @@ def test_trainer_default_command_retrains_every_shipped_model_into_servable_arti
     loads in the service's registry (hash check and warm-up inference included)."""
     (stage,) = trainer_stages
     out = tmp_path / "artifacts"
-    command = _trainer_command(stage, data_dir, out, "--limit-rows", "2000", "--epochs", "1")
+    command = _trainer_command(stage, data_dir, out, "--limit-rows", "2000", "--max-epochs", "1")
     result = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
     index = json.loads((out / "index.json").read_text())
-    assert {m["id"] for m in index["models"]} == {f"{d}-{t}-{a}" for d, t, a in SHIPPED}
+    assert {m["id"] for m in index["models"]} == {f"{d}-{t}-{a}" for d, t, a, _ in SHIPPED}
     registry = load_registry(out, 1, 1)
     assert set(registry.models) == {m["id"] for m in index["models"]}

@@ -4,10 +4,20 @@ and fresh users with tokens."""
 
 import json
 import os
+import signal
+import socket
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 
+import httpx
 import pytest
+import time_machine
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
@@ -15,6 +25,7 @@ from preprocess.metadata import ModelMetadata, load_metadata
 from service.core.config import Settings
 from service.core.db import create_db_engine
 from service.main import create_app
+from service.ratelimit import RateLimits
 
 TEST_SECRET = "test-signing-key-" + "x" * 32
 PASSWORD = "correct horse battery"
@@ -98,3 +109,94 @@ def metadata(index, artifacts_dir) -> dict[str, ModelMetadata]:
 def examples(index, metadata) -> dict[str, dict[str, dict]]:
     """dataset -> {class: real test record}, as the default model's metadata ships them."""
     return {dataset: metadata[model_id].examples for dataset, model_id in index["dataset_defaults"].items()}
+
+
+@pytest.fixture
+def replace_state(app) -> Iterator[Callable[..., None]]:
+    """Replaces attributes of the shared app's state for one test, and puts the originals back after it.
+    (monkeypatch cannot: starlette's State keeps attributes outside `__dict__`, so its undo deletes them.)"""
+    originals = {}
+
+    def replace(**values) -> None:
+        for name, value in values.items():
+            originals.setdefault(name, getattr(app.state, name))
+            setattr(app.state, name, value)
+
+    yield replace
+    for name, value in originals.items():
+        setattr(app.state, name, value)
+
+
+@pytest.fixture
+def set_rate_limits(replace_state, make_settings) -> Callable[..., RateLimits]:
+    """Gives the shared app fresh rate limits built from these settings, for one test."""
+
+    def set_limits(**overrides) -> RateLimits:
+        limits = RateLimits.from_settings(make_settings(**overrides))
+        replace_state(rate_limits=limits)
+        return limits
+
+    return set_limits
+
+
+@pytest.fixture
+def clock() -> Iterator[time_machine.Traveller]:
+    """The wall clock the rate limits and tokens read, moved on with `clock.shift(seconds)` instead of sleeping."""
+    with time_machine.travel(time.time(), tick=True) as traveller:
+        yield traveller
+
+
+@dataclass(frozen=True)
+class RunningService:
+    url: str
+    log: Path
+
+
+@pytest.fixture(scope="session")
+def start_service(database_url, artifacts_dir, tmp_path_factory) -> Callable[..., AbstractContextManager[RunningService]]:
+    """Runs `python -m service` (uvicorn) on a free loopback port against the test database; yields
+    it once /readyz answers, and stops it (SIGTERM to the process it started) after. Its output goes to `log`."""
+
+    @contextmanager
+    def start(workers: int = 1, **environment: str) -> Iterator[RunningService]:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        log = tmp_path_factory.mktemp("service") / "service.log"
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "NIDS_ARTIFACTS_DIR": str(artifacts_dir),
+            "NIDS_DATABASE_URL": database_url,
+            "NIDS_JWT_SECRET": TEST_SECRET,
+            "NIDS_PORT": str(port),
+            "NIDS_WORKERS": str(workers),
+        } | environment
+        with log.open("wb") as output:
+            process = subprocess.Popen([sys.executable, "-m", "service"], env=env, stdout=output, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            _wait_until_ready(url, process, log)
+            yield RunningService(url, log)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+    return start
+
+
+def _wait_until_ready(url: str, process: subprocess.Popen, log: Path, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"the service exited with {process.returncode}:\n{log.read_text(errors='replace')[-2000:]}")
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    pytest.fail(f"the service did not become ready within {timeout} s:\n{log.read_text(errors='replace')[-2000:]}")

@@ -1,0 +1,67 @@
+"""The baseline: the model served the way the seed paper's system serves it, a Flask route calling
+Keras `model.predict` on the request's record.
+
+It takes the same JSON bodies and gives the same answers as our /predict and /predict/batch, through the
+same numpy Preprocessor, so only the serving differs. It authenticates and validates nothing, so it does
+less work per request than our service. Served by Flask's own (Werkzeug) server with a thread per request,
+as `app.run()` does by default. Started by bench.serving:
+
+    python -m bench.flask_keras artifacts/nsl-kdd-multiclass-cnn --port 5000
+"""
+
+import argparse
+from pathlib import Path
+
+import keras
+from flask import Flask, request
+
+from preprocess.metadata import load_metadata
+from preprocess.transform import Preprocessor
+
+
+def create_app(model_dir: Path) -> Flask:
+    meta = load_metadata(model_dir / "metadata.json")
+    model = keras.saving.load_model(model_dir / "model.keras")
+    preprocessor = Preprocessor(meta)
+    classes, normal = meta.classes, meta.normal_class
+
+    def predictions(records: list[dict]) -> list[dict]:
+        probabilities = model.predict(preprocessor.transform(records), verbose=0)
+        return [
+            {
+                "label": classes[best],
+                "is_attack": classes[best] != normal,
+                "confidence": float(row[best]),
+                "probabilities": dict(zip(classes, row.tolist(), strict=True)),
+            }
+            for best, row in zip(probabilities.argmax(axis=1), probabilities, strict=True)
+        ]
+
+    app = Flask(__name__)
+
+    @app.get("/healthz")
+    def healthz():
+        return {"status": "ok"}
+
+    @app.post("/predict")
+    def predict():
+        return {"model": meta.model_id, "prediction": predictions([request.get_json()["record"]])[0]}
+
+    @app.post("/predict/batch")
+    def predict_batch():
+        return {"model": meta.model_id, "predictions": predictions(request.get_json()["records"])}
+
+    predictions(list(meta.examples.values()))  # the first predict() builds Keras's predict function
+    return app
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("model_dir", type=Path, help="a model folder holding model.keras and metadata.json")
+    parser.add_argument("--port", type=int, default=5000)
+    args = parser.parse_args()
+    create_app(args.model_dir).run(host="127.0.0.1", port=args.port, threaded=True)
+
+
+if __name__ == "__main__":
+    main()

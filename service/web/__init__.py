@@ -1,0 +1,1 @@
+"""The web console: a static page and plain JavaScript modules that call the JSON API like any other client."""

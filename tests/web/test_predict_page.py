@@ -1,0 +1,85 @@
+"""The single-record page: a form generated from each model's metadata, its real examples, and the verdict."""
+
+import re
+
+from playwright.sync_api import expect
+
+from preprocess.metadata import CategoricalFeature
+
+# The form as the browser sees it: every control of the generated fields, with its label and constraints.
+DESCRIBE_FORM = """() => [...document.querySelectorAll('#predict-fields input, #predict-fields select')].map((c) => ({
+  name: c.name,
+  tag: c.tagName.toLowerCase(),
+  type: c.type,
+  label: document.querySelector(`label[for="${c.id}"]`)?.textContent,
+  min: c.getAttribute('min'),
+  max: c.getAttribute('max'),
+  step: c.getAttribute('step'),
+  required: c.required,
+  choices: [...(c.list ?? c).querySelectorAll?.('option') ?? []].map((o) => o.value).filter((v) => v !== ''),
+}))"""
+
+
+def expected_control(feature) -> dict:
+    if isinstance(feature, CategoricalFeature):
+        tag, kind = ("select", "select-one") if feature.closed else ("input", "text")
+        return {"tag": tag, "type": kind, "choices": feature.vocabulary}
+    bound = lambda value: None if value is None else f"{value:g}"  # noqa: E731
+    step = "1" if feature.dtype == "integer" else "any"
+    return {"tag": "input", "type": "number", "min": bound(feature.minimum), "max": bound(feature.maximum), "step": step}
+
+
+def test_the_form_of_every_model_is_its_metadata(logged_in, metadata):
+    page = logged_in
+    for model_id, meta in metadata.items():
+        page.get_by_label("Model").select_option(model_id)
+        controls = {c["name"]: c for c in page.evaluate(DESCRIBE_FORM)}
+        assert len(controls) == page.locator("#predict-fields [name]").count(), "a field appears twice"
+        assert sorted(controls) == sorted(f.name for f in meta.features), model_id  # in groups, not file order
+        for feature in meta.features:
+            control = controls[feature.name]
+            assert control["label"] == feature.name and control["required"], control
+            assert {key: control[key] for key in expected_control(feature)} == expected_control(feature), control
+        legends = page.locator("#predict-fields legend").all_inner_texts()
+        has_categorical = any(isinstance(f, CategoricalFeature) for f in meta.features)
+        assert (legends[0] == "Categorical fields") == has_categorical, legends
+        examples = page.get_by_role("group", name="Fill with a real test record").get_by_role("button")
+        expect(examples).to_have_text(list(meta.examples))
+
+
+def test_every_example_of_the_default_models_gets_the_apis_verdict(logged_in, api, auth, catalog, verdict_of):
+    page = logged_in
+    for model in (m for m in catalog.values() if m["default"]):
+        page.get_by_label("Model").select_option(model["id"])
+        for label, record in model["examples"].items():
+            page.get_by_role("group", name="Fill with a real test record").get_by_role("button", name=label, exact=True).click()
+            for name, value in record.items():  # the form holds the example as shipped
+                shown = page.locator(f"#predict-fields [name='{name}']").input_value()
+                assert (float(shown) if isinstance(value, int | float) else shown) == value, name
+            page.get_by_role("button", name="Predict").click()
+            answer = api.post("/predict", json={"dataset": model["dataset"], "model": model["id"], "record": record}, headers=auth)
+            expect(page.locator("#verdict")).to_have_text(verdict_of(answer.json()["prediction"], model))
+            page.locator("#verdict").evaluate("node => node.remove()")  # so the next verdict is a new one
+
+
+def test_values_the_api_refuses_are_named_and_out_of_range_ones_never_sent(logged_in, catalog):
+    page = logged_in
+    model = next(m for m in catalog.values() if m["dataset"] == "nsl-kdd" and m["default"])
+    page.get_by_label("Model").select_option(model["id"])
+    page.get_by_role("group", name="Fill with a real test record").get_by_role("button", name="normal").click()
+
+    # An open categorical accepts any text in the browser; the API bounds its length and names the field.
+    page.get_by_label("service", exact=True).fill("x" * 100)
+    page.get_by_role("button", name="Predict").click()
+    expect(page.get_by_role("alert")).to_have_text(re.compile(r"^The record was not accepted:\s*service: String should have at most 64 characters$"))
+    expect(page.locator("#verdict")).to_have_count(0)
+
+    # A rate above 1 fails the input's own max, so the browser keeps the form and sends nothing.
+    page.get_by_label("service", exact=True).fill("http")
+    page.get_by_label("serror_rate", exact=True).fill("2")
+    requests = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.get_by_role("button", name="Predict").click()
+    assert page.get_by_label("serror_rate", exact=True).evaluate("input => input.validity.rangeOverflow")
+    page.wait_for_timeout(200)
+    assert not [url for url in requests if url.endswith("/predict")]
