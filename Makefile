@@ -17,11 +17,12 @@ install-service: $(BIN)/python
 	$(BIN)/pip install -q -e .
 
 install-dev: $(BIN)/python
-	$(BIN)/pip install -q -e '.[train,dev]'
+	$(BIN)/pip install -q -e '.[train,dev,bench]'
 
 system-deps:
 	bash .ci/postgres.sh
 	bash .ci/deploy-tools.sh
+	bash .ci/browser-tools.sh
 
 run: install-service
 	$(BIN)/python -m service

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import httpx
 import numpy as np
+import uvloop  # comes with uvicorn[standard]: a faster event loop leaves more of the client's core for requests
 
 
 @dataclass
@@ -69,4 +70,4 @@ async def _load(url: str, path: str, bodies: list[bytes], headers: dict, connect
 def load(url: str, path: str, bodies: list[bytes], *, headers: dict | None = None, connections: int = 1,
          requests: int = 1000, seconds: float = 10.0, warmup: int = 10) -> Run:  # fmt: skip
     """Send up to `requests` POSTs of `bodies` (in turn) over `connections` connections for at most `seconds`."""
-    return asyncio.run(_load(url, path, bodies, headers or {}, connections, requests, seconds, warmup))
+    return uvloop.run(_load(url, path, bodies, headers or {}, connections, requests, seconds, warmup))

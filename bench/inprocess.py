@@ -1,5 +1,6 @@
 """The second baseline: one batch through the Keras model in-process (three ways) against onnxruntime
-in-process as the service runs it (same session options), per batch size, on the same encoded real rows.
+in-process (same session options as the service), in one call and in the service's pieces of
+INFERENCE_ROWS rows, per batch size, on the same encoded real rows.
 
 bench.serving runs it in its own process pinned to the server core, so each side has one core:
 
@@ -36,12 +37,13 @@ def median_seconds(call: Callable[[], object], seconds: float, least: int = 3, m
 
 
 def compare(model_dir: Path, x: np.ndarray, sizes: list[int], seconds: float) -> dict:
-    """{size: {way: median ms}} for Keras predict(), Keras call, Keras under tf.function, and onnxruntime."""
+    """{size: {way: median ms}} for Keras predict(), Keras call, Keras under tf.function, and onnxruntime
+    in one call and as the service calls it."""
     import keras
     import onnxruntime as ort
     import tensorflow as tf
 
-    from service.registry import session_options
+    from service.registry import infer, session_options
 
     meta = load_metadata(model_dir / "metadata.json")
     model = keras.saving.load_model(model_dir / "model.keras")
@@ -57,6 +59,7 @@ def compare(model_dir: Path, x: np.ndarray, sizes: list[int], seconds: float) ->
             "keras_call": lambda: model(batch, training=False),
             "keras_tf_function": lambda: compiled(batch),
             "onnxruntime": lambda: session.run([meta.onnx.output_name], {meta.onnx.input_name: batch}),
+            "onnxruntime_served": lambda: infer(session, meta.onnx, batch),
         }
         results[size] = {name: round(median_seconds(call, seconds) * 1e3, 4) for name, call in ways.items()}
     return results
@@ -80,7 +83,7 @@ def main() -> None:
             x = inputs[model_id]
         else:
             meta = load_metadata(folder / "metadata.json")
-            x = Preprocessor(meta).transform(real_records(meta.dataset, max(args.sizes)))
+            x = Preprocessor(meta).transform(real_records(meta.dataset, max(args.sizes), [meta]))
         results[model_id] = compare(folder, x, args.sizes, args.seconds)
     text = json.dumps(results, indent=2)
     if args.json:

@@ -33,8 +33,10 @@ from preprocess.metadata import load_metadata
 from service.core.config import Settings
 from service.main import create_app
 
-# Stage -> (path fragment, function name or "*" for any) of the frames that make it up. A sample counts in
-# the innermost stage on its stack; what matches none is the framework's (routing, middleware, dependencies).
+OTHER = "framework: routing, dependencies, thread-pool calls"
+# Stage -> (path fragment, function name or "*" for any) of the frames that make it up, first match wins.
+# A sample counts in the innermost stage on its stack, so the code a stage calls (json, SQLAlchemy, pydantic)
+# counts in it, while the framework code that calls onwards into the next stage counts as the framework's.
 STAGES = {
     "read body, parse JSON": [("starlette/requests.py", "body"), ("starlette/requests.py", "json")],
     "validate request (pydantic)": [("fastapi/dependencies/utils.py", "request_body_to_args")],
@@ -43,11 +45,11 @@ STAGES = {
     "rate limiting": [("service/ratelimit.py", "*")],
     "service middleware (ids, limits, JSON checks, headers)": [("service/middleware.py", "*")],
     "preprocess (numpy)": [("preprocess/transform.py", "*"), ("service/registry.py", "probabilities")],
-    "inference (onnxruntime)": [("onnxruntime/capi/", "run")],
+    "inference (onnxruntime)": [("onnxruntime/capi/", "run"), ("service/registry.py", "infer")],
     "build the answer": [("service/registry.py", "predict"), ("service/routers/predict.py", "*")],
     "validate + serialize response": [("fastapi/routing.py", "serialize_response"), ("starlette/responses.py", "*")],
+    OTHER: [("starlette/", "*"), ("fastapi/", "*"), ("anyio/", "*"), ("bench/profile_request.py", "run_sync")],
 }
-OTHER = "framework: routing, middleware, dependencies"
 
 
 class App:
@@ -190,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=report.RESULTS)
     args = parser.parse_args(argv)
     meta = load_metadata(args.artifacts / args.model / "metadata.json")
-    rows = real_records(meta.dataset, max(args.batch_size, 1000))
+    rows = real_records(meta.dataset, max(args.batch_size, 1000), [meta])
     singles = [json.dumps({"dataset": meta.dataset, "model": args.model, "record": r}).encode() for r in rows]
     results = {"context": report.context(), "model": args.model, "profiles": {}}
     with tempfile.TemporaryDirectory(prefix="bench-profile-") as tmp:

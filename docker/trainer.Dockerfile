@@ -4,7 +4,7 @@
 #   docker build -f docker/trainer.Dockerfile -t nids-trainer .
 
 FROM python:3.11-slim
-ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN groupadd --gid 1000 trainer && useradd --uid 1000 --gid trainer --no-create-home trainer
 WORKDIR /app
 COPY pyproject.toml README.md ./

@@ -6,8 +6,10 @@ import sys
 
 import uvicorn
 from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 
 from service.core.config import Settings
+from service.core.db import migrate
 from service.main import create_app
 from service.registry import ArtifactError
 
@@ -21,6 +23,10 @@ def main() -> None:
         sys.exit(f"nids-service: invalid settings: {exc.errors()[0]['msg']}")
     except ArtifactError as exc:
         sys.exit(f"nids-service: {exc}")
+    try:  # here, so an unreachable database is one line, not the traceback a failed ASGI start-up logs
+        migrate(app.state.engine)
+    except SQLAlchemyError as exc:
+        sys.exit(f"nids-service: cannot prepare the database: {str(exc).splitlines()[0]}")
     if settings.workers == 1:
         uvicorn.run(app, host=settings.host, port=settings.port)
         return

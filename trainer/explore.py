@@ -31,7 +31,7 @@ def explore(data_dir: Path, out: Path, limit_rows: int | None = None) -> Path:
         parts = {"train": splits.train, "validation": splits.validation, "test": splits.test} | splits.extra_tests
         counts = {name: part.labels.value_counts().to_dict() for name, part in parts.items()}
         chart = f"{spec.name}-classes.png"
-        plots.bar_chart_png(counts, f"{spec.name}: rows per class and split (files: {', '.join(splits.description['files'])})", out / chart)
+        plots.bar_chart_png(counts, f"{spec.name}: rows per class and split", out / chart)
 
         classes = spec.classes("multiclass")
         lines += [f"## {spec.name}", "", f"Files: {', '.join(splits.description['files'])}.", ""]

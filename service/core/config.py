@@ -37,10 +37,16 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024, description="larger request bodies are refused with 413 before parsing")
     login_limit_per_username: str = Field("10/5 minutes", description=f"failed logins per username: {RATE_HELP}")
     login_limit_per_client: str = Field("50/5 minutes", description=f"failed logins per client address: {RATE_HELP}")
-    token_rate_limit: str | None = Field(None, description=f"requests per user on token-protected routes, off when unset: {RATE_HELP}")
-    cors_origins: Annotated[list[str], NoDecode] = Field([], description="comma-separated browser origins allowed to call the API")
+    token_rate_limit: str | None = Field(
+        None, description=f"requests per user on token-protected routes, off when unset: {RATE_HELP}"
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        [], description="comma-separated browser origins allowed to call the API"
+    )
     docs_enabled: bool | None = Field(None, description="/docs, /redoc and /openapi.json; default: on in development only")
-    log_tracebacks: bool = Field(False, description="log the traceback of an unexpected error (debugging only: it may hold data)")
+    log_tracebacks: bool = Field(
+        False, description="log the traceback of an unexpected error (debugging only: it may hold data)"
+    )
     onnx_intra_op_threads: int = Field(1, ge=1, description="threads one inference may use")
     onnx_inter_op_threads: int = Field(1, ge=1)
     host: str = "127.0.0.1"

@@ -7,7 +7,9 @@ from service.registry import Registry, ServedModel
 from service.schemas.catalog import ModelInfo, ModelList, PlotName
 from service.schemas.common import documented
 
-router = APIRouter(prefix="/models", tags=["models"], dependencies=[Depends(get_current_user)], responses=documented(401))
+router = APIRouter(
+    prefix="/models", tags=["models"], dependencies=[Depends(get_current_user)], responses=documented(401, 429)
+)
 
 
 @router.get("")

@@ -85,8 +85,8 @@ def test_service_image_command_serves_with_the_compose_settings_and_its_healthch
     service_image_python, service_stages, service_environment, tmp_path
 ):
     """The image's CMD, run by the image's own packages with the compose environment (its worker
-    count, production mode, the database), answers; the HEALTHCHECK command passes while it runs
-    and fails once it is gone."""
+    count, production mode, the database), answers, web console included; the HEALTHCHECK command
+    passes while it runs and fails once it is gone."""
     final = service_stages[-1]
     service = start_service(service_image_python, service_environment, tmp_path, list(final.one("CMD").value))
     port = service.url.rsplit(":", 1)[1]
@@ -95,6 +95,8 @@ def test_service_image_command_serves_with_the_compose_settings_and_its_healthch
         ready = httpx.get(f"{service.url}/readyz").json()
         assert ready["ready"] and ready["database"] == "ok"
         assert ready["models_loaded"] == len(json.loads((REPO / "artifacts" / "index.json").read_text())["models"])
+        for page in ("/", "/static/style.css", "/docs"):  # package data of the installed service; /docs as compose sets it
+            assert httpx.get(f"{service.url}{page}").status_code == 200, page
         assert subprocess.run(healthcheck, env={"NIDS_PORT": port}, timeout=10).returncode == 0
     finally:
         stop_service(service.process)

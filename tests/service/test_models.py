@@ -39,3 +39,30 @@ def test_one_model_and_unknown_model(client, auth, index):
     assert response.status_code == 200 and response.json()["id"] == first
     missing = client.get("/models/no-such-model", headers=auth)
     assert missing.status_code == 404 and "no-such-model" in missing.json()["detail"]
+
+
+def test_the_catalog_carries_each_models_examples_plots_and_the_batch_limit(client, auth, metadata, app):
+    listed = client.get("/models", headers=auth).json()
+    assert listed["batch_limit"] == app.state.settings.batch_limit
+    for model in listed["models"]:
+        assert model["examples"] == metadata[model["id"]].examples
+        # Every shipped model has all three figures.
+        assert model["plots"] == ["confusion_matrix", "class_balance", "training_history"]
+
+
+def test_plots_are_the_trainers_png_files(client, auth, index, artifacts_dir):
+    for entry in index["models"]:
+        for name in ("confusion_matrix", "class_balance", "training_history"):
+            response = client.get(f"/models/{entry['id']}/plots/{name}.png", headers=auth)
+            assert response.status_code == 200 and response.headers["content-type"] == "image/png"
+            assert response.content == (artifacts_dir / entry["path"] / f"{name}.png").read_bytes()
+
+
+def test_plots_need_a_token_a_known_model_and_a_listed_name(client, auth, index):
+    model_id = index["models"][0]["id"]
+    assert client.get(f"/models/{model_id}/plots/confusion_matrix.png").status_code == 401
+    assert client.get("/models/no-such-model/plots/confusion_matrix.png", headers=auth).status_code == 404
+    for name in ("metadata", "model", "..%2Fmetadata", "..%2F..%2Findex"):
+        response = client.get(f"/models/{model_id}/plots/{name}.png", headers=auth)
+        assert response.status_code in (404, 422) and response.headers["content-type"] == "application/json", name
+

@@ -48,6 +48,13 @@ def test_the_copy_starts_as_it_is(make_settings, artifacts_copy):
     assert _start(make_settings, artifacts_copy).state.registry.models
 
 
+def test_a_missing_plot_is_left_out_not_an_error(make_settings, artifacts_copy):
+    (_default_folder(artifacts_copy) / "training_history.png").unlink()
+    registry = _start(make_settings, artifacts_copy).state.registry
+    model = registry.models[next(iter(registry.defaults.values()))]
+    assert model.info.plots == ["confusion_matrix", "class_balance"] and set(model.plots) == set(model.info.plots)
+
+
 def test_missing_onnx_file(make_settings, artifacts_copy):
     onnx = _default_folder(artifacts_copy) / "model.onnx"
     onnx.unlink()

@@ -3,6 +3,7 @@
 import csv
 import gzip
 import io
+import json
 from collections import Counter
 
 import pytest
@@ -11,6 +12,7 @@ from playwright.sync_api import Locator, Page, expect
 from trainer.datasets import NSL_KDD
 
 ROWS = 50
+SMALL_CHUNK = 10  # rows that fit the test server's body size limit (conftest.MAX_BODY_BYTES)
 
 
 @pytest.fixture(scope="session")
@@ -42,29 +44,48 @@ def open_batch_page(page: Page) -> Locator:
     return page.get_by_role("region", name="Check a CSV file")
 
 
-def test_fifty_real_rows_give_the_apis_predictions_and_download_as_csv(logged_in, api, auth, catalog, kdd_test_csv, verdict_of, screenshot):
+def test_fifty_real_rows_give_the_apis_predictions_and_download_as_csv(
+    logged_in, api, auth, catalog, kdd_test_csv, verdict_of, screenshot
+):
     page = logged_in
     model = default_kdd_model(catalog)
     with kdd_test_csv.open(newline="") as source:
         records = [as_record(row, model) for row in csv.DictReader(source)]
-    expected = api.post("/predict/batch", json={"dataset": "nsl-kdd", "model": model["id"], "records": records}, headers=auth)
-    expected = expected.json()["predictions"]
+    expected = []
+    for start in range(0, ROWS, SMALL_CHUNK):
+        body = {"dataset": "nsl-kdd", "model": model["id"], "records": records[start : start + SMALL_CHUNK]}
+        expected += api.post("/predict/batch", json=body, headers=auth).json()["predictions"]
     assert len(expected) == ROWS
 
+    sent = []  # (status, rows) of each /predict/batch request the page makes
+    page.on(
+        "response",
+        lambda r: (
+            r.url.endswith("/predict/batch")
+            and sent.append((r.status, len(json.loads(r.request.post_data)["records"])))
+        ),
+    )
     batch = open_batch_page(page)
     batch.get_by_label("Model").select_option(model["id"])
     batch.get_by_label("CSV file with a header row").set_input_files(kdd_test_csv)
     batch.get_by_role("button", name="Predict file").click()
     expect(page.locator("#batch-status")).to_contain_text(f"Done: {ROWS} rows")
+    # Chunks of at most the batch limit; one over the body size limit (413) is sent again as two halves.
+    limit = api.get("/models", headers=auth).json()["batch_limit"]
+    assert all(rows <= limit for _, rows in sent) and sent[0] == (413, limit), sent
+    assert sum(rows for status, rows in sent if status == 200) == ROWS, sent
 
     table = page.locator("#batch-rows tbody tr")
     expect(table).to_have_count(ROWS)
-    shown = [row.locator("td").all_inner_texts() for row in table.all()]
+    shown = [row.locator("th, td").all_inner_texts() for row in table.all()]
     assert shown == [
         [str(i + 1), p["label"], verdict_of(p, model), f"{p['confidence'] * 100:.1f}%"] for i, p in enumerate(expected)
     ]
     counts = Counter(p["label"] for p in expected)
-    totals = {row.locator("th").inner_text(): row.locator("td").first.inner_text() for row in page.locator("#batch-totals tbody tr").all()}
+    totals = {
+        row.locator("th").inner_text(): row.locator("td").first.inner_text()
+        for row in page.locator("#batch-totals tbody tr").all()
+    }
     assert totals == {name: str(counts[name]) for name in model["classes"]}
     screenshot(page, "batch")
 
@@ -110,4 +131,6 @@ def test_a_bad_cell_is_named_by_row_and_column(logged_in, catalog, kdd_test_csv,
     batch.get_by_label("Model").select_option(default_kdd_model(catalog)["id"])
     batch.get_by_label("CSV file with a header row").set_input_files(bad)
     batch.get_by_role("button", name="Predict file").click()
-    expect(page.locator("#batch-problems")).to_contain_text("Row 3, column duration: Input should be greater than or equal to 0")
+    expect(page.locator("#batch-problems")).to_contain_text(
+        "Row 3, column duration: Input should be greater than or equal to 0"
+    )

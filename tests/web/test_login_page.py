@@ -5,7 +5,8 @@ from playwright.sync_api import expect
 
 def test_sign_up_log_in_fill_an_example_and_read_the_verdict(page, api, new_username, verdict_of, screenshot):
     username, password = new_username(), "a long enough password"
-    page.goto("/")
+    response = page.goto("/")
+    assert "script-src 'self';" in response.headers["content-security-policy"]  # what the `page` fixture watches
     expect(page.get_by_role("heading", name="Network intrusion detection")).to_be_visible()
     screenshot(page, "login")
 

@@ -25,7 +25,10 @@ def test_every_model_shows_its_metrics_balancing_and_figures(logged_in, artifact
         assert row.locator("td").all_inner_texts() == expected
 
         section = page.locator(f"section#model-{entry['id']}")
-        recall = {r.locator("th").inner_text(): r.locator("td").first.inner_text() for r in section.locator("table.recall tbody tr").all()}
+        recall = {
+            r.locator("th").inner_text(): r.locator("td").first.inner_text()
+            for r in section.locator("table.recall tbody tr").all()
+        }
         assert recall == {name: pct(values["recall"]) for name, values in test["per_class"].items()}
         expect(section).to_contain_text(f"balancing: {entry['balancing']}")
 
@@ -33,6 +36,8 @@ def test_every_model_shows_its_metrics_balancing_and_figures(logged_in, artifact
             image = section.locator(f"img[data-plot='{name}']")
             expect(image).to_have_attribute("src", re.compile(r"^data:image/png;base64,."))
             png = (artifacts_dir / entry["path"] / f"{name}.png").read_bytes()
-            assert image.evaluate("img => img.naturalWidth") == int.from_bytes(png[16:20], "big")  # the PNG header's width
+            assert image.evaluate("img => img.naturalWidth") == int.from_bytes(
+                png[16:20], "big"
+            )  # the PNG header's width
     page.get_by_role("heading", name="Models", exact=True).scroll_into_view_if_needed()
     screenshot(page, "models")

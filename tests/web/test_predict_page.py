@@ -24,9 +24,19 @@ def expected_control(feature) -> dict:
     if isinstance(feature, CategoricalFeature):
         tag, kind = ("select", "select-one") if feature.closed else ("input", "text")
         return {"tag": tag, "type": kind, "choices": feature.vocabulary}
-    bound = lambda value: None if value is None else f"{value:g}"  # noqa: E731
     step = "1" if feature.dtype == "integer" else "any"
-    return {"tag": "input", "type": "number", "min": bound(feature.minimum), "max": bound(feature.maximum), "step": step}
+    return {
+        "tag": "input",
+        "type": "number",
+        "min": _bound(feature.minimum),
+        "max": _bound(feature.maximum),
+        "step": step,
+    }
+
+
+def _bound(value: float | None) -> str | None:
+    """As the input's min or max attribute holds it: absent when unbounded, `1` for 1.0."""
+    return None if value is None else f"{value:g}"
 
 
 def test_the_form_of_every_model_is_its_metadata(logged_in, metadata):
@@ -52,12 +62,16 @@ def test_every_example_of_the_default_models_gets_the_apis_verdict(logged_in, ap
     for model in (m for m in catalog.values() if m["default"]):
         page.get_by_label("Model").select_option(model["id"])
         for label, record in model["examples"].items():
-            page.get_by_role("group", name="Fill with a real test record").get_by_role("button", name=label, exact=True).click()
+            page.get_by_role("group", name="Fill with a real test record").get_by_role(
+                "button", name=label, exact=True
+            ).click()
             for name, value in record.items():  # the form holds the example as shipped
                 shown = page.locator(f"#predict-fields [name='{name}']").input_value()
                 assert (float(shown) if isinstance(value, int | float) else shown) == value, name
             page.get_by_role("button", name="Predict").click()
-            answer = api.post("/predict", json={"dataset": model["dataset"], "model": model["id"], "record": record}, headers=auth)
+            answer = api.post(
+                "/predict", json={"dataset": model["dataset"], "model": model["id"], "record": record}, headers=auth
+            )
             expect(page.locator("#verdict")).to_have_text(verdict_of(answer.json()["prediction"], model))
             page.locator("#verdict").evaluate("node => node.remove()")  # so the next verdict is a new one
 
@@ -71,7 +85,9 @@ def test_values_the_api_refuses_are_named_and_out_of_range_ones_never_sent(logge
     # An open categorical accepts any text in the browser; the API bounds its length and names the field.
     page.get_by_label("service", exact=True).fill("x" * 100)
     page.get_by_role("button", name="Predict").click()
-    expect(page.get_by_role("alert")).to_have_text(re.compile(r"^The record was not accepted:\s*service: String should have at most 64 characters$"))
+    expect(page.get_by_role("alert")).to_have_text(
+        re.compile(r"^The record was not accepted:\s*service: String should have at most 64 characters$")
+    )
     expect(page.locator("#verdict")).to_have_count(0)
 
     # A rate above 1 fails the input's own max, so the browser keeps the form and sends nothing.

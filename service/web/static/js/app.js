@@ -88,7 +88,10 @@ byId("register-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const form = event.currentTarget;
   try {
-    const user = await api("/auth/register", { method: "POST", json: { username: form.username.value, password: form.password.value } });
+    const user = await api("/auth/register", {
+      method: "POST",
+      json: { username: form.username.value, password: form.password.value },
+    });
     form.reset();
     say("register-message", [`Account "${user.username}" created. Log in with it.`], "success");
     byId("login-username").value = user.username;

@@ -1,24 +1,28 @@
 // The CSV page: parse a file of dataset rows in the browser, check its columns against the model,
 // post it to /predict/batch in chunks of at most the API's batch limit, then show and offer the results.
 import { api, loadCatalog, problems } from "./api.js";
-import { el, nameList, percent, setChildren } from "./dom.js";
+import { el, nameList, percent, setChildren, table } from "./dom.js";
 import { modelSelect, verdict } from "./models-select.js";
 
 const SHOWN_ROWS = 1000; // the table stops there; the download has every row
 
 /** Columns the model needs that the file lacks, and columns it has that the model does not take. */
-export function columnProblems(header, model) {
+function columnProblems(header, model) {
   const features = model.features.map((feature) => feature.name);
   const accepted = new Set([...features, ...model.ignored_columns]);
   const present = new Set(header);
-  return { missing: features.filter((name) => !present.has(name)), unknown: header.filter((name) => !accepted.has(name)) };
+  return {
+    missing: features.filter((name) => !present.has(name)),
+    unknown: header.filter((name) => !accepted.has(name)),
+  };
 }
 
 function columnMessage({ missing, unknown }, model) {
   const lines = [`This file does not have the columns of the ${model.dataset} dataset.`];
   if (missing.length) lines.push(`Missing columns: ${nameList(missing)}.`);
   if (unknown.length) lines.push(`Unknown columns: ${nameList(unknown)}.`);
-  if (missing.length === model.features.length) lines.push("The first row must be a header row with the dataset's column names.");
+  if (missing.length === model.features.length)
+    lines.push("The first row must be a header row with the dataset's column names.");
   return lines;
 }
 
@@ -46,7 +50,10 @@ async function predictAll(model, records, limit, progress) {
     const start = predictions.length;
     const chunk = records.slice(start, start + size);
     try {
-      const answer = await api("/predict/batch", { method: "POST", json: { dataset: model.dataset, model: model.id, records: chunk } });
+      const answer = await api("/predict/batch", {
+        method: "POST",
+        json: { dataset: model.dataset, model: model.id, records: chunk },
+      });
       predictions.push(...answer.predictions);
       progress(predictions.length);
     } catch (error) {
@@ -68,48 +75,36 @@ function rowAndColumn(loc, start) {
 }
 
 function resultsCsv(model, predictions) {
-  const rows = predictions.map((p, index) => [index + 1, p.label, p.is_attack, p.confidence, ...model.classes.map((c) => p.probabilities[c])]);
-  return globalThis.Papa.unparse({ fields: ["row", "label", "is_attack", "confidence", ...model.classes.map((c) => `p_${c}`)], data: rows });
+  const rows = predictions.map((p, index) => [
+    index + 1,
+    p.label,
+    p.is_attack,
+    p.confidence,
+    ...model.classes.map((c) => p.probabilities[c]),
+  ]);
+  return globalThis.Papa.unparse({
+    fields: ["row", "label", "is_attack", "confidence", ...model.classes.map((c) => `p_${c}`)],
+    data: rows,
+  });
 }
 
 function totalsTable(model, predictions) {
   const counts = Map.groupBy(predictions, (p) => p.label);
-  return el(
-    "table",
-    { id: "batch-totals" },
-    el("caption", {}, "Class totals"),
-    el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "Class"), el("th", { scope: "col" }, "Rows"), el("th", { scope: "col" }, "Share"))),
-    el(
-      "tbody",
-      {},
-      model.classes.map((name) => {
-        const count = counts.get(name)?.length ?? 0;
-        return el("tr", {}, el("th", { scope: "row" }, name), el("td", {}, count), el("td", {}, percent(count / predictions.length)));
-      }),
-    ),
-  );
+  const rows = model.classes.map((name) => {
+    const count = counts.get(name)?.length ?? 0;
+    return [name, count, percent(count / predictions.length)];
+  });
+  return table({ id: "batch-totals" }, "Class totals", ["Class", "Rows", "Share"], rows);
 }
 
 function rowsTable(model, predictions) {
-  return el(
-    "table",
+  const shown = predictions.slice(0, SHOWN_ROWS);
+  return table(
     { id: "batch-rows" },
-    el("caption", {}, "Predictions per row (rows counted from the first data row, header excluded)"),
-    el("thead", {}, el("tr", {}, ["Row", "Label", "Verdict", "Confidence"].map((h) => el("th", { scope: "col" }, h)))),
-    el(
-      "tbody",
-      {},
-      predictions.slice(0, SHOWN_ROWS).map((p, index) =>
-        el(
-          "tr",
-          { class: p.is_attack ? "attack" : null },
-          el("td", {}, index + 1),
-          el("td", {}, p.label),
-          el("td", {}, verdict(p, model)),
-          el("td", {}, percent(p.confidence)),
-        ),
-      ),
-    ),
+    "Predictions per row (rows counted from the first data row, header excluded)",
+    ["Row", "Label", "Verdict", "Confidence"],
+    shown.map((p, index) => [index + 1, p.label, verdict(p, model), percent(p.confidence)]),
+    (index) => ({ class: shown[index].is_attack ? "attack" : null }),
   );
 }
 
@@ -132,7 +127,8 @@ export async function render(view) {
   const submit = el("button", { type: "submit" }, "Predict file");
 
   function describeColumns(model) {
-    setChildren(columns, 
+    setChildren(
+      columns,
       el("summary", {}, `Columns of ${model.dataset} (${model.features.length} features)`),
       el("p", {}, "Needed: ", el("code", {}, model.features.map((f) => f.name).join(", "))),
       el("p", {}, "Accepted and ignored: ", el("code", {}, model.ignored_columns.join(", ") || "none")),
@@ -140,7 +136,14 @@ export async function render(view) {
   }
 
   function fail(lines) {
-    setChildren(problemsBox, el("ul", {}, lines.map((line) => el("li", {}, line))));
+    setChildren(
+      problemsBox,
+      el(
+        "ul",
+        {},
+        lines.map((line) => el("li", {}, line)),
+      ),
+    );
     problemsBox.hidden = false;
     status.textContent = "";
   }
@@ -164,11 +167,22 @@ export async function render(view) {
     const attacks = predictions.filter((p) => p.is_attack).length;
     status.textContent = `Done: ${records.length} rows, ${attacks} predicted as attacks, by ${model.id}.`;
     const filename = `${chosen.name.replace(/\.csv$/i, "")}-predictions.csv`;
-    setChildren(results, 
+    setChildren(
+      results,
       el("h2", { id: "batch-results-title" }, `Results for ${chosen.name}`),
-      el("button", { type: "button", id: "batch-download", onclick: () => download(resultsCsv(model, predictions), filename) }, "Download results (CSV)"),
+      el(
+        "button",
+        { type: "button", id: "batch-download", onclick: () => download(resultsCsv(model, predictions), filename) },
+        "Download results (CSV)",
+      ),
       el("div", { class: "batch-tables" }, totalsTable(model, predictions), rowsTable(model, predictions)),
-      predictions.length > SHOWN_ROWS ? el("p", { class: "hint" }, `The table shows the first ${SHOWN_ROWS} rows; the download has all ${predictions.length}.`) : null,
+      predictions.length > SHOWN_ROWS
+        ? el(
+            "p",
+            { class: "hint" },
+            `The table shows the first ${SHOWN_ROWS} rows; the download has all ${predictions.length}.`,
+          )
+        : null,
     );
     results.hidden = false;
   }
@@ -193,7 +207,8 @@ export async function render(view) {
     }
   });
   describeColumns(picker.selected());
-  setChildren(view, 
+  setChildren(
+    view,
     el("h1", { id: "batch-title", tabindex: "-1" }, "Check a CSV file"),
     el(
       "p",

@@ -2,7 +2,8 @@
 const SVG_NS = "http://www.w3.org/2000/svg";
 
 // Children may be nested arrays; null, undefined and false are left out, so parts can be optional.
-const present = (children) => children.flat(Infinity).filter((child) => child !== null && child !== undefined && child !== false);
+const present = (children) =>
+  children.flat(Infinity).filter((child) => child !== null && child !== undefined && child !== false);
 
 function build(node, attributes, children) {
   for (const [name, value] of Object.entries(attributes)) {
@@ -33,6 +34,39 @@ export function percent(value, digits = 1) {
 
 // "a, b, c and 4 more": keeps a message about a 40-column file readable.
 export function nameList(names, shown = 12) {
-  const listed = names.slice(0, shown).map((name) => JSON.stringify(name)).join(", ");
+  const listed = names
+    .slice(0, shown)
+    .map((name) => JSON.stringify(name))
+    .join(", ");
   return names.length > shown ? `${listed} and ${names.length - shown} more` : listed;
+}
+
+/** A table with a caption and column headers; each row is [row header, ...cells]. */
+export function table(attributes, caption, headers, rows, rowAttributes = () => ({})) {
+  return el(
+    "table",
+    attributes,
+    el("caption", {}, caption),
+    el(
+      "thead",
+      {},
+      el(
+        "tr",
+        {},
+        headers.map((header) => el("th", { scope: "col" }, header)),
+      ),
+    ),
+    el(
+      "tbody",
+      {},
+      rows.map(([first, ...cells], index) =>
+        el(
+          "tr",
+          rowAttributes(index),
+          el("th", { scope: "row" }, first),
+          cells.map((cell) => el("td", {}, cell)),
+        ),
+      ),
+    ),
+  );
 }

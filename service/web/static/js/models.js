@@ -1,6 +1,6 @@
 // The models page: each served model's test metrics, balancing and the figures the trainer drew.
 import { api, loadCatalog } from "./api.js";
-import { el, percent, setChildren } from "./dom.js";
+import { el, percent, setChildren, table } from "./dom.js";
 
 const FIGURES = {
   confusion_matrix: "Confusion matrix on the test set",
@@ -8,60 +8,45 @@ const FIGURES = {
   training_history: "Training history",
 };
 
-function metricCells(metrics) {
-  return [metrics.accuracy, metrics.f1_macro, metrics.false_alarm_rate, metrics.detection_rate].map((v) => el("td", {}, percent(v)));
-}
-
 const METRIC_HEADERS = ["Accuracy", "Macro-F1", "False-alarm rate", "Detection rate"];
 
+function metricCells(metrics) {
+  return [metrics.accuracy, metrics.f1_macro, metrics.false_alarm_rate, metrics.detection_rate].map((v) => percent(v));
+}
+
 function summaryTable(models) {
-  return el(
-    "table",
+  return table(
     { id: "models-summary" },
-    el("caption", {}, "Test metrics of every served model"),
-    el("thead", {}, el("tr", {}, ["Model", "Dataset", "Task", "Balancing", "Test rows", ...METRIC_HEADERS].map((h) => el("th", { scope: "col" }, h)))),
-    el(
-      "tbody",
-      {},
-      models.map((m) =>
-        el(
-          "tr",
-          {},
-          el("th", { scope: "row" }, m.id, m.default ? " (default)" : ""),
-          el("td", {}, m.dataset),
-          el("td", {}, m.task),
-          el("td", {}, m.balancing),
-          el("td", {}, m.metrics.test.rows),
-          metricCells(m.metrics.test),
-        ),
-      ),
-    ),
+    "Test metrics of every served model",
+    ["Model", "Dataset", "Task", "Balancing", "Test rows", ...METRIC_HEADERS],
+    models.map((m) => [
+      m.default ? `${m.id} (default)` : m.id,
+      m.dataset,
+      m.task,
+      m.balancing,
+      m.metrics.test.rows,
+      ...metricCells(m.metrics.test),
+    ]),
   );
 }
 
 function evaluationTable(model) {
   const sets = [["test", model.metrics.test], ...Object.entries(model.metrics.extra_tests)];
-  return el(
-    "table",
+  return table(
     {},
-    el("caption", {}, "Held-out evaluations"),
-    el("thead", {}, el("tr", {}, ["Test set", "Rows", ...METRIC_HEADERS].map((h) => el("th", { scope: "col" }, h)))),
-    el("tbody", {}, sets.map(([name, m]) => el("tr", {}, el("th", { scope: "row" }, name), el("td", {}, m.rows), metricCells(m)))),
+    "Held-out evaluations",
+    ["Test set", "Rows", ...METRIC_HEADERS],
+    sets.map(([name, metrics]) => [name, metrics.rows, ...metricCells(metrics)]),
   );
 }
 
 function recallTable(model) {
   const perClass = model.metrics.test.per_class;
-  return el(
-    "table",
+  return table(
     { class: "recall" },
-    el("caption", {}, "Per-class recall (test set)"),
-    el("thead", {}, el("tr", {}, ["Class", "Recall", "Test rows"].map((h) => el("th", { scope: "col" }, h)))),
-    el(
-      "tbody",
-      {},
-      model.classes.map((name) => el("tr", {}, el("th", { scope: "row" }, name), el("td", {}, percent(perClass[name]?.recall)), el("td", {}, perClass[name]?.support ?? 0))),
-    ),
+    "Per-class recall (test set)",
+    ["Class", "Recall", "Test rows"],
+    model.classes.map((name) => [name, percent(perClass[name]?.recall), perClass[name]?.support ?? 0]),
   );
 }
 
@@ -90,7 +75,12 @@ function modelSection(model) {
   return el(
     "section",
     { class: "card model", id: `model-${model.id}`, "aria-labelledby": `model-${model.id}-title` },
-    el("h2", { id: `model-${model.id}-title` }, model.id, model.default ? el("span", { class: "badge" }, `default for ${model.dataset}`) : null),
+    el(
+      "h2",
+      { id: `model-${model.id}-title` },
+      model.id,
+      model.default ? el("span", { class: "badge" }, `default for ${model.dataset}`) : null,
+    ),
     el(
       "p",
       {},
@@ -98,15 +88,24 @@ function modelSection(model) {
       `${model.features.length} input features.`,
     ),
     el("div", { class: "model-tables" }, evaluationTable(model), recallTable(model)),
-    el("div", { class: "figures" }, model.plots.map((name) => figure(model, name))),
+    el(
+      "div",
+      { class: "figures" },
+      model.plots.map((name) => figure(model, name)),
+    ),
   );
 }
 
 export async function render(view) {
   const { models } = await loadCatalog();
-  setChildren(view, 
+  setChildren(
+    view,
     el("h1", { id: "models-title", tabindex: "-1" }, "Models"),
-    el("p", { class: "lead" }, "Measured by the trainer on held-out test data never used for training or model choice."),
+    el(
+      "p",
+      { class: "lead" },
+      "Measured by the trainer on held-out test data never used for training or model choice.",
+    ),
     summaryTable(models),
     models.map(modelSection),
   );

@@ -7,7 +7,7 @@ import { modelSelect, verdict } from "./models-select.js";
 const MIN_GROUP = 3; // fewer fields sharing a name prefix stay with the other numeric fields
 
 /** Categorical fields first, then the other numeric fields, then numeric fields sharing a name prefix. */
-export function groupFeatures(features) {
+function groupFeatures(features) {
   let rest = features.filter((feature) => feature.type !== "categorical");
   const prefixed = [];
   for (const depth of [2, 1]) {
@@ -43,12 +43,21 @@ function hint(feature) {
 function input(feature, id) {
   const common = { id, name: feature.name, required: true, "aria-describedby": `${id}-hint` };
   if (feature.type === "categorical" && feature.closed) {
-    return el("select", common, el("option", { value: "" }, "choose…"), feature.choices.map((c) => el("option", { value: c }, c)));
+    return el(
+      "select",
+      common,
+      el("option", { value: "" }, "choose…"),
+      feature.choices.map((c) => el("option", { value: c }, c)),
+    );
   }
   if (feature.type === "categorical") {
     return [
       el("input", { ...common, type: "text", list: `${id}-choices`, autocomplete: "off", spellcheck: "false" }),
-      el("datalist", { id: `${id}-choices` }, feature.choices.map((c) => el("option", { value: c }))),
+      el(
+        "datalist",
+        { id: `${id}-choices` },
+        feature.choices.map((c) => el("option", { value: c })),
+      ),
     ];
   }
   const integer = feature.type === "integer";
@@ -105,9 +114,14 @@ function fill(form, values) {
 
 function showResult(panel, model, answer) {
   const { prediction } = answer;
-  setChildren(panel, 
+  setChildren(
+    panel,
     el("h2", {}, "Result"),
-    el("p", { class: prediction.is_attack ? "verdict attack" : "verdict normal", id: "verdict" }, verdict(prediction, model)),
+    el(
+      "p",
+      { class: prediction.is_attack ? "verdict attack" : "verdict normal", id: "verdict" },
+      verdict(prediction, model),
+    ),
     el("p", { id: "confidence" }, `Confidence: ${percent(prediction.confidence)} (probability of ${prediction.label})`),
     el("p", { class: "hint" }, `Model ${answer.model}`),
     el("h3", {}, "Class probabilities"),
@@ -116,9 +130,19 @@ function showResult(panel, model, answer) {
 }
 
 function showProblems(panel, lines) {
-  setChildren(panel, 
+  setChildren(
+    panel,
     el("h2", {}, "Result"),
-    el("div", { class: "message error", role: "alert" }, el("p", {}, "The record was not accepted:"), el("ul", {}, lines.map((l) => el("li", {}, l)))),
+    el(
+      "div",
+      { class: "message error", role: "alert" },
+      el("p", {}, "The record was not accepted:"),
+      el(
+        "ul",
+        {},
+        lines.map((l) => el("li", {}, l)),
+      ),
+    ),
   );
 }
 
@@ -127,12 +151,7 @@ export async function render(view) {
   const form = el("form", { id: "predict-form", class: "record-form", "aria-labelledby": "predict-title" });
   const fields = el("div", { id: "predict-fields" });
   const examples = el("div", { class: "examples", role: "group", "aria-label": "Fill with a real test record" });
-  const result = el(
-    "div",
-    { id: "predict-result", "aria-live": "polite" },
-    el("h2", {}, "Result"),
-    el("p", { class: "hint" }, "Fill in the record, or fill it with a real test record, then choose Predict."),
-  );
+  const result = el("div", { id: "predict-result", "aria-live": "polite" });
   // Beside the long form and always in view, so predicting never needs a scroll to the bottom.
   const submit = el("button", { type: "submit", form: "predict-form" }, "Predict");
   const picker = modelSelect("predict-model", models, (model) => {
@@ -142,8 +161,14 @@ export async function render(view) {
   });
 
   function showModel(model) {
-    setChildren(fields, ...recordFields(model));
-    setChildren(examples, 
+    setChildren(
+      result,
+      el("h2", {}, "Result"),
+      el("p", { class: "hint" }, "Fill in the record, or fill it with a real test record, then choose Predict."),
+    );
+    setChildren(fields, recordFields(model));
+    setChildren(
+      examples,
       el("span", { class: "examples-label" }, "Fill with a real test record:"),
       Object.entries(model.examples).map(([label, record]) =>
         el("button", { type: "button", class: "secondary", onclick: () => fill(form, record) }, label),
@@ -156,11 +181,17 @@ export async function render(view) {
     const model = picker.selected();
     submit.disabled = true;
     try {
-      const answer = await api("/predict", { method: "POST", json: { dataset: model.dataset, model: model.id, record: readRecord(form, model) } });
+      const answer = await api("/predict", {
+        method: "POST",
+        json: { dataset: model.dataset, model: model.id, record: readRecord(form, model) },
+      });
       showResult(result, model, answer);
     } catch (error) {
       // loc is [dataset, "record", field]: the field name alone says it.
-      showProblems(result, problems(error, (loc) => (loc.includes("record") ? loc.slice(loc.indexOf("record") + 1) : loc).join(" › ")));
+      showProblems(
+        result,
+        problems(error, (loc) => (loc.includes("record") ? loc.slice(loc.indexOf("record") + 1) : loc).join(" › ")),
+      );
     } finally {
       submit.disabled = false;
     }
@@ -168,13 +199,20 @@ export async function render(view) {
 
   form.append(el("div", { class: "toolbar" }, picker.field, examples), fields);
   showModel(picker.selected());
-  setChildren(view, 
+  setChildren(
+    view,
     el("h1", { id: "predict-title", tabindex: "-1" }, "Check one connection"),
-    el("p", { class: "lead" }, "Each field is a column of the model's dataset, with the range and values seen in training."),
+    el(
+      "p",
+      { class: "lead" },
+      "Each field is a column of the model's dataset, with the range and values seen in training.",
+    ),
     el("div", { class: "predict-layout" }, form, el("aside", { class: "card side" }, submit, result)),
   );
 }
 
 function readValues(form) {
-  return Object.fromEntries([...form.elements].filter((field) => field.name && field.value !== "").map((field) => [field.name, field.value]));
+  return Object.fromEntries(
+    [...form.elements].filter((field) => field.name && field.value !== "").map((field) => [field.name, field.value]),
+  );
 }
