@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import httpx
+import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -27,7 +28,7 @@ def test_the_sqlite_file_itself_is_in_wal_mode(client, database_url):
     """WAL is stored in the file, so every connection (and every worker) uses it, not just the service's."""
     url = make_url(database_url)
     if url.get_backend_name() != "sqlite":
-        return  # PostgreSQL has its own concurrency control
+        pytest.skip("SQLite only: PostgreSQL has its own concurrency control")
     with sqlite3.connect(url.database) as connection:
         assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
