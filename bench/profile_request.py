@@ -34,20 +34,24 @@ from service.core.config import Settings
 from service.main import create_app
 
 OTHER = "framework: routing, dependencies, thread-pool calls"
+MIDDLEWARE = "service middleware (ids, limits, JSON checks, headers)"
 # Stage -> (path fragment, function name or "*" for any) of the frames that make it up, first match wins.
-# A sample counts in the innermost stage on its stack, so the code a stage calls (json, SQLAlchemy, pydantic)
-# counts in it, while the framework code that calls onwards into the next stage counts as the framework's.
+# A sample counts in the innermost stage on its stack, so what a stage calls (json, SQLAlchemy, pydantic,
+# FastAPI's helpers) counts in it; only under the middleware, which wraps the whole request, does the
+# framework's own code count as the framework's.
 STAGES = {
     "read body, parse JSON": [("starlette/requests.py", "body"), ("starlette/requests.py", "json")],
     "validate request (pydantic)": [("fastapi/dependencies/utils.py", "request_body_to_args")],
     "auth: verify JWT": [("service/security.py", "token_subject")],
     "auth: DB session, user lookup": [("service/deps.py", "get_current_user"), ("service/deps.py", "get_session")],
     "rate limiting": [("service/ratelimit.py", "*")],
-    "service middleware (ids, limits, JSON checks, headers)": [("service/middleware.py", "*")],
+    MIDDLEWARE: [("service/middleware.py", "*")],
     "preprocess (numpy)": [("preprocess/transform.py", "*"), ("service/registry.py", "probabilities")],
     "inference (onnxruntime)": [("onnxruntime/capi/", "run"), ("service/registry.py", "infer")],
-    "build the answer": [("service/registry.py", "predict"), ("service/routers/predict.py", "*")],
-    "validate + serialize response": [("fastapi/routing.py", "serialize_response"), ("starlette/responses.py", "*")],
+    "build the answer": [("service/registry.py", "predict"), ("service/routers/predict.py", "predict"),
+                         ("service/routers/predict.py", "predict_batch"), ("service/routers/predict.py", "_choose_model")],
+    "validate + serialize response": [("fastapi/routing.py", "serialize_response"), ("starlette/responses.py", "*"),
+                                      ("service/routers/predict.py", "_json")],
     OTHER: [("starlette/", "*"), ("fastapi/", "*"), ("anyio/", "*"), ("bench/profile_request.py", "run_sync")],
 }
 
@@ -113,12 +117,14 @@ def inline_thread_pool() -> Iterator[None]:
         yield
 
 
-def stage_of(frame) -> str | None:
+def stage_of(frame, caller_stage: str) -> str:
     path = (frame.file_path or "").replace("\\", "/")
     for stage, patterns in STAGES.items():
+        if stage == OTHER and caller_stage not in (OTHER, MIDDLEWARE):
+            continue
         if any(fragment in path and name in ("*", frame.function) for fragment, name in patterns):
             return stage
-    return None
+    return caller_stage
 
 
 def attribute(root) -> tuple[Counter, Counter]:
@@ -127,7 +133,7 @@ def attribute(root) -> tuple[Counter, Counter]:
     todo = [(root, OTHER)]
     while todo:
         frame, stage = todo.pop()
-        stage = stage_of(frame) or stage
+        stage = stage_of(frame, stage)
         own = frame.time - sum(child.time for child in frame.children)
         stages[stage] += own
         named = frame.parent if frame.is_synthetic else frame  # pyinstrument keeps self time in "[self]" children

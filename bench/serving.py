@@ -166,60 +166,78 @@ def _targets(results: dict, args: argparse.Namespace) -> list[dict]:
     for m, r in results["models"].items():
         if TARGET_SINGLE_CONNECTIONS in args.connections:
             ours, base = (r[side]["single"][TARGET_SINGLE_CONNECTIONS]["requests_per_s"] for side in ("ours", "baseline"))
+            target = f"/predict at {TARGET_SINGLE_CONNECTIONS} connections >= {TARGET_SINGLE_RATIO:g}x baseline"
             ratio = _ratio(ours, base)
-            checks.append({"model": m, "target": f"/predict at {TARGET_SINGLE_CONNECTIONS} connections >= {TARGET_SINGLE_RATIO:g}x baseline",
-                           "measured": f"{ratio:.1f}x", "met": ratio >= TARGET_SINGLE_RATIO})  # fmt: skip
+            checks.append({"model": m, "target": target, "measured": f"{ratio:.1f}x", "met": ratio >= TARGET_SINGLE_RATIO})
         if TARGET_BATCH_SIZE in args.batch_sizes:
             rate = r["ours"]["batch"][TARGET_BATCH_SIZE]["records_per_s"]
-            checks.append({"model": m, "target": f"/predict/batch of {TARGET_BATCH_SIZE:,} >= {TARGET_BATCH_RECORDS_PER_S:,.0f} records/s",
-                           "measured": f"{rate:,.0f} records/s", "met": rate >= TARGET_BATCH_RECORDS_PER_S})  # fmt: skip
+            target = f"/predict/batch of {TARGET_BATCH_SIZE:,} >= {TARGET_BATCH_RECORDS_PER_S:,.0f} records/s"
+            checks.append({"model": m, "target": target, "measured": f"{rate:,.0f} records/s", "met": rate >= TARGET_BATCH_RECORDS_PER_S})
     return checks
 
 
-def _markdown(results: dict) -> str:
-    models = results["models"]
-    single_rows, batch_rows, inproc_rows = [], [], []
+def _percentiles(run: dict, digits: int) -> str:
+    return " / ".join(f"{run[p]:.{digits}f}" for p in ("p50_ms", "p90_ms", "p99_ms"))
+
+
+def _single_table(models: dict) -> str:
+    rows = []
     for m, r in models.items():
-        ours, base = r["ours"], r["baseline"]
-        for c, o in ours["single"].items():
-            b = base["single"][c]
-            single_rows.append([m, c, o["requests_per_s"], b["requests_per_s"], f"{_ratio(o['requests_per_s'], b['requests_per_s']):.1f}x",
-                                f"{o['p50_ms']:.2f} / {o['p90_ms']:.2f} / {o['p99_ms']:.2f}",
-                                f"{b['p50_ms']:.1f} / {b['p90_ms']:.1f} / {b['p99_ms']:.1f}", o["errors"] + b["errors"], o["client_cpu"]])  # fmt: skip
-        for n, o in ours["batch"].items():
-            b = base["batch"][n]
-            batch_rows.append([m, n, o["records_per_s"], b["records_per_s"], f"{_ratio(o['records_per_s'], b['records_per_s']):.1f}x",
-                               o["p50_ms"], b["p50_ms"], o["requests"], o["errors"] + b["errors"]])  # fmt: skip
-        for n, ways in r.get("inprocess", {}).items():
-            served = ways["onnxruntime_served"]
-            inproc_rows.append([m, n, ways["keras_predict"], ways["keras_call"], ways["keras_tf_function"], ways["onnxruntime"], served,
-                                f"{_ratio(ways['keras_tf_function'], served):.1f}x", f"{_ratio(ways['keras_predict'], served):.0f}x"])  # fmt: skip
-    service = results["service"]
-    memory_rows = [["ours (all models loaded)", service["rss_after_start_mb"], service["peak_rss_mb"]]]
-    memory_rows += [[f"baseline {m}", "", r["baseline"]["peak_rss_mb"]] for m, r in models.items()]
+        for c, o in r["ours"]["single"].items():
+            b = r["baseline"]["single"][c]
+            ratio = _ratio(o["requests_per_s"], b["requests_per_s"])
+            rows.append([m, c, o["requests_per_s"], b["requests_per_s"], f"{ratio:.1f}x", _percentiles(o, 2), _percentiles(b, 1),
+                         o["errors"] + b["errors"], o["client_cpu"]])  # fmt: skip
+    headers = ["model", "connections", "ours req/s", "baseline req/s", "ratio", "ours p50/p90/p99 ms", "baseline p50/p90/p99 ms",
+               "errors", "client CPU"]  # fmt: skip
+    return report.table(headers, rows)
+
+
+def _batch_table(models: dict) -> str:
+    rows = []
+    for m, r in models.items():
+        for n, o in r["ours"]["batch"].items():
+            b = r["baseline"]["batch"][n]
+            ratio = _ratio(o["records_per_s"], b["records_per_s"])
+            rows.append([m, n, o["records_per_s"], b["records_per_s"], f"{ratio:.1f}x", o["p50_ms"], b["p50_ms"], o["requests"],
+                         o["errors"] + b["errors"]])  # fmt: skip
+    headers = ["model", "records", "ours records/s", "baseline records/s", "ratio", "ours p50 ms", "baseline p50 ms", "requests", "errors"]
+    return report.table(headers, rows)
+
+
+def _inprocess_table(models: dict) -> str:
+    rows = []
+    for m, r in models.items():
+        for n, ms in r["inprocess"].items():
+            served = ms["onnxruntime_served"]
+            rows.append([m, n, ms["keras_predict"], ms["keras_call"], ms["keras_tf_function"], ms["onnxruntime"], served,
+                         f"{_ratio(ms['keras_tf_function'], served):.1f}x", f"{_ratio(ms['keras_predict'], served):.0f}x"])  # fmt: skip
+    headers = ["model", "batch", "keras predict()", "keras model(x)", "keras tf.function", "ort, one call",
+               f"ort, {INFERENCE_ROWS}-row pieces (served)", "tf.function/served", "predict()/served"]  # fmt: skip
+    return report.table(headers, rows)
+
+
+def _markdown(results: dict) -> str:
+    models, service = results["models"], results["service"]
+    memory = [["ours (all models loaded)", service["rss_after_start_mb"], service["peak_rss_mb"]]]
+    memory += [[f"baseline {m}", "", r["baseline"]["peak_rss_mb"]] for m, r in models.items()]
+    targets = [[t["model"], t["target"], t["measured"], "yes" if t["met"] else "**no**"] for t in results["targets"]]
     pinned = "server pinned to core 1, client to core 0" if results["settings"]["pinned"] else "not pinned (fewer than 2 cores)"
     parts = [
         report.header("Serving benchmark: our service against the paper's Flask + Keras serving", results["context"]),
-        f"Ours: `python -m service` (uvicorn, 1 worker, onnxruntime with 1 thread, JWT auth on every request). "
-        f"Baseline: bench/flask_keras.py, Flask's threaded dev server calling Keras `model.predict` (no auth, no validation). "
+        "Ours: `python -m service` (uvicorn, 1 worker, onnxruntime with 1 thread, JWT auth on every request). "
+        "Baseline: bench/flask_keras.py, Flask's threaded dev server calling Keras `model.predict` (no auth, no validation). "
         f"Same async httpx client (keep-alive), same real records; {pinned}. Whole run: {results['seconds']:.0f} s.\n",
         "## /predict, one record per request\n",
-        report.table(["model", "connections", "ours req/s", "baseline req/s", "ratio", "ours p50/p90/p99 ms",
-                      "baseline p50/p90/p99 ms", "errors", "client CPU"], single_rows),  # fmt: skip
+        _single_table(models),
         "\nclient CPU: CPU seconds the load generator used per wall second; near 1 means the client, not the server, was the limit.\n",
         "## /predict/batch, one connection\n",
-        report.table(["model", "records", "ours records/s", "baseline records/s", "ratio", "ours p50 ms", "baseline p50 ms",
-                      "requests", "errors"], batch_rows),  # fmt: skip
+        _batch_table(models),
     ]
-    if inproc_rows:
-        parts += [
-            "\n## In-process: Keras against onnxruntime, median ms per batch, one core\n",
-            report.table(["model", "batch", "keras predict()", "keras model(x)", "keras tf.function", "ort, one call",
-                          f"ort, {INFERENCE_ROWS}-row pieces (served)", "tf.function/served", "predict()/served"], inproc_rows),  # fmt: skip
-        ]
-    parts += ["\n## Peak memory (RSS, MB)\n", report.table(["server", "after start", "peak"], memory_rows)]
-    parts += ["\n## Targets (issue 6)\n", report.table(["model", "target", "measured", "met"],
-              [[t["model"], t["target"], t["measured"], "yes" if t["met"] else "**no**"] for t in results["targets"]])]  # fmt: skip
+    if all("inprocess" in r for r in models.values()):
+        parts += ["\n## In-process: Keras against onnxruntime, median ms per batch, one core\n", _inprocess_table(models)]
+    parts += ["\n## Peak memory (RSS, MB)\n", report.table(["server", "after start", "peak"], memory)]
+    parts += ["\n## Targets (issue 6)\n", report.table(["model", "target", "measured", "met"], targets)]
     return "\n".join(parts)
 
 
