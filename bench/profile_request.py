@@ -28,6 +28,7 @@ import anyio.to_thread
 from pyinstrument import Profiler
 
 from bench import report
+from bench.processes import SERVER_CORE, pin
 from bench.records import real_records
 from preprocess.metadata import load_metadata
 from service.core.config import Settings
@@ -172,7 +173,7 @@ def profile(client: App, path: str, bodies: list[bytes], count: int, interval: f
 
 def markdown(results: dict) -> str:
     parts = [report.header("Where a /predict request spends its time", results["context"])]
-    parts.append(f"Model `{results['model']}`, real records, in-process ASGI calls (no network), profiled by pyinstrument.\n")
+    parts.append(f"Model `{results['model']}`, real records, in-process ASGI calls (no network) on one core, profiled by pyinstrument.\n")
     for name, r in results["profiles"].items():
         parts.append(f"## {name}\n")
         parts.append(
@@ -197,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--interval", type=float, default=0.0001, help="pyinstrument's sampling interval, seconds")
     parser.add_argument("--out", type=Path, default=report.RESULTS)
     args = parser.parse_args(argv)
+    pin(0, SERVER_CORE)  # one core, as the server has in bench.serving
     meta = load_metadata(args.artifacts / args.model / "metadata.json")
     rows = real_records(meta.dataset, max(args.batch_size, 1000), [meta])
     singles = [json.dumps({"dataset": meta.dataset, "model": args.model, "record": r}).encode() for r in rows]

@@ -227,7 +227,7 @@ def _markdown(results: dict) -> str:
         report.header("Serving benchmark: our service against the paper's Flask + Keras serving", results["context"]),
         "Ours: `python -m service` (uvicorn, 1 worker, onnxruntime with 1 thread, JWT auth on every request). "
         "Baseline: bench/flask_keras.py, Flask's threaded dev server calling Keras `model.predict` (no auth, no validation). "
-        f"Same async httpx client (keep-alive), same real records; {pinned}. Whole run: {results['seconds']:.0f} s.\n",
+        f"Same load generator (async httpx, one client per keep-alive connection), same real records; {pinned}. Whole run: {results['seconds']:.0f} s.\n",
         "## /predict, one record per request\n",
         _single_table(models),
         "\nclient CPU: CPU seconds the load generator used per wall second; near 1 means the client, not the server, was the limit.\n",
