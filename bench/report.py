@@ -30,6 +30,8 @@ def table(headers: list[str], rows: list[list]) -> str:
 
 
 def _cell(value) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
     if isinstance(value, float):
         return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
     return str(value)
