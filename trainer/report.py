@@ -10,6 +10,7 @@ import itertools
 import json
 import os
 import platform
+import re
 import shutil
 import time
 from collections import Counter
@@ -539,7 +540,8 @@ def _split_label(split: str) -> str:
 
 
 def _slug(split: str) -> str:
-    return split.split(".")[0]
+    """A file-name part for a split: lower-case letters and digits only, so a figure is never named like a data file."""
+    return re.sub(r"[^a-z0-9]+", "", split.split(".")[0].lower())
 
 
 def _splits(results: pd.DataFrame, dataset: str, task: str, protocol: str) -> list[str]:
