@@ -8,6 +8,7 @@ from pathlib import Path
 
 from trainer.balance import METHODS
 from trainer.datasets import DATASETS
+from trainer.experiment import FULL_EPOCHS
 from trainer.load import DataError
 
 # The models shipped in artifacts/ and how `trainer ship` (the trainer container's default) retrains them.
@@ -63,6 +64,7 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--epochs", type=_positive(int), default=30)
     train.add_argument("--batch-size", type=_positive(int), default=256)
     train.add_argument("--limit-rows", type=_positive(int), help="stratified sample of each file, for quick runs")
+    train.add_argument("--class-floor", type=_positive(int), default=0, help="with --limit-rows: keep at least this many rows of every class (all of a smaller one)")
     train.add_argument("--file", action="append", type=Path, dest="files", help="data file(s) instead of the dataset's defaults")
     train.add_argument("--no-baseline", action="store_true", help="skip the random-forest baseline")
     train.add_argument("--gan-epochs", type=_positive(int), default=300)
@@ -81,8 +83,11 @@ def parser() -> argparse.ArgumentParser:
     experiment.add_argument("--archs", nargs="+", default=["cnn", "cnn-lstm"], choices=["cnn", "cnn-lstm"])
     experiment.add_argument("--balances", nargs="+", default=list(METHODS), choices=METHODS)
     experiment.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    experiment.add_argument("--epochs", type=_positive(int), default=15)
+    experiment.add_argument("--epochs", type=_positive(int), default=FULL_EPOCHS)
     experiment.add_argument("--limit-rows", type=_positive(int), help="stratified sample of each file")
+    experiment.add_argument("--class-floor", type=_positive(int), help="with --limit-rows: keep at least this many rows of every class")
+    experiment.add_argument("--gan-epochs", type=_positive(int), help="GAN training budget per cell (default: train's)")
+    experiment.add_argument("--gan-seconds", type=_positive(float), help="GAN time budget per cell (default: train's)")
     experiment.add_argument("--quick", action="store_true", help="a small sample and few epochs: the whole matrix in minutes")
 
     report = sub.add_parser("report", help="rewrite an experiment folder's README.md and figures; --promote ships its chosen cells")
@@ -112,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
                 TrainConfig(
                     dataset=args.dataset, task=args.task, architecture=args.arch, balance=args.balance,
                     balance_target=args.balance_target, protocol=args.protocol, seed=args.seed, epochs=args.epochs,
-                    batch_size=args.batch_size, limit_rows=args.limit_rows, data_dir=data_dir, files=args.files or [],
+                    batch_size=args.batch_size, limit_rows=args.limit_rows, class_floor=args.class_floor, data_dir=data_dir, files=args.files or [],
                     out_dir=args.out or Path("artifacts"), run_baseline=not args.no_baseline,
                     gan_epochs=args.gan_epochs, gan_seconds=args.gan_seconds,
                 )
@@ -127,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
                 found, out, data_dir,
                 epochs=experiment.QUICK_EPOCHS if quick else args.epochs,
                 limit_rows=experiment.QUICK_ROWS if quick else args.limit_rows,
-                extra=["--gan-epochs", "30", "--gan-seconds", "20"] if quick else [],
+                extra=experiment.passed_on(quick, args.class_floor, args.gan_epochs, args.gan_seconds),
             )  # fmt: skip
             from trainer.report import write_report
 

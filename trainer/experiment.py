@@ -16,8 +16,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ARCHITECTURES = ("cnn", "cnn-lstm")
+FULL_EPOCHS = 15
 QUICK_ROWS = 4000  # per file, stratified: the whole quick matrix finishes in minutes
 QUICK_EPOCHS = 2
+QUICK_GAN = {"--gan-epochs": 30, "--gan-seconds": 20}
+
+
+def passed_on(quick: bool, class_floor: int | None, gan_epochs: int | None, gan_seconds: float | None) -> list[str]:
+    """The experiment's options that each cell's `trainer train` command takes as they are."""
+    chosen = {"--class-floor": class_floor, "--gan-epochs": gan_epochs, "--gan-seconds": gan_seconds}
+    if quick:
+        chosen = QUICK_GAN | {flag: value for flag, value in chosen.items() if value is not None}
+    return [str(part) for flag, value in chosen.items() if value is not None for part in (flag, value)]
 
 
 @dataclass(frozen=True)
@@ -79,7 +89,7 @@ def run_matrix(cell_list: list[Cell], out: Path, data_dir: Path, epochs: int, li
             raise RuntimeError(f"cell {cell.name} failed (exit {code}); see {log}")
         model_dir = next((folder / "run").glob("*/metrics.json")).parent
         metrics = json.loads((model_dir / "metrics.json").read_text())
-        metrics["cell"] = cell.__dict__ | {"name": cell.name, "command": shlex.join(command[1:])}
+        metrics["cell"] = cell.__dict__ | {"name": cell.name, "command": shlex.join(command[1:]), "finished_at": time.time()}
         (folder / "metrics.json").write_text(json.dumps(metrics, indent=2))  # written last: marks the cell finished
         ran += 1
     print(f"{_bar(len(cell_list), len(cell_list), started, max(ran, 1))}  done", file=sys.stderr, flush=True)

@@ -24,7 +24,7 @@ from trainer import plots, splits
 from trainer.artifacts import SELECTION_RULE, update_index
 from trainer.balance import METHODS
 from trainer.datasets import DATASETS
-from trainer.experiment import ARCHITECTURES, QUICK_EPOCHS, QUICK_ROWS, Cell, cells
+from trainer.experiment import ARCHITECTURES, FULL_EPOCHS, QUICK_EPOCHS, QUICK_GAN, QUICK_ROWS, Cell, cells
 
 ARCH_LABELS = {"cnn": "CNN", "cnn-lstm": "CNN + LSTM"}
 BALANCING_LABELS = {"none": "None", "ros": "ROS", "smote": "SMOTE", "adasyn": "ADASYN", "gan": "GAN", "hybrid": "Data Balancing"}
@@ -41,6 +41,7 @@ TIE_BREAK = "ties go to the lower seed, then the balancing name in alphabetical 
 FULL_DATASETS = ("nsl-kdd", "nf-bot-iot-v2")
 FULL_PROTOCOLS = ("official", "random")
 MIN_SEEDS = 3
+FULL_GAN_SECONDS = 180.0  # `trainer train`'s default
 CELL_FIELDS = ("dataset", "task", "protocol", "architecture", "balancing", "seed")
 
 
@@ -299,32 +300,58 @@ def _protocol_comparison(results: pd.DataFrame, dataset: str, task: str, rare: l
 
 def _header(out: Path, finished: list[dict]) -> list[str]:
     seeds = sorted({m["cell"]["seed"] for m in finished})
-    mtimes = [(out / "cells" / m["cell"]["name"] / "metrics.json").stat().st_mtime for m in finished]
-    settings = {key: sorted({str(m["config"][key]) for m in finished}) for key in ("epochs", "limit_rows", "gan_epochs", "gan_seconds")}
+    # A file's mtime is no record (a git checkout resets it); cells from before runs kept the time have none.
+    ends = [m["cell"].get("finished_at") for m in finished]
+    settings = {key: sorted({str(m["config"].get(key, 0)) for m in finished}) for key in ("epochs", "limit_rows", "class_floor", "gan_epochs", "gan_seconds")}
     wall = sum(m["training"]["total_seconds"] for m in finished)
-    span = max(mtimes) - min(t - m["training"]["total_seconds"] for t, m in zip(mtimes, finished))
+    if None in ends:
+        when, span_text = "", "The cells' finish times were not recorded."
+    else:
+        span = max(ends) - min(t - m["training"]["total_seconds"] for t, m in zip(ends, finished))
+        when = f" (finished between {_when(min(ends))} and {_when(max(ends))})"
+        span_text = (
+            f"From the first cell's start to the last cell's end: {span / 60:.1f} min"
+            " (start-up included, and any pause between resumed runs)."
+        )
     return [
         "# Experiment report: balancing methods x architectures",
         "",
         f"Generated {time.strftime('%Y-%m-%d %H:%M %Z')} from `results.csv` and the {len(finished)} finished cells in `cells/`"
-        f" (finished between {_when(min(mtimes))} and {_when(max(mtimes))}); regenerate with `python -m trainer report --out {out}`.",
+        f"{when}; regenerate with `python -m trainer report --out {out}`.",
         "",
         f"- Experiment command (rebuilt from the cells' settings): `{_experiment_command(finished, out)}`",
         f"- One cell's own command, for example: `python {finished[0]['cell']['command']}`",
         f"- Seeds: {', '.join(map(str, seeds))}. Settings across cells: "
         + "; ".join(f"{key} {' / '.join(values)}" for key, values in settings.items()),
         f"- Total wall time of the cells: {wall / 60:.1f} min (sum of each cell's measured run time; process start-up and"
-        f" TensorFlow import are not included). From the first cell's start to the last cell's end: {span / 60:.1f} min"
-        " (start-up included, and any pause between resumed runs).",
+        f" TensorFlow import are not included). {span_text}",
         f"- Machine that generated this page: {os.cpu_count()} CPU cores, {platform.machine()}, {platform.system()},"
         f" Python {platform.python_version()}, TensorFlow {_version('tensorflow', 'tensorflow-cpu')}.",
         f"- Splits ({splits.__name__}): {' '.join(splits.__doc__.split())}",
         "",
         "### Left out relative to the full matrix",
         "",
+        *_reduced(finished),
         *_omitted(finished),
         "",
     ]
+
+
+def _reduced(finished: list[dict]) -> list[str]:
+    """What each cell gave up against a full-size cell (all rows, the experiment's default epochs and GAN budget)."""
+    config = finished[0]["config"]
+    cuts = []
+    if config.get("limit_rows"):
+        floor = config.get("class_floor") or 0
+        cuts.append(
+            f"a stratified sample of {config['limit_rows']:,} rows of each file instead of all rows"
+            + (f", topped up to at least {floor} rows of every class (all rows of a smaller one)" if floor else "")
+        )
+    if config["epochs"] < FULL_EPOCHS:
+        cuts.append(f"at most {config['epochs']} epochs instead of {FULL_EPOCHS}")
+    if config["gan_seconds"] < FULL_GAN_SECONDS:
+        cuts.append(f"a GAN budget of {config['gan_seconds']:g} s instead of {FULL_GAN_SECONDS:g} s")
+    return [f"Every cell is smaller than a full-size run: {'; '.join(cuts)}.", ""] if cuts else []
 
 
 def _experiment_command(finished: list[dict], out: Path) -> str:
@@ -332,13 +359,20 @@ def _experiment_command(finished: list[dict], out: Path) -> str:
     flags = {"datasets": "dataset", "tasks": "task", "protocols": "protocol", "archs": "architecture", "balances": "balancing", "seeds": "seed"}
     for flag, key in flags.items():
         parts += [f"--{flag}", *map(str, _ordered({m["cell"][key] for m in finished}, FULL_PROTOCOLS + ARCHITECTURES + METHODS))]
-    epochs = {m["config"]["epochs"] for m in finished}
-    limits = {m["config"]["limit_rows"] for m in finished}
-    if epochs == {QUICK_EPOCHS} and limits == {QUICK_ROWS}:
+    def values(key):
+        return {m["config"].get(key) for m in finished} - {None, 0}
+
+    epochs, limits = values("epochs"), values("limit_rows")
+    quick = epochs == {QUICK_EPOCHS} and limits == {QUICK_ROWS}
+    if quick:
         parts.append("--quick")
     else:
         parts += ["--epochs", "/".join(map(str, sorted(epochs)))]
-        parts += ["--limit-rows", "/".join(map(str, sorted(limits)))] if limits != {None} else []
+        parts += ["--limit-rows", "/".join(map(str, sorted(limits)))] if limits else []
+    for flag, key in (("--class-floor", "class_floor"), ("--gan-epochs", "gan_epochs"), ("--gan-seconds", "gan_seconds")):
+        chosen = values(key)
+        if chosen and not (quick and chosen == {QUICK_GAN.get(flag)}):
+            parts += [flag, "/".join(f"{v:g}" for v in sorted(chosen))]
     return " ".join(parts + ["--out", str(out)])
 
 

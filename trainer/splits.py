@@ -48,12 +48,26 @@ def _split(data: Labeled, share: float, seed: int) -> tuple[Labeled, Labeled]:
     return data.take(np.sort(keep)), data.take(np.sort(held))
 
 
-def sample_rows(data: Labeled, limit: int | None, seed: int) -> Labeled:
-    """A stratified subsample of at most `limit` rows, for quick runs and tests."""
+def sample_rows(data: Labeled, limit: int | None, seed: int, class_floor: int = 0) -> Labeled:
+    """A stratified subsample of `limit` rows, for quick runs and tests.
+
+    A stratified sample keeps each class's share, so a rare class shrinks with the sample (25,000 of
+    KDDTrain+'s 125,973 rows hold 10 of its 52 U2R rows). `class_floor` tops every class up to that
+    many rows (or all it has), at the cost of a few rows beyond `limit`.
+    """
     if limit is None or len(data) <= limit:
         return data
     keep, _ = train_test_split(np.arange(len(data)), train_size=limit, random_state=seed, stratify=_stratify(data.labels))
-    return data.take(np.sort(keep))
+    kept = np.zeros(len(data), dtype=bool)
+    kept[keep] = True
+    labels = data.labels.to_numpy()
+    rng = np.random.default_rng(seed)
+    for label in np.unique(labels):
+        rows = np.flatnonzero(labels == label)
+        missing = min(class_floor, len(rows)) - int(kept[rows].sum())
+        if missing > 0:
+            kept[rng.choice(rows[~kept[rows]], missing, replace=False)] = True
+    return data.take(np.flatnonzero(kept))
 
 
 def make_splits(
@@ -64,12 +78,13 @@ def make_splits(
     seed: int = 0,
     files: list[Path] | None = None,
     limit_rows: int | None = None,
+    class_floor: int = 0,
 ) -> Splits:
     paths = [Path(p) for p in files] if files else [Path(data_dir) / f for f in spec.default_files]
     if spec.name == "nsl-kdd":
         if len(paths) < 2:
             raise DataError("nsl-kdd needs a training file and a test file (KDDTrain+, KDDTest+[, KDDTest-21])")
-        train_full, *tests = [sample_rows(load(spec, task, p), limit_rows, seed) for p in paths]
+        train_full, *tests = [sample_rows(load(spec, task, p), limit_rows, seed, class_floor) for p in paths]
         if protocol == "official":
             train, validation = _split(train_full, VALIDATION_SHARE, seed)
             test, extra = tests[0], {t.source: t for t in tests[1:]}
@@ -84,7 +99,7 @@ def make_splits(
         if protocol != "official":
             raise DataError(f"--protocol applies to nsl-kdd only; {spec.name} always uses a stratified random split")
         pooled = _concat([load(spec, task, p) for p in paths], "+".join(p.name for p in paths))
-        pooled = sample_rows(pooled, limit_rows, seed)
+        pooled = sample_rows(pooled, limit_rows, seed, class_floor)
         rest, test = _split(pooled, TEST_SHARE, seed)
         train, validation = _split(rest, VALIDATION_SHARE / (1 - TEST_SHARE), seed)
         extra = {}
@@ -94,6 +109,7 @@ def make_splits(
         "protocol": protocol,
         "seed": seed,
         "limit_rows": limit_rows,
+        "class_floor": class_floor,
         "rows": {"train": len(train), "validation": len(validation), "test": len(test)}
         | {name: len(t) for name, t in extra.items()},
         "class_counts": {

@@ -42,6 +42,7 @@ class TrainConfig:
     patience: int = 4
     learning_rate: float = 1e-3
     limit_rows: int | None = None
+    class_floor: int = 0
     data_dir: Path = Path("../shared/datasets")
     files: list[Path] = field(default_factory=list)
     out_dir: Path = Path("artifacts")
@@ -75,7 +76,7 @@ def run(cfg: TrainConfig) -> dict:
     # 1. data and splits. Binary models learn the attack families (the multiclass labels) and add their
     # probabilities into "attack": taught that R2L and DoS differ, a detector finds more of the rare ones.
     family_task = "multiclass" if cfg.task == "binary" else cfg.task
-    splits = make_splits(spec, family_task, cfg.data_dir, cfg.protocol, cfg.seed, cfg.files or None, cfg.limit_rows)
+    splits = make_splits(spec, family_task, cfg.data_dir, cfg.protocol, cfg.seed, cfg.files or None, cfg.limit_rows, cfg.class_floor)
     families = [c for c in spec.classes(family_task) if c in set(splits.train.labels)]
     index_of = {c: i for i, c in enumerate(families)}
     normal = spec.normal_class[cfg.task]

@@ -135,7 +135,7 @@ class FakeTrainer:
             "test": fake_scores(test),
             "extra_tests": {},
             "command": " ".join(command),
-            "config": {"epochs": args.epochs, "limit_rows": args.limit_rows, "gan_epochs": args.gan_epochs, "gan_seconds": args.gan_seconds},
+            "config": {"epochs": args.epochs, "limit_rows": args.limit_rows, "class_floor": args.class_floor, "gan_epochs": args.gan_epochs, "gan_seconds": args.gan_seconds},
             "split": {"class_counts": {"train": TINY_TRAIN}},
             "balancing": {"method": args.balance, "target": 1.0, "fallbacks": {}, "counts_before": TINY_TRAIN, "counts_after": balanced, "seconds": 0.1},
             "training": {"fit_seconds": 1.0, "total_seconds": 2.0, "peak_rss_mb": 100.0, "epochs_run": 1, "history": {}},
