@@ -10,7 +10,6 @@ import itertools
 import json
 import os
 import platform
-import re
 import shutil
 import time
 from collections import Counter
@@ -61,11 +60,12 @@ def write_report(out: Path) -> Path:
     ]
     for dataset, task, protocol in _keys(results, ["dataset", "task", "protocol"]):
         page += [f"## {dataset} · {task} · {protocol} protocol", ""]
-        for split in _splits(results, dataset, task, protocol):
+        for number, split in enumerate(_splits(results, dataset, task, protocol)):
             frame = _select(results, dataset=dataset, task=task, protocol=protocol, split=split)
             classes, normal = rare[(dataset, task)], DATASETS[dataset].normal_class[task]
             support = _test_support(finished, dataset, task, protocol, split)
-            figure = figures / f"methods-{dataset}-{task}-{protocol}-{_slug(split)}.png"
+            # Numbered, not named after the split: a split is named after its data file, a figure must not be.
+            figure = figures / f"methods-{dataset}-{task}-{protocol}-{'test' if split == MAIN_SPLIT else f'extra-test-{number}'}.png"
             title = f"{dataset} {task}, {protocol} protocol, {_split_label(split)}: mean over seeds, whiskers one std"
             _method_bars(frame, classes, title, figure)
             page += [
@@ -584,11 +584,6 @@ def _model_label(architecture: str, balancing: str) -> str:
 
 def _split_label(split: str) -> str:
     return "test split" if split == MAIN_SPLIT else split.split(".")[0]
-
-
-def _slug(split: str) -> str:
-    """A file-name part for a split: lower-case letters and digits only, so a figure is never named like a data file."""
-    return re.sub(r"[^a-z0-9]+", "", split.split(".")[0].lower())
 
 
 def _splits(results: pd.DataFrame, dataset: str, task: str, protocol: str) -> list[str]:

@@ -17,6 +17,7 @@ from trainer.gan import FeatureLayout, GanConfig, gan_oversample
 NSL_KDD_20_PERCENT = "nsl-kdd/KDDTrain+_20Percent.txt.gz"  # under the data_dir fixture (tests/conftest.py)
 NSL_KDD_CATEGORICAL = (1, 2, 3)  # protocol_type, service, flag
 NSL_KDD_LABEL = 41
+SECOND_TEST = "KDDTest-21.txt.gz"  # the official protocol's second test set, as a split name in metrics.json
 # (train rows, test rows) per attack name: four frequent classes, pod (above min_class_rows
 # after the split) and guess_passwd (10 rows in the file, below it).
 NSL_KDD_SAMPLE = {"normal": (1200, 300), "neptune": (800, 200), "ipsweep": (400, 100), "satan": (400, 100), "pod": (30, 8), "guess_passwd": (10, 0)}
@@ -120,8 +121,9 @@ class FakeTrainer:
     outcomes: cell name -> (right rows per class on test, on validation); a cell not listed gets every row right.
     """
 
-    def __init__(self, outcomes: dict[str, tuple[dict, dict]] | None = None):
+    def __init__(self, outcomes: dict[str, tuple[dict, dict]] | None = None, second_test: bool = False):
         self.outcomes = outcomes or {}
+        self.second_test = second_test  # official-protocol cells also report SECOND_TEST, as nsl-kdd's do
         self.ran: list[str] = []
 
     def __call__(self, command: list[str], **_) -> int:
@@ -133,7 +135,7 @@ class FakeTrainer:
             "model_id": f"{args.dataset}-{args.task}-{args.arch}",
             "validation": fake_scores(validation),
             "test": fake_scores(test),
-            "extra_tests": {},
+            "extra_tests": {SECOND_TEST: fake_scores(test)} if self.second_test and args.protocol == "official" else {},
             "command": " ".join(command),
             "config": {"epochs": args.epochs, "limit_rows": args.limit_rows, "class_floor": args.class_floor, "gan_epochs": args.gan_epochs, "gan_seconds": args.gan_seconds},
             "split": {"class_counts": {"train": TINY_TRAIN}},
@@ -144,6 +146,7 @@ class FakeTrainer:
             metrics["balancing"]["gan"] = {"fidelity": fake_fidelity("U2R")}
         if not args.no_baseline:
             metrics["baseline"] = {"name": "random-forest", "fit_seconds": 0.1, "validation": fake_scores({}), "test": fake_scores({"R2L": 1})}
+            metrics["baseline"] |= {split: fake_scores({"R2L": 1}) for split in metrics["extra_tests"]}
         folder = args.out / metrics["model_id"]
         folder.mkdir(parents=True, exist_ok=True)  # a rerun overwrites, as train.run does
         (folder / "metrics.json").write_text(json.dumps(metrics))
@@ -184,6 +187,6 @@ def tiny_experiment(tmp_path_factory) -> Path:
     found = experiment.cells(["nsl-kdd"], ["multiclass"], ["official", "random"], ["cnn"], ["none", "ros", "smote", "gan"], [0, 1])
     out = tmp_path_factory.mktemp("tiny") / "experiment"
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(experiment.subprocess, "call", FakeTrainer(TINY_OUTCOMES))
+        patch.setattr(experiment.subprocess, "call", FakeTrainer(TINY_OUTCOMES, second_test=True))
         experiment.run_matrix(found, out, out / "data", epochs=1, limit_rows=100, extra=[])
     return out

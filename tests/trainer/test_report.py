@@ -87,6 +87,8 @@ def test_page_states_provenance_omissions_and_links_existing_figures(page, tiny_
     figures = re.findall(r"!\[[^]]*\]\(([^)]+)\)", page)
     assert any("confusion-" in f for f in figures) and any("class-counts-" in f for f in figures) and any("fidelity-" in f for f in figures)
     assert all((tiny_experiment / f).is_file() for f in figures)
+    assert any("extra-test" in f for f in figures)  # KDDTest-21's bars
+    assert not any("kddtest" in f.lower() for f in figures)  # a figure is never named like a data file
 
 
 def test_gan_fidelity_is_tabulated_when_present(page):
