@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
                 found, out, data_dir,
                 epochs=experiment.QUICK_EPOCHS if quick else args.epochs,
                 limit_rows=experiment.QUICK_ROWS if quick else args.limit_rows,
-                extra=experiment.passed_on(quick, args.class_floor, args.gan_epochs, args.gan_seconds),
+                extra=experiment.passed_on(quick, vars(args)),
             )  # fmt: skip
             from trainer.report import write_report
 

@@ -20,11 +20,13 @@ FULL_EPOCHS = 15
 QUICK_ROWS = 4000  # per file, stratified: the whole quick matrix finishes in minutes
 QUICK_EPOCHS = 2
 QUICK_GAN = {"--gan-epochs": 30, "--gan-seconds": 20}
+# The experiment's options that every cell's `trainer train` takes as they are: flag -> TrainConfig field.
+CELL_OPTIONS = {"--class-floor": "class_floor", "--gan-epochs": "gan_epochs", "--gan-seconds": "gan_seconds"}
 
 
-def passed_on(quick: bool, class_floor: int | None, gan_epochs: int | None, gan_seconds: float | None) -> list[str]:
-    """The experiment's options that each cell's `trainer train` command takes as they are."""
-    chosen = {"--class-floor": class_floor, "--gan-epochs": gan_epochs, "--gan-seconds": gan_seconds}
+def passed_on(quick: bool, options: dict) -> list[str]:
+    """The cells' share of the experiment's options (field -> value, None when not given), as command-line parts."""
+    chosen = {flag: options.get(field) for flag, field in CELL_OPTIONS.items()}
     if quick:
         chosen = QUICK_GAN | {flag: value for flag, value in chosen.items() if value is not None}
     return [str(part) for flag, value in chosen.items() if value is not None for part in (flag, value)]

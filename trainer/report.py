@@ -23,7 +23,7 @@ from trainer import plots, splits
 from trainer.artifacts import SELECTION_RULE, update_index
 from trainer.balance import METHODS
 from trainer.datasets import DATASETS
-from trainer.experiment import ARCHITECTURES, FULL_EPOCHS, QUICK_EPOCHS, QUICK_GAN, QUICK_ROWS, Cell, cells
+from trainer.experiment import ARCHITECTURES, CELL_OPTIONS, FULL_EPOCHS, QUICK_EPOCHS, QUICK_GAN, QUICK_ROWS, Cell, cells
 
 ARCH_LABELS = {"cnn": "CNN", "cnn-lstm": "CNN + LSTM"}
 BALANCING_LABELS = {"none": "None", "ros": "ROS", "smote": "SMOTE", "adasyn": "ADASYN", "gan": "GAN", "hybrid": "Data Balancing"}
@@ -369,7 +369,7 @@ def _experiment_command(finished: list[dict], out: Path) -> str:
     else:
         parts += ["--epochs", "/".join(map(str, sorted(epochs)))]
         parts += ["--limit-rows", "/".join(map(str, sorted(limits)))] if limits else []
-    for flag, key in (("--class-floor", "class_floor"), ("--gan-epochs", "gan_epochs"), ("--gan-seconds", "gan_seconds")):
+    for flag, key in CELL_OPTIONS.items():
         chosen = values(key)
         if chosen and not (quick and chosen == {QUICK_GAN.get(flag)}):
             parts += [flag, "/".join(f"{v:g}" for v in sorted(chosen))]

@@ -46,7 +46,7 @@ def test_results_have_a_row_per_cell_and_test_split_and_baselines_once(tmp_path,
 
 
 def test_cells_are_passed_the_quick_gan_budget_unless_told_otherwise():
-    assert experiment.passed_on(False, None, None, None) == []
-    assert experiment.passed_on(False, 300, None, 40.0) == ["--class-floor", "300", "--gan-seconds", "40.0"]
-    assert experiment.passed_on(True, None, None, None) == ["--gan-epochs", "30", "--gan-seconds", "20"]
-    assert experiment.passed_on(True, None, 50, None) == ["--gan-epochs", "50", "--gan-seconds", "20"]
+    assert experiment.passed_on(False, {}) == []
+    assert experiment.passed_on(False, {"class_floor": 300, "gan_epochs": None, "gan_seconds": 40.0}) == ["--class-floor", "300", "--gan-seconds", "40.0"]
+    assert experiment.passed_on(True, {}) == ["--gan-epochs", "30", "--gan-seconds", "20"]
+    assert experiment.passed_on(True, {"gan_epochs": 50}) == ["--gan-epochs", "50", "--gan-seconds", "20"]
