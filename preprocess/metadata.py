@@ -11,6 +11,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from preprocess.defaults import DATASET_IDS, TASKS
+
 METADATA_VERSION = 1
 
 
@@ -56,12 +58,36 @@ class OnnxModelInfo(_Strict):
     opset: int
 
 
+class NoveltyInfo(_Strict):
+    """How unlike the training data a record is: a second output of the model's ONNX graph, computed by a
+    detector fitted on training rows only. A score above `threshold` flags the record as unknown."""
+
+    output_name: str = "novelty"
+    method: str = Field(description="what the score measures, in a few words")
+    threshold: float = Field(description="set on the validation split so that at most `budget` of its normal records exceed it")
+    budget: float = Field(gt=0, lt=1)
+    validation_normal_flagged: float = Field(description="the share of normal validation records above the threshold")
+
+
+class FeatureProfile(_Strict):
+    """One feature's training distribution, for drift: the share of training rows in each bin.
+
+    Numeric: `edges` are the inner bin edges (bins are (-inf, e0], (e0, e1], ..., (e_last, inf)); missing and
+    non-finite values count in the bin of the fill value. Categorical: one bin per `categories` entry, then
+    one for every other value."""
+
+    name: str
+    edges: list[float] | None = None
+    categories: list[str] | None = None
+    proportions: list[float]
+
+
 class ModelMetadata(_Strict):
     format_version: Literal[1] = METADATA_VERSION
     model_id: str
-    dataset: Literal["nsl-kdd", "bot-iot", "nf-bot-iot-v2"]
-    task: Literal["binary", "multiclass"]
-    architecture: Literal["cnn", "cnn-lstm"]
+    dataset: Literal[DATASET_IDS]
+    task: Literal[TASKS]
+    architecture: str = Field(description="cnn, cnn-lstm, or an ensemble of models described in `training`")
     features: list[Feature] = Field(min_length=1)
     ignored_columns: list[str] = Field(description="accepted in records and never used: identifiers and labels")
     encoded_features: list[str]
@@ -73,6 +99,9 @@ class ModelMetadata(_Strict):
     training: dict[str, Any]
     examples: dict[str, dict[str, Any]] = Field(description="one real test record per class, raw")
     onnx: OnnxModelInfo
+    novelty: NoveltyInfo | None = None
+    training_profile: list[FeatureProfile] | None = Field(None, description="per-feature training distribution, for drift")
+    background: list[dict[str, Any]] | None = Field(None, description="a few raw training records, for explanations")
 
 
 class MetadataError(ValueError):

@@ -1,0 +1,28 @@
+"""Value lists and defaults shared by the trainer, the service and the tools: the one home of each.
+
+Command-line choices, metadata types and API schemas are all built from these names, so adding a
+value here is the whole change.
+"""
+
+import os
+from pathlib import Path
+
+DATASET_IDS = ("nsl-kdd", "bot-iot", "nf-bot-iot-v2")
+TASKS = ("binary", "multiclass")
+ARCHITECTURES = ("cnn", "cnn-lstm")
+PROTOCOLS = ("official", "random")  # how nsl-kdd is split; the other datasets have one stratified split
+BALANCINGS = ("none", "ros", "smote", "adasyn", "gan", "hybrid")
+
+# The real datasets: --data-dir, else $NIDS_DATA_DIR, else this folder, relative to the working
+# directory (beside the checkout when a command runs from the repository root).
+DATA_DIR_ENV = "NIDS_DATA_DIR"
+DEFAULT_DATA_DIR = Path("../shared/datasets")
+
+# The GAN balancer's full-size training budget: whichever of the two ends first.
+GAN_EPOCHS = 300
+GAN_SECONDS = 180.0
+
+
+def data_dir(value: str | Path | None = None) -> Path:
+    """The data directory a command should read: its option, else the environment, else the default."""
+    return Path(value or os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR)
