@@ -1,0 +1,32 @@
+"""Drift: whether the records a model receives still look like its training data."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+
+from service.deps import RegistryDep, get_current_user
+from service.drift import DriftMonitors, NoProfile
+from service.schemas.common import documented
+from service.schemas.drift import DriftReport
+
+router = APIRouter(
+    prefix="/models", tags=["models"], dependencies=[Depends(get_current_user)], responses=documented(401, 429)
+)
+
+
+async def get_drift_monitors(request: Request) -> DriftMonitors:
+    return request.app.state.drift
+
+
+DriftMonitorsDep = Annotated[DriftMonitors, Depends(get_drift_monitors)]
+
+
+@router.get("/{model_id}/drift", responses=documented(404, 409))
+def get_drift(model_id: str, registry: RegistryDep, monitors: DriftMonitorsDep) -> DriftReport:
+    """Per-feature PSI of the model's most recent records against its training profile, largest first."""
+    if model_id not in registry.models:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"unknown model '{model_id}'")
+    try:
+        return monitors.get(model_id).report(model_id)
+    except NoProfile as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
