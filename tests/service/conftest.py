@@ -200,3 +200,22 @@ def _wait_until_ready(url: str, process: subprocess.Popen, log: Path, timeout: f
             pass
         time.sleep(0.2)
     pytest.fail(f"the service did not become ready within {timeout} s:\n{log.read_text(errors='replace')[-2000:]}")
+
+
+@pytest.fixture(scope="session")
+def bare_client(tmp_path_factory, artifacts_dir, make_settings) -> Iterator[TestClient]:
+    """An app serving one shipped model as it was before it had a training profile and background rows."""
+    root = tmp_path_factory.mktemp("bare-artifacts")
+    model_id = "nsl-kdd-multiclass-cnn"
+    index = json.loads((artifacts_dir / "index.json").read_text())
+    index["models"] = [entry for entry in index["models"] if entry["id"] == model_id]
+    index["dataset_defaults"] = {"nsl-kdd": model_id}
+    (root / "index.json").write_text(json.dumps(index))
+    (root / model_id).mkdir()
+    for source in (artifacts_dir / model_id).iterdir():
+        (root / model_id / source.name).symlink_to(source)
+    meta = load_metadata(artifacts_dir / model_id / "metadata.json").model_copy(update={"training_profile": None, "background": None})
+    (root / model_id / "metadata.json").unlink()
+    (root / model_id / "metadata.json").write_text(meta.model_dump_json())
+    with TestClient(create_app(make_settings(artifacts_dir=root))) as client:
+        yield client
