@@ -49,9 +49,7 @@ def _json(answer: dict[str, Any]) -> Response:
 def _choose_model(registry: Registry, dataset: str, model_id: str | None) -> ServedModel:
     if model_id is None:
         return registry.default_for(dataset)
-    if model_id not in registry.models:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"unknown model '{model_id}'")
-    model = registry.models[model_id]
+    model = registry.get(model_id)
     if model.dataset != dataset:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
