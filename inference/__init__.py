@@ -6,13 +6,14 @@ predictions out, with numpy and onnxruntime alone (no web framework, no training
 """
 
 from inference.artifacts import ArtifactError, session_options
-from inference.loading import ModelSet, UnknownModelError, load_model, load_models
+from inference.loading import ModelLookup, ModelSet, UnknownModelError, load_model, load_models
 from inference.model import INFERENCE_ROWS, Model, Predictions
 
 __all__ = [
     "INFERENCE_ROWS",
     "ArtifactError",
     "Model",
+    "ModelLookup",
     "ModelSet",
     "Predictions",
     "UnknownModelError",

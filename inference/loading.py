@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Generic, TypeVar
 
 import numpy as np
 import onnxruntime as ort
@@ -29,22 +30,31 @@ class UnknownModelError(LookupError):
         self.model_id = model_id
 
 
-@dataclass(frozen=True)
-class ModelSet:
-    """The models of one artifacts folder, by id, and which one answers for a dataset when none is named."""
+AnyModel = TypeVar("AnyModel")
 
-    root: Path
-    entries: dict[str, IndexEntry]  # id -> its index.json entry
-    models: dict[str, Model]
+
+@dataclass(frozen=True)
+class ModelLookup(Generic[AnyModel]):
+    """Models by id, and which one answers for a dataset when none is named (the service's wrapped models too)."""
+
+    models: dict[str, AnyModel]
     defaults: dict[str, str]  # dataset -> id of its default model
 
-    def get(self, model_id: str) -> Model:
+    def get(self, model_id: str) -> AnyModel:
         if model_id not in self.models:
             raise UnknownModelError(model_id)
         return self.models[model_id]
 
-    def default_for(self, dataset: str) -> Model:
+    def default_for(self, dataset: str) -> AnyModel:
         return self.models[self.defaults[dataset]]
+
+
+@dataclass(frozen=True)
+class ModelSet(ModelLookup[Model]):
+    """The models of one artifacts folder."""
+
+    root: Path
+    entries: dict[str, IndexEntry]  # id -> its index.json entry
 
     def folder(self, model_id: str) -> Path:
         return self.root / self.entries[model_id].path

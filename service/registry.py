@@ -14,9 +14,8 @@ from typing import Any, get_args
 
 from pydantic import BaseModel
 
-from inference import ArtifactError, Model, ModelSet, UnknownModelError, load_models
+from inference import ArtifactError, Model, ModelLookup, ModelSet, load_models
 from inference.artifacts import read_json
-from preprocess.metadata import ModelMetadata
 from service.schemas.catalog import ModelInfo, ModelMetrics, PlotName, feature_infos
 from service.schemas.records import record_types
 
@@ -27,22 +26,10 @@ class ServedModel:
     model: Model
     plots: dict[str, bytes]  # name -> PNG, read once so a request never touches the file system
 
-    @property
-    def id(self) -> str:
-        return self.model.id
-
-    @property
-    def dataset(self) -> str:
-        return self.model.dataset
-
-    @property
-    def meta(self) -> ModelMetadata:
-        return self.model.meta
-
     @cached_property
     def _feature_values(self) -> Callable[[Any], tuple]:
         """record -> its feature values in metadata order, in one C call: half the time of a getattr per value."""
-        names = [f.name for f in self.meta.features]
+        names = [f.name for f in self.model.meta.features]
         get = attrgetter(*names)
         return get if len(names) > 1 else lambda record: (get(record),)
 
@@ -53,28 +40,20 @@ class ServedModel:
 
     def _columns(self, records: Sequence[Any]) -> dict[str, tuple]:
         """Validated records (one attribute per column) -> feature name -> its values."""
-        return dict(zip([f.name for f in self.meta.features], zip(*map(self._feature_values, records)), strict=True))
+        return dict(zip([f.name for f in self.model.meta.features], zip(*map(self._feature_values, records)), strict=True))
 
 
 @dataclass(frozen=True)
-class Registry:
-    models: dict[str, ServedModel]
-    defaults: dict[str, str]  # dataset -> id of the model used when a request names none
+class Registry(ModelLookup[ServedModel]):
+    """The served models by id and by dataset default (`get` raises UnknownModelError, answered 404 by
+    service/errors.py), each dataset's record type and the catalogue."""
+
     records: dict[str, type[BaseModel]]  # dataset -> its record type, shared by all its models
     catalog: list[ModelInfo]  # what GET /models lists
 
-    def get(self, model_id: str) -> ServedModel:
-        """The model of that id; UnknownModelError (a 404 answer, service/errors.py) if none."""
-        if model_id not in self.models:
-            raise UnknownModelError(model_id)
-        return self.models[model_id]
-
-    def default_for(self, dataset: str) -> ServedModel:
-        return self.models[self.defaults[dataset]]
-
     def examples(self) -> dict[str, dict[str, dict]]:
         """dataset -> {class: one real test record}, from each dataset's default model."""
-        return {dataset: self.default_for(dataset).meta.examples for dataset in self.defaults}
+        return {dataset: self.default_for(dataset).model.meta.examples for dataset in self.defaults}
 
 
 def load_registry(root: Path, intra_op_threads: int = 1, inter_op_threads: int = 1) -> Registry:

@@ -11,11 +11,20 @@ from service.schemas.records import class_name
 MODEL_ID_MAX_LENGTH = 128
 
 
+class Novelty(BaseModel):
+    """How unlike the training data the record is, from the model's novelty detector (fitted on training rows only)."""
+
+    score: float = Field(description="the detector's score: higher is less like the training data")
+    threshold: float = Field(description="the score above which a record is flagged unknown, set on validation data")
+    unknown: bool = Field(description="true when `score` is above `threshold`: traffic unlike any seen in training")
+
+
 class Prediction(BaseModel):
     label: str
     is_attack: bool = Field(description="false only when the label is the model's normal class")
     confidence: float = Field(description="the probability of `label`")
     probabilities: dict[str, float] = Field(description="probability of each class")
+    novelty: Novelty | None = Field(None, description="present only when the model has a novelty detector")
 
 
 class PredictResponse(BaseModel):
