@@ -41,7 +41,11 @@ class ProfileBinner:
     def bins(self, columns: Mapping[str, Sequence[Any]], n_rows: int) -> np.ndarray:
         out = np.empty((n_rows, len(self.names)), dtype=np.intp)
         if self.numeric_names:
-            raw = np.array([columns[name] for name in self.numeric_names], dtype=np.float64).reshape(len(self.numeric_names), n_rows).T
+            raw = (
+                np.array([columns[name] for name in self.numeric_names], dtype=np.float64)
+                .reshape(len(self.numeric_names), n_rows)
+                .T
+            )
             raw = np.where(np.isfinite(raw), raw, self.fill)
             out[:, self.numeric_positions] = (raw[:, :, None] > self.edges[None, :, :]).sum(axis=2)
         for position, name, lookup, other in self.categorical:

@@ -23,10 +23,27 @@ from trainer.splits import make_splits
 
 
 @cache
-def training_split(dataset: str, task: str, protocol: str, seed: int, limit_rows: int | None, class_floor: int, root: Path) -> Labeled:
+def training_split(
+    dataset: str,
+    task: str,
+    protocol: str,
+    seed: int,
+    limit_rows: int | None,
+    class_floor: int,
+    root: Path,
+) -> Labeled:
     # Binary models are trained on the attack families (trainer.train.run), so their split is the multiclass one.
     family_task = "multiclass" if task == "binary" else task
-    return make_splits(DATASETS[dataset], family_task, root, protocol, seed, None, limit_rows, class_floor).train
+    return make_splits(
+        DATASETS[dataset],
+        family_task,
+        root,
+        protocol,
+        seed,
+        None,
+        limit_rows,
+        class_floor,
+    ).train
 
 
 def add_profile(folder: Path, root: Path, force: bool) -> str:
@@ -35,14 +52,23 @@ def add_profile(folder: Path, root: Path, force: bool) -> str:
         return f"{meta.model_id}: already has both, kept"
     config = json.loads((folder / "metrics.json").read_text())["config"]
     train = training_split(
-        config["dataset"], config["task"], config["protocol"], config["seed"], config["limit_rows"], config.get("class_floor", 0), root
+        config["dataset"],
+        config["task"],
+        config["protocol"],
+        config["seed"],
+        config["limit_rows"],
+        config.get("class_floor", 0),
+        root,
     )
     recorded = meta.training["rows"]["train"], meta.training["class_counts"]["train"]
     if (len(train), train.labels.value_counts().to_dict()) != recorded:
         raise SystemExit(f"add_profiles: {folder}: the rebuilt training split differs from the one its metadata records")
     features = train.features[[f.name for f in meta.features]]
     meta = meta.model_copy(
-        update={"training_profile": training_profile(features, meta.features), "background": background_rows(features, seed=config["seed"])}
+        update={
+            "training_profile": training_profile(features, meta.features),
+            "background": background_rows(features, seed=config["seed"]),
+        }
     )
     (folder / "metadata.json").write_text(meta.model_dump_json(indent=2))
     load_metadata(folder / "metadata.json")  # what was written must read back under the schema
@@ -53,7 +79,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--artifacts", type=Path, default=Path("artifacts"))
     parser.add_argument("--data-dir", type=Path, default=None)
-    parser.add_argument("--force", action="store_true", help="recompute models that already have both fields")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="recompute models that already have both fields",
+    )
     args = parser.parse_args(argv)
     try:
         index = json.loads((args.artifacts / "index.json").read_text())

@@ -10,6 +10,7 @@ Each service process keeps its own window (one per uvicorn worker): with several
 share of traffic that worker served, which is a sample of the same traffic.
 """
 
+import itertools
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -30,7 +31,10 @@ MIN_RECORDS = 200
 
 
 def psi(training: np.ndarray, recent: np.ndarray) -> float:
-    expected, actual = np.maximum(training, PSI_EPSILON), np.maximum(recent, PSI_EPSILON)
+    expected, actual = (
+        np.maximum(training, PSI_EPSILON),
+        np.maximum(recent, PSI_EPSILON),
+    )
     return float(np.sum((actual - expected) * np.log(actual / expected)))
 
 
@@ -42,7 +46,11 @@ def bin_labels(profile: FeatureProfile) -> list[str]:
     if profile.categories is not None:
         return [*profile.categories, "(other)"]
     edges = [f"{e:g}" for e in profile.edges]
-    return [f"≤ {edges[0]}", *(f"{low} – {high}" for low, high in zip(edges, edges[1:])), f"> {edges[-1]}"]
+    return [
+        f"≤ {edges[0]}",
+        *(f"{low} – {high}" for low, high in itertools.pairwise(edges)),
+        f"> {edges[-1]}",
+    ]
 
 
 class ModelDrift:
@@ -96,7 +104,12 @@ class ModelDrift:
                 status=status_of(value),
                 bins=[
                     DriftBin(bin=label, training=t, recent=r)
-                    for label, t, r in zip(bin_labels(profile), profile.proportions, shares.tolist(), strict=True)
+                    for label, t, r in zip(
+                        bin_labels(profile),
+                        profile.proportions,
+                        shares.tolist(),
+                        strict=True,
+                    )
                 ],
             )
             for profile, shares, value in zip(self.profile, recent, self.psi_of(recent), strict=True)
@@ -148,10 +161,20 @@ class DriftCollector(Collector):
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         feature = GaugeMetricFamily(
-            "nids_drift_psi", "Population stability index of a feature's recent values against training", labels=["model", "feature"]
+            "nids_drift_psi",
+            "Population stability index of a feature's recent values against training",
+            labels=["model", "feature"],
         )
-        worst = GaugeMetricFamily("nids_drift_max_psi", "Largest feature PSI of a model's recent records", labels=["model"])
-        records = GaugeMetricFamily("nids_drift_window_records", "Records in a model's drift window", labels=["model"])
+        worst = GaugeMetricFamily(
+            "nids_drift_max_psi",
+            "Largest feature PSI of a model's recent records",
+            labels=["model"],
+        )
+        records = GaugeMetricFamily(
+            "nids_drift_window_records",
+            "Records in a model's drift window",
+            labels=["model"],
+        )
         for model_id, monitor in self.monitors.models.items():
             count, recent = monitor.snapshot()
             values = monitor.psi_of(recent)

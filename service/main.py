@@ -9,10 +9,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 
+from inference import UnknownModelError
 from service.core.config import Settings
 from service.core.db import create_db_engine, migrate
 from service.drift import DriftMonitors
-from service.errors import validation_error_handler
+from service.errors import unknown_model_handler, validation_error_handler
 from service.middleware import BodySizeLimitMiddleware, RequestIdMiddleware, SecurityHeadersMiddleware
 from service.ratelimit import RateLimits
 from service.registry import load_registry
@@ -44,7 +45,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="NIDS prediction API", version="0.1.0", description=DESCRIPTION, lifespan=lifespan, **docs)
     app.state.settings, app.state.registry, app.state.engine = settings, registry, engine
     app.state.rate_limits = RateLimits.from_settings(settings)
-    app.state.drift = DriftMonitors({model_id: model.meta for model_id, model in registry.models.items()}, settings.drift_window)
+    app.state.drift = DriftMonitors(
+        {model_id: served.model.meta for model_id, served in registry.models.items()}, settings.drift_window
+    )
     # A JSON object may hold every field of the largest record and a few unknown ones (each reported by name).
     max_json_members = max(len(record.model_fields) for record in registry.records.values()) + 16
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, max_json_members=max_json_members)
@@ -58,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(RequestIdMiddleware, log_tracebacks=settings.log_tracebacks)  # outermost: sees the others' errors
     app.add_exception_handler(RequestValidationError, validation_error_handler)
+    app.add_exception_handler(UnknownModelError, unknown_model_handler)
     v2.add_error_handlers(app)
     routers = [health.router, auth.router, models.router, drift.router, predict.build_router(schemas)]
     routers += [explain.build_router(schemas, registry), v2.build_router(registry, settings), web.router]

@@ -9,15 +9,20 @@ element as a 4-byte length and its bytes.
 
 import json
 import struct
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
+from inference import Predictions
 from preprocess.metadata import CategoricalFeature, ModelMetadata
-from service.schemas.oip import InferenceRequest, ModelMetadataResponse, RequestInput, TensorMetadata
+from service.schemas.oip import (
+    InferenceRequest,
+    ModelMetadataResponse,
+    RequestInput,
+    TensorMetadata,
+)
 
 HEADER_LENGTH = "Inference-Header-Content-Length"
 PLATFORM = "onnxruntime_onnx"
@@ -113,11 +118,15 @@ def read_columns(request: InferenceRequest, binary: bytes, rules: ColumnRules, m
         if tensor.datatype != expected:
             raise OipError(f"input '{tensor.name}' has datatype {tensor.datatype}; expected {expected}")
         if len(tensor.shape) != 1 or not 1 <= tensor.shape[0] <= max_rows:
-            raise OipError(f"input '{tensor.name}' has shape {tensor.shape}; expected [n], one value per record, 1 <= n <= {max_rows}")
+            raise OipError(
+                f"input '{tensor.name}' has shape {tensor.shape}; expected [n], one value per record, 1 <= n <= {max_rows}"
+            )
         if rows is None:
             rows = tensor.shape[0]
         elif tensor.shape[0] != rows:
-            raise OipError(f"input '{tensor.name}' has shape {tensor.shape}, but the first input has [{rows}]: all inputs take one value per record")
+            raise OipError(
+                f"input '{tensor.name}' has shape {tensor.shape}, but the first input has [{rows}]: all inputs take one value per record"
+            )
         data, offset = _tensor_data(tensor, binary, offset)
         if len(data) != rows:
             raise OipError(f"input '{tensor.name}' has {len(data)} values for shape {tensor.shape}")
@@ -182,7 +191,11 @@ def response(
     outputs, tail = [], []
     for name in names:
         datatype, values = tensors[name]
-        tensor: dict[str, Any] = {"name": name, "datatype": datatype, "shape": list(values.shape)}
+        tensor: dict[str, Any] = {
+            "name": name,
+            "datatype": datatype,
+            "shape": list(values.shape),
+        }
         if asked.get(name, binary_default):
             raw = _pack(datatype, values)
             tensor["parameters"] = {"binary_data_size": len(raw)}
@@ -202,19 +215,17 @@ def _pack(datatype: str, values: np.ndarray) -> bytes:
     return np.ascontiguousarray(values, dtype=NUMPY_TYPES[datatype]).tobytes()
 
 
-def prediction_tensors(
-    classes: Sequence[str], normal_class: str, probabilities: np.ndarray, novelty: tuple[np.ndarray, float] | None
-) -> dict[str, tuple[str, np.ndarray]]:
-    """The output tensors of n records' class probabilities (and novelty scores with their threshold)."""
-    best = probabilities.argmax(axis=1)
-    labels = np.array(classes, dtype=object)[best]
+def prediction_tensors(predictions: Predictions) -> dict[str, tuple[str, np.ndarray]]:
+    """The output tensors of n records' predictions (with novelty when the model has a detector)."""
     tensors = {
-        "label": ("BYTES", labels),
-        "is_attack": ("BOOL", labels != normal_class),
-        "confidence": ("FP32", probabilities[np.arange(len(best)), best].astype(np.float32)),
-        "probabilities": ("FP32", probabilities.astype(np.float32)),
+        "label": ("BYTES", predictions.labels),
+        "is_attack": ("BOOL", predictions.is_attack),
+        "confidence": ("FP32", predictions.confidence.astype(np.float32)),
+        "probabilities": ("FP32", predictions.probabilities.astype(np.float32)),
     }
-    if novelty is not None:
-        scores, threshold = novelty
-        tensors |= {"novelty_score": ("FP32", scores.astype(np.float32)), "unknown": ("BOOL", scores > threshold)}
+    if predictions.novelty_score is not None:
+        tensors |= {
+            "novelty_score": ("FP32", predictions.novelty_score.astype(np.float32)),
+            "unknown": ("BOOL", predictions.unknown),
+        }
     return tensors

@@ -22,7 +22,13 @@ def training_profile(features_frame: pd.DataFrame, meta_features: Sequence[Featu
     layout = []
     for feature in meta_features:
         if isinstance(feature, CategoricalFeature):
-            layout.append(FeatureProfile(name=feature.name, categories=feature.vocabulary, proportions=[0.0] * (len(feature.vocabulary) + 1)))
+            layout.append(
+                FeatureProfile(
+                    name=feature.name,
+                    categories=feature.vocabulary,
+                    proportions=[0.0] * (len(feature.vocabulary) + 1),
+                )
+            )
             continue
         values = pd.to_numeric(features_frame[feature.name], errors="coerce").to_numpy(dtype=np.float64)
         values = np.where(np.isfinite(values), values, feature.fill_value)

@@ -10,7 +10,10 @@ from service.schemas.common import documented
 from service.schemas.drift import DriftReport
 
 router = APIRouter(
-    prefix="/models", tags=["models"], dependencies=[Depends(get_current_user)], responses=documented(401, 429)
+    prefix="/models",
+    tags=["models"],
+    dependencies=[Depends(get_current_user)],
+    responses=documented(401, 429),
 )
 
 
@@ -24,8 +27,7 @@ DriftMonitorsDep = Annotated[DriftMonitors, Depends(get_drift_monitors)]
 @router.get("/{model_id}/drift", responses=documented(404, 409))
 def get_drift(model_id: str, registry: RegistryDep, monitors: DriftMonitorsDep) -> DriftReport:
     """Per-feature PSI of the model's most recent records against its training profile, largest first."""
-    if model_id not in registry.models:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"unknown model '{model_id}'")
+    registry.get(model_id)  # an unknown model is a 404 (service/errors.py)
     try:
         return monitors.get(model_id).report(model_id)
     except NoProfile as exc:

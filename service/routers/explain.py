@@ -5,11 +5,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, HTTPException, status
 
+from inference.explain import Explainer, NoBackground
 from service.deps import RegistryDep, get_current_user
-from service.explain import Explainer, NoBackground
-from service.registry import Registry, infer
+from service.registry import Registry
 from service.schemas.common import documented
-from service.schemas.explain import ExplainResponse, FeatureContribution, PredictionExplanation
+from service.schemas.explain import (
+    ExplainResponse,
+    FeatureContribution,
+    PredictionExplanation,
+)
 from service.schemas.prediction import PredictionSchemas
 
 METHOD = "Shapley values by antithetic permutation sampling; an absent column takes a background training row's value"
@@ -17,39 +21,50 @@ METHOD = "Shapley values by antithetic permutation sampling; an absent column ta
 
 def build_router(schemas: PredictionSchemas, registry: Registry) -> APIRouter:
     explainers = {}
-    for model in registry.models.values():
+    for model_id, served in registry.models.items():
         try:
-            explainers[model.id] = Explainer(
-                model.meta, model.preprocessor, lambda rows, m=model: infer(m.session, m.meta.onnx, rows)
-            )
+            explainers[model_id] = Explainer(served.model)
         except NoBackground:
             continue  # GET-able, predictable, and explained with a 409 naming the missing rows
     router = APIRouter(
-        prefix="/predict", tags=["predict"], dependencies=[Depends(get_current_user)], responses=documented(401, 429)
+        prefix="/predict",
+        tags=["predict"],
+        dependencies=[Depends(get_current_user)],
+        responses=documented(401, 429),
     )
 
     # Sync: an explanation runs the model on thousands of masked rows, so it runs in the thread pool.
-    @router.post("/explain", responses=documented(404, 409, 413))
+    # Without nulls: a prediction has `novelty` only when its model has a detector, as /predict answers it.
+    @router.post("/explain", responses=documented(404, 409, 413), response_model_exclude_none=True)
     def explain(
-        body: Annotated[schemas.single, Body(openapi_examples=schemas.single_examples)], registry: RegistryDep
+        body: Annotated[schemas.single, Body(openapi_examples=schemas.single_examples)],
+        registry: RegistryDep,
     ) -> ExplainResponse:
         """The prediction for one record, as /predict answers it, and each column's Shapley value for the
         probability of the predicted class."""
-        model = registry.default_for(body.dataset) if body.model is None else registry.models.get(body.model)
-        if model is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"unknown model '{body.model}'")
+        served = registry.default_for(body.dataset) if body.model is None else registry.get(body.model)
+        model = served.model
         if model.dataset != body.dataset:
             raise HTTPException(
                 status.HTTP_422_UNPROCESSABLE_CONTENT,
-                [{"loc": ["body", "model"], "msg": f"model '{model.id}' serves '{model.dataset}' records, not '{body.dataset}'", "type": "model_dataset_mismatch"}],
+                [
+                    {
+                        "loc": ["body", "model"],
+                        "msg": f"model '{model.id}' serves '{model.dataset}' records, not '{body.dataset}'",
+                        "type": "model_dataset_mismatch",
+                    }
+                ],
             )
         if model.id not in explainers:
-            raise HTTPException(status.HTTP_409_CONFLICT, f"model '{model.id}' has no background rows in its metadata, so it cannot explain")
+            raise HTTPException(
+                status.HTTP_409_CONFLICT,
+                f"model '{model.id}' has no background rows in its metadata, so it cannot explain",
+            )
         explainer = explainers[model.id]
         explained = explainer.explain(body.record.model_dump())
         return ExplainResponse(
             model=model.id,
-            prediction=model.predict([body.record])[0],
+            prediction=served.predict([body.record])[0],
             explanation=PredictionExplanation(
                 label=explained.label,
                 value=explained.value,

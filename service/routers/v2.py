@@ -9,10 +9,20 @@ from fastapi.responses import JSONResponse
 from pydantic_core import to_json
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from inference import Model, UnknownModelError
 from service.core.config import Settings
 from service.deps import RegistryDep, get_current_user
-from service.oip import HEADER_LENGTH, ColumnRules, OipError, model_metadata, parse_request, prediction_tensors, read_columns, response
-from service.registry import Registry, ServedModel, infer
+from service.oip import (
+    HEADER_LENGTH,
+    ColumnRules,
+    OipError,
+    model_metadata,
+    parse_request,
+    prediction_tensors,
+    read_columns,
+    response,
+)
+from service.registry import Registry
 from service.routers.health import database_reachable
 from service.schemas.oip import (
     ErrorResponse,
@@ -30,7 +40,10 @@ ERRORS = {status: {"model": ErrorResponse} for status in (400, 401, 404, 413, 42
 
 
 def build_router(registry: Registry, settings: Settings) -> APIRouter:
-    rules = {model.id: ColumnRules.of(model.meta, registry.records[model.dataset]) for model in registry.models.values()}
+    rules = {
+        model_id: ColumnRules.of(served.model.meta, registry.records[served.model.dataset])
+        for model_id, served in registry.models.items()
+    }
     router = APIRouter(prefix=PREFIX, tags=["open inference protocol"])
     models = APIRouter(prefix="/models", dependencies=[Depends(get_current_user)], responses=ERRORS)
 
@@ -68,31 +81,47 @@ def build_router(registry: Registry, settings: Settings) -> APIRouter:
         model = _served(registry, model_id)
         body = await request.body()
         answer, tail = await run_in_threadpool(
-            _infer, model, body, request.headers.get(HEADER_LENGTH), rules[model.id], settings.batch_limit, request
+            _infer,
+            model,
+            body,
+            request.headers.get(HEADER_LENGTH),
+            rules[model.id],
+            settings.batch_limit,
+            request,
         )
         if not tail:
             return Response(to_json(answer), media_type="application/json")
         head = to_json(answer)
-        return Response(head + tail, media_type="application/octet-stream", headers={HEADER_LENGTH: str(len(head))})
+        return Response(
+            head + tail,
+            media_type="application/octet-stream",
+            headers={HEADER_LENGTH: str(len(head))},
+        )
 
     router.include_router(models)
     return router
 
 
-def _infer(model: ServedModel, body: bytes, header_length: str | None, rules: ColumnRules, max_rows: int, request: Request):
+def _infer(
+    model: Model,
+    body: bytes,
+    header_length: str | None,
+    rules: ColumnRules,
+    max_rows: int,
+    request: Request,
+):
     parsed, binary = parse_request(body, header_length)
     columns, rows = read_columns(parsed, binary, rules, max_rows)
-    probabilities = infer(model.session, model.meta.onnx, model.preprocessor.transform_columns(columns, rows))
-    tensors = prediction_tensors(model.meta.classes, model.meta.normal_class, probabilities, None)
-    answer = response(model.id, parsed, tensors)
+    answer = response(model.id, parsed, prediction_tensors(model.predict_columns(columns, rows)))
     request.app.state.drift.observe(model.id, columns, rows)
     return answer
 
 
-def _served(registry: Registry, model_id: str) -> ServedModel:
-    if model_id not in registry.models:
-        raise OipError(f"unknown model '{model_id}'", 404)
-    return registry.models[model_id]
+def _served(registry: Registry, model_id: str) -> Model:
+    try:
+        return registry.get(model_id).model
+    except UnknownModelError as exc:
+        raise OipError(str(exc), 404) from None
 
 
 def add_error_handlers(app: FastAPI) -> None:

@@ -7,7 +7,14 @@ import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
 from preprocess.metadata import NumericFeature
-from service.drift import DRIFT_PSI, MIN_RECORDS, DriftCollector, DriftMonitors, ModelDrift, psi
+from service.drift import (
+    DRIFT_PSI,
+    MIN_RECORDS,
+    DriftCollector,
+    DriftMonitors,
+    ModelDrift,
+    psi,
+)
 from trainer.datasets import NSL_KDD
 from trainer.load import load
 
@@ -33,7 +40,10 @@ def _shifted(frame: pd.DataFrame, meta) -> pd.DataFrame:
 def test_psi_is_zero_for_equal_shares_and_grows_with_the_shift():
     training = np.array([0.5, 0.3, 0.2, 0.0])
     assert psi(training, training) == pytest.approx(0.0, abs=1e-12)
-    slightly, strongly = np.array([0.45, 0.33, 0.22, 0.0]), np.array([0.1, 0.1, 0.2, 0.6])
+    slightly, strongly = (
+        np.array([0.45, 0.33, 0.22, 0.0]),
+        np.array([0.1, 0.1, 0.2, 0.6]),
+    )
     assert 0 < psi(training, slightly) < 0.1 < DRIFT_PSI < psi(training, strongly)
 
 
@@ -85,7 +95,10 @@ def test_missing_values_count_in_the_fill_values_bin(metadata):
     meta = metadata[MODEL]
     monitor = ModelDrift(meta, window=100)
     record = dict(meta.examples["normal"])
-    filled = dict(record, src_bytes=next(f.fill_value for f in meta.features if f.name == "src_bytes"))
+    filled = dict(
+        record,
+        src_bytes=next(f.fill_value for f in meta.features if f.name == "src_bytes"),
+    )
     missing = dict(record, src_bytes=None)
     bins = [monitor.binner.bins({k: [v] for k, v in r.items()}, 1) for r in (filled, missing)]
     assert (bins[0] == bins[1]).all()

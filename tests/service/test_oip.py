@@ -8,7 +8,9 @@ import pytest
 import tritonclient.http as triton
 from tritonclient.utils import InferenceServerException
 
+from inference import load_models
 from preprocess.metadata import CategoricalFeature
+from tests.inference.conftest import NOVELTY_MODEL, write_novelty_artifacts
 
 PASSWORD = "correct horse battery"
 NUMPY = {"BYTES": object, "INT64": np.int64, "FP64": np.float64}
@@ -35,7 +37,13 @@ def client(service) -> Iterator[triton.InferenceServerClient]:
     client.close()
 
 
-def _inputs(meta, records: list[dict], binary: bool = False, skip: str | None = None, override: dict | None = None):
+def _inputs(
+    meta,
+    records: list[dict],
+    binary: bool = False,
+    skip: str | None = None,
+    override: dict | None = None,
+):
     """One tensor per column of the records, typed as the model's metadata says (`override`: name -> datatype)."""
     inputs = []
     for feature in meta.features:
@@ -77,7 +85,9 @@ def test_model_metadata_has_one_input_per_column(client, headers, index, metadat
         assert described["name"] == entry["id"] and described["platform"] == "onnxruntime_onnx"
         assert [i["name"] for i in described["inputs"]] == [f.name for f in meta.features]
         for tensor, feature in zip(described["inputs"], meta.features, strict=True):
-            expected = "BYTES" if isinstance(feature, CategoricalFeature) else {"integer": "INT64", "number": "FP64"}[feature.dtype]
+            expected = (
+                "BYTES" if isinstance(feature, CategoricalFeature) else {"integer": "INT64", "number": "FP64"}[feature.dtype]
+            )
             assert tensor["datatype"] == expected and tensor["shape"] == [-1]
         assert {o["name"]: (o["datatype"], o["shape"]) for o in described["outputs"]} == {
             "label": ("BYTES", [-1]),
@@ -95,7 +105,9 @@ def test_batch_inference_matches_predict_batch(client, service, headers, index, 
         records = list(meta.examples.values())
         result = client.infer(entry["id"], _inputs(meta, records), headers=headers, request_id="batch-1")
         expected = httpx.post(
-            f"{service}/predict/batch", headers=headers, json={"dataset": meta.dataset, "model": entry["id"], "records": records}
+            f"{service}/predict/batch",
+            headers=headers,
+            json={"dataset": meta.dataset, "model": entry["id"], "records": records},
         ).json()["predictions"]
         assert result.get_response()["id"] == "batch-1" and result.get_response()["model_name"] == entry["id"]
         assert [label.decode() for label in result.as_numpy("label")] == [p["label"] for p in expected]
@@ -103,16 +115,32 @@ def test_batch_inference_matches_predict_batch(client, service, headers, index, 
         assert result.as_numpy("confidence") == pytest.approx([p["confidence"] for p in expected], abs=1e-6)
         probabilities = result.as_numpy("probabilities")
         assert probabilities.shape == (len(records), len(meta.classes)) and probabilities.dtype == np.float32
-        assert probabilities == pytest.approx(np.array([[p["probabilities"][c] for c in meta.classes] for p in expected]), abs=1e-6)
+        assert probabilities == pytest.approx(
+            np.array([[p["probabilities"][c] for c in meta.classes] for p in expected]),
+            abs=1e-6,
+        )
 
 
 def test_single_record_with_json_outputs(client, headers, metadata):
     meta = metadata["nsl-kdd-multiclass-cnn"]
-    outputs = [triton.InferRequestedOutput("label", binary_data=False), triton.InferRequestedOutput("confidence", binary_data=False)]
-    result = client.infer(meta.model_id, _inputs(meta, [meta.examples["DoS"]]), outputs=outputs, headers=headers)
+    outputs = [
+        triton.InferRequestedOutput("label", binary_data=False),
+        triton.InferRequestedOutput("confidence", binary_data=False),
+    ]
+    result = client.infer(
+        meta.model_id,
+        _inputs(meta, [meta.examples["DoS"]]),
+        outputs=outputs,
+        headers=headers,
+    )
     answer = result.get_response()
-    assert [o["name"] for o in answer["outputs"]] == ["label", "confidence"] and "id" not in answer
-    assert answer["outputs"][0]["data"] == ["DoS"] and result.as_numpy("label").tolist() == ["DoS"]  # JSON BYTES come back as text
+    assert [o["name"] for o in answer["outputs"]] == [
+        "label",
+        "confidence",
+    ] and "id" not in answer
+    assert answer["outputs"][0]["data"] == ["DoS"] and result.as_numpy("label").tolist() == [
+        "DoS"
+    ]  # JSON BYTES come back as text
     assert result.as_numpy("probabilities") is None
 
 
@@ -122,7 +150,9 @@ def test_binary_inputs(client, headers, metadata):
     meta = metadata["nf-bot-iot-v2-multiclass-cnn"]
     records = list(meta.examples.values())
     binary = client.infer(
-        meta.model_id, _inputs(meta, records, binary=True), headers=headers | {"Content-Type": "application/octet-stream"}
+        meta.model_id,
+        _inputs(meta, records, binary=True),
+        headers=headers | {"Content-Type": "application/octet-stream"},
     )
     plain = client.infer(meta.model_id, _inputs(meta, records), headers=headers)
     assert binary.as_numpy("label").tolist() == plain.as_numpy("label").tolist()
@@ -132,22 +162,85 @@ def test_binary_inputs(client, headers, metadata):
 def test_errors_are_4xx_with_the_protocols_error_body(client, headers, metadata):
     meta = metadata["nsl-kdd-multiclass-cnn"]
     records = list(meta.examples.values())[:2]
-    _expect_error(404, "unknown model 'no-such-model'", client.infer, "no-such-model", _inputs(meta, records), headers=headers)
-    _expect_error(404, "unknown model 'no-such-model'", client.get_model_metadata, "no-such-model", headers=headers)
+    _expect_error(
+        404,
+        "unknown model 'no-such-model'",
+        client.infer,
+        "no-such-model",
+        _inputs(meta, records),
+        headers=headers,
+    )
+    _expect_error(
+        404,
+        "unknown model 'no-such-model'",
+        client.get_model_metadata,
+        "no-such-model",
+        headers=headers,
+    )
     _expect_error(401, "Not authenticated", client.infer, meta.model_id, _inputs(meta, records))
-    _expect_error(400, "missing input 'src_bytes'", client.infer, meta.model_id, _inputs(meta, records, skip="src_bytes"), headers=headers)
+    _expect_error(
+        400,
+        "missing input 'src_bytes'",
+        client.infer,
+        meta.model_id,
+        _inputs(meta, records, skip="src_bytes"),
+        headers=headers,
+    )
     wrong_type = _inputs(meta, records, override={"src_bytes": "FP32"})
-    _expect_error(400, "input 'src_bytes' has datatype FP32; expected INT64", client.infer, meta.model_id, wrong_type, headers=headers)
+    _expect_error(
+        400,
+        "input 'src_bytes' has datatype FP32; expected INT64",
+        client.infer,
+        meta.model_id,
+        wrong_type,
+        headers=headers,
+    )
     ragged = _replaced(_inputs(meta, records), "src_bytes", [1], [records[0]["src_bytes"]])
-    _expect_error(400, "input 'src_bytes' has shape [1], but the first input has [2]", client.infer, meta.model_id, ragged, headers=headers)
+    _expect_error(
+        400,
+        "input 'src_bytes' has shape [1], but the first input has [2]",
+        client.infer,
+        meta.model_id,
+        ragged,
+        headers=headers,
+    )
     matrix = _replaced(_inputs(meta, records), "duration", [2, 1], [[r["duration"]] for r in records])
-    _expect_error(400, "input 'duration' has shape [2, 1]; expected [n]", client.infer, meta.model_id, matrix, headers=headers)
+    _expect_error(
+        400,
+        "input 'duration' has shape [2, 1]; expected [n]",
+        client.infer,
+        meta.model_id,
+        matrix,
+        headers=headers,
+    )
     negative = [dict(r, src_bytes=-5) for r in records]
-    _expect_error(400, "input 'src_bytes' element 0: Input should be greater than or equal to 0", client.infer, meta.model_id, _inputs(meta, negative), headers=headers)
+    _expect_error(
+        400,
+        "input 'src_bytes' element 0: Input should be greater than or equal to 0",
+        client.infer,
+        meta.model_id,
+        _inputs(meta, negative),
+        headers=headers,
+    )
     unseen = [dict(r, protocol_type="sctp") for r in records]
-    _expect_error(400, "input 'protocol_type' element 0", client.infer, meta.model_id, _inputs(meta, unseen), headers=headers)
+    _expect_error(
+        400,
+        "input 'protocol_type' element 0",
+        client.infer,
+        meta.model_id,
+        _inputs(meta, unseen),
+        headers=headers,
+    )
     unknown_output = [triton.InferRequestedOutput("verdict")]
-    _expect_error(400, "unknown output 'verdict'", client.infer, meta.model_id, _inputs(meta, records), outputs=unknown_output, headers=headers)
+    _expect_error(
+        400,
+        "unknown output 'verdict'",
+        client.infer,
+        meta.model_id,
+        _inputs(meta, records),
+        outputs=unknown_output,
+        headers=headers,
+    )
 
 
 def test_malformed_requests_name_the_problem(service, headers, metadata):
@@ -155,7 +248,10 @@ def test_malformed_requests_name_the_problem(service, headers, metadata):
     for body, message in [
         (b"{not json", "not valid JSON"),
         (b'{"inputs": [{"name": "duration"}]}', "invalid request at 'inputs.0.shape'"),
-        (b'{"inputs": [{"name": "nope", "shape": [1], "datatype": "INT64", "data": [1]}]}', "unknown input 'nope'"),
+        (
+            b'{"inputs": [{"name": "nope", "shape": [1], "datatype": "INT64", "data": [1]}]}',
+            "unknown input 'nope'",
+        ),
     ]:
         response = httpx.post(url, headers=headers, content=body)
         assert response.status_code == 400 and message in response.json()["error"], response.text
@@ -168,3 +264,24 @@ def test_inference_feeds_the_drift_window(client, service, headers, metadata):
     client.infer(meta.model_id, _inputs(meta, records), headers=headers)
     after = httpx.get(f"{service}/models/{meta.model_id}/drift", headers=headers).json()["seen"]
     assert after == before + len(records)
+
+
+def test_a_model_with_novelty_outputs_its_score_and_unknown(start_service, tmp_path_factory, artifacts_dir, headers):
+    root = write_novelty_artifacts(tmp_path_factory.mktemp("oip-novelty"), artifacts_dir)
+    model = load_models(root).get(NOVELTY_MODEL)
+    records = list(model.meta.examples.values())
+    expected = model.predict_records(records)
+    with start_service(NIDS_ARTIFACTS_DIR=str(root)) as running:
+        client = triton.InferenceServerClient(url=running.url.removeprefix("http://"))
+        try:
+            described = client.get_model_metadata(NOVELTY_MODEL, headers=headers)
+            assert [(o["name"], o["datatype"]) for o in described["outputs"]][-2:] == [
+                ("novelty_score", "FP32"),
+                ("unknown", "BOOL"),
+            ]
+            result = client.infer(NOVELTY_MODEL, _inputs(model.meta, records), headers=headers)
+        finally:
+            client.close()
+    assert result.as_numpy("novelty_score") == pytest.approx(expected.novelty_score.astype(np.float32))
+    assert result.as_numpy("unknown").tolist() == expected.unknown.tolist()
+    assert 0 < expected.unknown.sum() < len(records)

@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from preprocess.metadata import CategoricalFeature, ModelMetadata
-from preprocess.transform import Preprocessor
+from inference.model import Model
+from preprocess.metadata import CategoricalFeature
 
 # Each permutation is walked forwards and backwards; 2 x 4 passes over 41 NSL-KDD columns and 50 background rows
 # keep a call near a tenth of a second (bench/explain.py measures it) with per-column errors of a few thousandths.
@@ -100,16 +100,16 @@ def shapley_values(
 class Explainer:
     """One model's explanations: its background rows are encoded and scored once, here."""
 
-    def __init__(
-        self,
-        meta: ModelMetadata,
-        preprocessor: Preprocessor,
-        probabilities: Callable[[np.ndarray], np.ndarray],
-        permutations: int = PERMUTATIONS,
-    ):
+    def __init__(self, model: Model, permutations: int = PERMUTATIONS):
+        meta = model.meta
         if not meta.background:
             raise NoBackground(f"model '{meta.model_id}' has no background rows in its metadata, so it cannot explain")
-        self.meta, self.preprocessor, self.probabilities, self.permutations = meta, preprocessor, probabilities, permutations
+        self.meta, self.preprocessor, self.permutations = (
+            meta,
+            model.preprocessor,
+            permutations,
+        )
+        self.probabilities = lambda rows: model.run(rows)[0]
         position = {name: i for i, name in enumerate(meta.encoded_features)}
         self.groups = [
             np.array([position[f"{f.name}={v}"] for v in f.vocabulary])
@@ -117,8 +117,8 @@ class Explainer:
             else np.array([position[f.name]])
             for f in meta.features
         ]
-        self.background = preprocessor.transform(meta.background)
-        self.background_probabilities = probabilities(self.background)
+        self.background = self.preprocessor.transform(meta.background)
+        self.background_probabilities = self.probabilities(self.background)
 
     @property
     def background_rows(self) -> int:
