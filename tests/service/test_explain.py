@@ -1,6 +1,11 @@
 """POST /predict/explain on every shipped model: the prediction and additive per-column contributions."""
 
 import pytest
+from fastapi.testclient import TestClient
+
+from inference import load_models
+from service.main import create_app
+from tests.inference.conftest import NOVELTY_MODEL, write_novelty_artifacts
 
 # Contributions add up to (probability - base value) by construction; what is left is float rounding of
 # probabilities that onnxruntime computes in float32, in batches of different sizes.
@@ -89,3 +94,13 @@ def test_explain_errors(client, auth, examples, bare_client):
         json={"dataset": "nsl-kdd", "record": record},
     )
     assert response.status_code == 409 and "background" in response.json()["detail"]
+
+
+def test_a_novelty_models_explanation_carries_its_novelty(make_settings, tmp_path_factory, artifacts_dir, auth):
+    root = write_novelty_artifacts(tmp_path_factory.mktemp("explain-novelty"), artifacts_dir)
+    record = load_models(root).get(NOVELTY_MODEL).meta.examples["DoS"]
+    with TestClient(create_app(make_settings(artifacts_dir=root))) as novelty_client:
+        body = {"dataset": "nsl-kdd", "record": record}
+        explained = novelty_client.post("/predict/explain", headers=auth, json=body).json()
+        predicted = novelty_client.post("/predict", headers=auth, json=body).json()
+    assert explained["prediction"] == predicted["prediction"] and "novelty" in explained["prediction"]

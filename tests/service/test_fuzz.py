@@ -34,6 +34,8 @@ CHECKS = [
 EXAMPLES_PER_OPERATION_AND_MODE = 25
 # Open to all; every other operation must take a bearer token (a new public route is added here on purpose).
 PUBLIC_OPERATIONS = {"GET /healthz", "GET /readyz", "POST /auth/register", "POST /auth/token"}
+# The Open Inference Protocol's server metadata and health, open as KServe and Triton serve them.
+PUBLIC_OPERATIONS |= {"GET /v2", "GET /v2/health/live", "GET /v2/health/ready"}
 
 
 @pytest.fixture(scope="module")
