@@ -13,9 +13,10 @@ share of traffic that worker served, which is a sample of the same traffic.
 import itertools
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
+from fastapi import Depends, Request
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -149,6 +150,14 @@ class DriftMonitors:
         if model_id not in self.models:
             raise NoProfile(f"model '{model_id}' has no training profile in its metadata, so drift cannot be measured")
         return self.models[model_id]
+
+
+async def get_drift_monitors(request: Request) -> DriftMonitors:
+    return request.app.state.drift
+
+
+# For a prediction route: `drift: DriftMonitorsDep`, then `drift.observe(model_id, columns, n_rows)` once answered.
+DriftMonitorsDep = Annotated[DriftMonitors, Depends(get_drift_monitors)]
 
 
 class DriftCollector(Collector):

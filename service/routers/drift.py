@@ -1,11 +1,9 @@
 """Drift: whether the records a model receives still look like its training data."""
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, status
 
 from service.deps import RegistryDep, get_current_user
-from service.drift import DriftMonitors, NoProfile
+from service.drift import DriftMonitorsDep, NoProfile
 from service.schemas.common import documented
 from service.schemas.drift import DriftReport
 
@@ -15,13 +13,6 @@ router = APIRouter(
     dependencies=[Depends(get_current_user)],
     responses=documented(401, 429),
 )
-
-
-async def get_drift_monitors(request: Request) -> DriftMonitors:
-    return request.app.state.drift
-
-
-DriftMonitorsDep = Annotated[DriftMonitors, Depends(get_drift_monitors)]
 
 
 @router.get("/{model_id}/drift", responses=documented(404, 409))
