@@ -2,6 +2,7 @@
 
 import re
 
+import httpx
 from playwright.sync_api import expect
 
 from preprocess.metadata import CategoricalFeature
@@ -130,3 +131,26 @@ def test_the_verdict_is_explained_by_the_apis_contributions(logged_in, api, auth
     expect(page.locator("#novelty")).to_have_count(0)  # the shipped models have no novelty detector
     chart.scroll_into_view_if_needed()
     screenshot(page, "predict-explained")
+
+
+def test_a_prediction_with_novelty_shows_it(browser, novelty_server, log_in, new_username):
+    with httpx.Client(base_url=novelty_server, timeout=30) as api:
+        user = {"username": new_username(), "password": "correct horse battery"}
+        assert api.post("/auth/register", json=user).status_code == 201
+        token = api.post("/auth/token", data=user).json()["access_token"]
+        model = api.get("/models", headers={"Authorization": f"Bearer {token}"}).json()["models"][0]
+        context = browser.new_context(base_url=novelty_server, viewport={"width": 1366, "height": 768})
+        page = context.new_page()
+        try:
+            log_in(page, user)
+            for label, record in model["examples"].items():
+                page.get_by_role("group", name="Fill with a real test record").get_by_role("button", name=label, exact=True).click()
+                page.get_by_role("button", name="Predict").click()
+                body = {"dataset": model["dataset"], "record": record}
+                novelty = api.post("/predict", json=body, headers={"Authorization": f"Bearer {token}"}).json()["prediction"]["novelty"]
+                words = "Unlike the training traffic" if novelty["unknown"] else "Within the training traffic"
+                expect(page.locator("#novelty")).to_have_text(re.compile(f"^{words}: novelty score "))
+                expect(page.locator("#novelty")).to_have_class(re.compile("unknown") if novelty["unknown"] else re.compile("^novelty$"))
+                page.locator("#novelty").evaluate("node => node.remove()")  # so the next one is new
+        finally:
+            context.close()
