@@ -147,3 +147,12 @@ def test_collector_exports_each_features_psi(metadata, training_rows):
     assert registry.get_sample_value("nids_drift_max_psi", {"model": MODEL}) == pytest.approx(report.features[0].psi)
     assert registry.get_sample_value("nids_drift_window_records", {"model": MODEL}) == len(training_rows)
     assert "# TYPE nids_drift_psi gauge" in text
+
+
+def test_the_official_test_set_differs_from_training_and_is_flagged(metadata, data_dir):
+    """KDDTest+ was built with attacks and services absent from KDDTrain+: a real shift, not a synthetic one."""
+    test_rows = load(NSL_KDD, "multiclass", data_dir / "nsl-kdd" / "KDDTest+.txt.gz").features.sample(5000, random_state=1)
+    monitor = ModelDrift(metadata[MODEL], window=10_000)
+    monitor.observe(*_columns(test_rows))
+    report = monitor.report(MODEL)
+    assert report.status == "drift" and report.features[0].feature in ("service", "flag")
