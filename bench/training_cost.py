@@ -21,9 +21,10 @@ from pathlib import Path
 
 from bench import report
 from bench.records import DATA_DIR, REPO
+from preprocess.defaults import BALANCINGS
 from trainer.__main__ import SHIPPED_BALANCING
 from trainer.__main__ import parser as trainer_parser
-from trainer.balance import METHODS, balance
+from trainer.balance import balance
 from trainer.datasets import DATASETS
 from trainer.encoder import Encoder
 from trainer.splits import make_splits
@@ -119,11 +120,11 @@ def markdown(results: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--artifacts", type=Path, default=Path("artifacts"))
-    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    parser.add_argument("--methods", nargs="+", default=list(BALANCINGS), choices=BALANCINGS)
     parser.add_argument("--limit-rows", type=int, help="a stratified sample of each file instead of the full split (smoke runs)")
     parser.add_argument("--gan-seconds", type=float, help="the GAN's time budget (default: the trainer's)")
     parser.add_argument("--out", type=Path, default=report.RESULTS)
-    parser.add_argument("--resample", choices=METHODS, help=argparse.SUPPRESS)  # one step, in the subprocess
+    parser.add_argument("--resample", choices=BALANCINGS, help=argparse.SUPPRESS)  # one step, in the subprocess
     parser.add_argument("--json", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.resample:

@@ -15,7 +15,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-ARCHITECTURES = ("cnn", "cnn-lstm")
+from preprocess.defaults import ARCHITECTURES
+
+# The matrix `trainer experiment` runs when not told otherwise: the datasets a product model is trained on.
+FULL_DATASETS = ("nsl-kdd", "nf-bot-iot-v2")
 FULL_EPOCHS = 15
 QUICK_ROWS = 4000  # per file, stratified: the whole quick matrix finishes in minutes
 QUICK_EPOCHS = 2

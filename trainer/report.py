@@ -19,11 +19,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from preprocess.defaults import ARCHITECTURES, GAN_SECONDS, PROTOCOLS
+from preprocess.defaults import BALANCINGS as METHODS
+
 from trainer import plots, splits
 from trainer.artifacts import SELECTION_RULE, update_index
-from trainer.balance import METHODS
 from trainer.datasets import DATASETS
-from trainer.experiment import ARCHITECTURES, CELL_OPTIONS, FULL_EPOCHS, QUICK_EPOCHS, QUICK_GAN, QUICK_ROWS, Cell, cells
+from trainer.experiment import CELL_OPTIONS, FULL_DATASETS, FULL_EPOCHS, QUICK_EPOCHS, QUICK_GAN, QUICK_ROWS, Cell, cells
 
 ARCH_LABELS = {"cnn": "CNN", "cnn-lstm": "CNN + LSTM"}
 BALANCING_LABELS = {"none": "None", "ros": "ROS", "smote": "SMOTE", "adasyn": "ADASYN", "gan": "GAN", "hybrid": "Data Balancing"}
@@ -36,11 +38,9 @@ MAIN_SPLIT = "test"
 RARE_CLASSES_SHOWN = 2
 DECIMALS = 3
 TIE_BREAK = "ties go to the lower seed, then the balancing name in alphabetical order"
-# The full matrix asked for (issue 4); the page lists what a run left out of it.
-FULL_DATASETS = ("nsl-kdd", "nf-bot-iot-v2")
-FULL_PROTOCOLS = ("official", "random")
+# The full matrix (every dataset a product model is trained on, every protocol, architecture and balancing, at
+# least this many seeds); the page lists what a run left out of it.
 MIN_SEEDS = 3
-FULL_GAN_SECONDS = 180.0  # `trainer train`'s default
 CELL_FIELDS = ("dataset", "task", "protocol", "architecture", "balancing", "seed")
 
 
@@ -274,7 +274,7 @@ def _protocol_comparison(results: pd.DataFrame, dataset: str, task: str, rare: l
     frame = _select(results, dataset=dataset, task=task)
     means = {
         p: _select(frame, protocol=p, split=MAIN_SPLIT).groupby(["architecture", "balancing"]).mean(numeric_only=True)
-        for p in FULL_PROTOCOLS
+        for p in PROTOCOLS
     }
     shared = means["official"].index.intersection(means["random"].index)
     if shared.empty:
@@ -349,8 +349,8 @@ def _reduced(finished: list[dict]) -> list[str]:
         )
     if config["epochs"] < FULL_EPOCHS:
         cuts.append(f"at most {config['epochs']} epochs instead of {FULL_EPOCHS}")
-    if config["gan_seconds"] < FULL_GAN_SECONDS:
-        cuts.append(f"a GAN budget of {config['gan_seconds']:g} s instead of {FULL_GAN_SECONDS:g} s")
+    if config["gan_seconds"] < GAN_SECONDS:
+        cuts.append(f"a GAN budget of {config['gan_seconds']:g} s instead of {GAN_SECONDS:g} s")
     return [f"Every cell is smaller than a full-size run: {'; '.join(cuts)}.", ""] if cuts else []
 
 
@@ -358,7 +358,7 @@ def _experiment_command(finished: list[dict], out: Path) -> str:
     parts = ["python -m trainer experiment"]
     flags = {"datasets": "dataset", "tasks": "task", "protocols": "protocol", "archs": "architecture", "balances": "balancing", "seeds": "seed"}
     for flag, key in flags.items():
-        parts += [f"--{flag}", *map(str, _ordered({m["cell"][key] for m in finished}, FULL_PROTOCOLS + ARCHITECTURES + METHODS))]
+        parts += [f"--{flag}", *map(str, _ordered({m["cell"][key] for m in finished}, PROTOCOLS + ARCHITECTURES + METHODS))]
     def values(key):
         return {m["config"].get(key) for m in finished} - {None, 0}
 
@@ -382,13 +382,13 @@ def _omitted(finished: list[dict]) -> list[str]:
     seeds = sorted({c.seed for c in present})
     unused = (s for s in itertools.count() if s not in seeds)
     seeds = sorted(seeds + [next(unused) for _ in range(MIN_SEEDS - len(seeds))])  # the lowest unused seeds fill up to MIN_SEEDS
-    full = set(cells(FULL_DATASETS, tasks, FULL_PROTOCOLS, ARCHITECTURES, METHODS, seeds))
+    full = set(cells(FULL_DATASETS, tasks, PROTOCOLS, ARCHITECTURES, METHODS, seeds))
     missing = full - present
     if not missing:
         return [f"Nothing: all {len(full)} cells of the full matrix ran."]
     lines = [
         f"{len(missing)} of the {len(full)} cells of the full matrix ({', '.join(FULL_DATASETS)}; tasks {', '.join(tasks)};"
-        f" protocols {', '.join(FULL_PROTOCOLS)}; {', '.join(ARCHITECTURES)}; {', '.join(METHODS)};"
+        f" protocols {', '.join(PROTOCOLS)}; {', '.join(ARCHITECTURES)}; {', '.join(METHODS)};"
         f" seeds {', '.join(map(str, seeds))}) did not run:",
         "",
     ]
@@ -438,7 +438,7 @@ def _class_counts(out: Path, finished: list[dict], figures: Path) -> list[str]:
     lines = ["## Training rows per class before and after balancing", ""]
     for dataset, task in sorted({(m["cell"]["dataset"], m["cell"]["task"]) for m in finished}):
         ours = _cells_of(finished, dataset=dataset, task=task)
-        first = min(ours, key=lambda m: (_rank(m["cell"]["protocol"], FULL_PROTOCOLS), m["cell"]["seed"], _rank(m["cell"]["architecture"], ARCHITECTURES)))["cell"]
+        first = min(ours, key=lambda m: (_rank(m["cell"]["protocol"], PROTOCOLS), m["cell"]["seed"], _rank(m["cell"]["architecture"], ARCHITECTURES)))["cell"]
         same_run = _cells_of(ours, protocol=first["protocol"], architecture=first["architecture"], seed=first["seed"])
         shown = {m["cell"]["balancing"]: m["balancing"] for m in same_run}
         series = {"before balancing": same_run[0]["balancing"]["counts_before"]}
@@ -592,7 +592,7 @@ def _splits(results: pd.DataFrame, dataset: str, task: str, protocol: str) -> li
 
 
 def _keys(frame: pd.DataFrame, columns: list[str]) -> list[tuple]:
-    return sorted(set(frame[columns].itertuples(index=False, name=None)), key=lambda k: tuple(_rank(v, FULL_PROTOCOLS) for v in k))
+    return sorted(set(frame[columns].itertuples(index=False, name=None)), key=lambda k: tuple(_rank(v, PROTOCOLS) for v in k))
 
 
 def _select(frame: pd.DataFrame, **equal) -> pd.DataFrame:

@@ -15,6 +15,7 @@ import keras
 import numpy as np
 
 from preprocess import ModelMetadata, Preprocessor
+from preprocess.defaults import DEFAULT_DATA_DIR, GAN_EPOCHS, GAN_SECONDS, PROTOCOLS
 from preprocess.metadata import OnnxModelInfo
 from trainer import baseline, plots
 from trainer.artifacts import update_index
@@ -35,7 +36,7 @@ class TrainConfig:
     architecture: str
     balance: str = "none"
     balance_target: float = 1.0
-    protocol: str = "official"
+    protocol: str = PROTOCOLS[0]
     seed: int = 0
     epochs: int = 30
     batch_size: int = 256
@@ -43,12 +44,12 @@ class TrainConfig:
     learning_rate: float = 1e-3
     limit_rows: int | None = None
     class_floor: int = 0
-    data_dir: Path = Path("../shared/datasets")
+    data_dir: Path = DEFAULT_DATA_DIR
     files: list[Path] = field(default_factory=list)
     out_dir: Path = Path("artifacts")
     run_baseline: bool = True
-    gan_epochs: int = 300
-    gan_seconds: float = 180.0
+    gan_epochs: int = GAN_EPOCHS
+    gan_seconds: float = GAN_SECONDS
 
     @property
     def model_id(self) -> str:
