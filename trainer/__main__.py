@@ -1,4 +1,4 @@
-"""Command line: `python -m trainer {explore,train,ship,experiment,report} ...` (also installed as `trainer`)."""
+"""Command line: `python -m trainer {check-data,explore,train,ship,experiment,report} ...` (also installed as `trainer`)."""
 
 import argparse
 import subprocess
@@ -52,9 +52,15 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="trainer", description=__doc__)
     sub = top.add_subparsers(dest="command", required=True)
 
-    def common(p):
+    def data_option(p):
         p.add_argument("--data-dir", help=f"folder holding nsl-kdd/ and bot-iot/ (default: ${DATA_DIR_ENV} or {DEFAULT_DATA_DIR})")
+
+    def common(p):
+        data_option(p)
         p.add_argument("--out", type=Path, help="output folder")
+
+    check = sub.add_parser("check-data", help="is every dataset file in place with the expected checksum? (where to get a missing one)")
+    data_option(check)
 
     explore = sub.add_parser("explore", help="class distributions and feature summaries, as Markdown and PNG")
     common(explore)
@@ -110,7 +116,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     data = data_dir(args.data_dir)
     try:
-        if args.command == "explore":
+        if args.command == "check-data":
+            from trainer.check_data import check, report
+
+            checks = check(data)
+            print("\n".join(report(data, checks)))
+            return 0 if all(c.status == "ok" for c in checks) else 1
+        elif args.command == "explore":
             from trainer.explore import explore
 
             explore(data, args.out or Path("reports/exploration"), args.limit_rows)

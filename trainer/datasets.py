@@ -110,7 +110,7 @@ _NF_SOURCE = "NF-BoT-IoT-v2 (University of Queensland, https://staff.itee.uq.edu
 
 
 def _official_nsl_kdd(name: str, sha256: str) -> DataFile:
-    return DataFile(sha256, f"{name} from {_NSL_KDD_SOURCE}, unchanged, gzip-compressed")
+    return DataFile(sha256, f"{name} of {_NSL_KDD_SOURCE}, unchanged, compressed with gzip")
 
 
 _BINARY = {"0": "normal", "1": "attack"}
@@ -155,12 +155,12 @@ BOT_IOT = DatasetSpec(
         "bot-iot/balanced_bot_iot.csv.gz": DataFile(
             "4c8e0c6274e9432bdd5a1e6d2ca0045043247dfd0a88257e6c60c5cbf41bb8eb",
             f"954 rows of the 5 % extract of {_BOT_IOT_SOURCE}: dataset/balanced_bot_iot.csv of"
-            " github.com/SurajSandhu/Valcore (commit ae7da7c), gzip-compressed",
+            " github.com/SurajSandhu/Valcore (commit ae7da7c), compressed with gzip",
         ),
         "bot-iot/bot_iot_sample.csv.gz": DataFile(
             "69b8b30dfe6cb3d16c990ea7ff65b40abb1855f1acaf22e968dea5d6473b1292",
             f"999 rows of the 5 % extract of {_BOT_IOT_SOURCE}: bot_iot_sample.csv of"
-            " github.com/minmin0111/IoT-Traffic-Anomaly-Detection (commit fa71c80), gzip-compressed",
+            " github.com/minmin0111/IoT-Traffic-Anomaly-Detection (commit fa71c80), compressed with gzip",
         ),
     },
 )
@@ -179,7 +179,8 @@ NF_BOT_IOT_V2 = DatasetSpec(
         "bot-iot/nf_bot_iot_v2_train.csv.gz": DataFile(
             "087ead00a656fafeec333df7a762be1f7da4866c498ce1e0ccd2ea780fb8c553",
             f"a 90 % per-class subset of reduced_datasets/botiot_reduced.csv.gz of github.com/c2dc/fl-unsup-nids"
-            f" (commit 7f080bf), itself drawn from {_NF_SOURCE}; the other 10 % is withheld for independent evaluation",
+            f" (commit 7f080bf), itself drawn from {_NF_SOURCE}; the other 10 % is withheld for independent evaluation."
+            " Another subset or the full file trains too (--file), but is not the file the shipped models were trained on",
         ),
     },
     records_file="bot-iot/nf_bot_iot_v2_train.csv.gz",  # its only file: the trainer splits test rows from it
