@@ -158,7 +158,8 @@ def main(argv: list[str] | None = None) -> int:
 
             print(f"trainer experiment: wrote {write_report(out)}", file=sys.stderr)
         elif args.command == "report":
-            from trainer.report import promote, write_report
+            from trainer.artifacts import promote
+            from trainer.report import write_report
 
             print(f"trainer report: wrote {write_report(args.out)}", file=sys.stderr)
             if args.promote:
