@@ -131,7 +131,8 @@ def main(argv: list[str] | None = None) -> int:
             for path in args.files or [data / f for f in DATASETS[args.dataset].default_files]:
                 if not Path(path).is_file():
                     raise DataError(f"{path}: no such file")
-            from trainer.train import TrainConfig, run
+            from trainer.prepare import TrainConfig
+            from trainer.train import run
 
             run(
                 TrainConfig(
