@@ -7,8 +7,6 @@ mix: each method fills its stated share of every class's deficit (shares sum to 
 leftovers).
 """
 
-import numpy as np
-
 from preprocess.defaults import GAN_EPOCHS, GAN_SECONDS
 from trainer.fidelity import fidelity_report
 from trainer.gan import FeatureLayout, GanConfig, gan_oversample
