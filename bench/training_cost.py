@@ -23,7 +23,8 @@ from bench import report
 from bench.records import DATA_DIR, REPO
 from preprocess.defaults import ARCHITECTURES, BALANCINGS, GAN_SECONDS
 from trainer.__main__ import SHIPPED_BALANCING
-from trainer.prepare import TrainConfig, balance_training, classes_of, encode, load_splits
+from trainer.config import TrainConfig
+from trainer.prepare import balance_training, classes_of, encode, load_splits
 
 
 def peak_rss_mb() -> float:

@@ -11,12 +11,11 @@ from preprocess.defaults import (
     DATA_DIR_ENV,
     DATASET_IDS,
     DEFAULT_DATA_DIR,
-    GAN_EPOCHS,
-    GAN_SECONDS,
     PROTOCOLS,
     TASKS,
     data_dir,
 )
+from trainer.config import TrainConfig, default
 from trainer.datasets import DATASETS, DataError
 from trainer.experiment import FULL_DATASETS, FULL_EPOCHS
 
@@ -71,18 +70,18 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--dataset", required=True, choices=DATASET_IDS)
     train.add_argument("--task", default="multiclass", choices=TASKS)
     train.add_argument("--arch", default=ARCHITECTURES[0], choices=ARCHITECTURES)
-    train.add_argument("--balance", default="none", choices=BALANCINGS)
-    train.add_argument("--balance-target", type=_positive(float), default=1.0, help="fill each class to this share of the majority class")
-    train.add_argument("--protocol", default=PROTOCOLS[0], choices=PROTOCOLS, help="nsl-kdd split protocol")
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--epochs", type=_positive(int), default=30)
-    train.add_argument("--batch-size", type=_positive(int), default=256)
+    train.add_argument("--balance", default=default("balance"), choices=BALANCINGS)
+    train.add_argument("--balance-target", type=_positive(float), default=default("balance_target"), help="fill each class to this share of the majority class")
+    train.add_argument("--protocol", default=default("protocol"), choices=PROTOCOLS, help="nsl-kdd split protocol")
+    train.add_argument("--seed", type=int, default=default("seed"))
+    train.add_argument("--epochs", type=_positive(int), default=default("epochs"))
+    train.add_argument("--batch-size", type=_positive(int), default=default("batch_size"))
     train.add_argument("--limit-rows", type=_positive(int), help="stratified sample of each file, for quick runs")
-    train.add_argument("--class-floor", type=_positive(int), default=0, help="with --limit-rows: keep at least this many rows of every class (all of a smaller one)")
+    train.add_argument("--class-floor", type=_positive(int), default=default("class_floor"), help="with --limit-rows: keep at least this many rows of every class (all of a smaller one)")
     train.add_argument("--file", action="append", type=Path, dest="files", help="data file(s) instead of the dataset's defaults")
     train.add_argument("--no-baseline", action="store_true", help="skip the random-forest baseline")
-    train.add_argument("--gan-epochs", type=_positive(int), default=GAN_EPOCHS)
-    train.add_argument("--gan-seconds", type=_positive(float), default=GAN_SECONDS)
+    train.add_argument("--gan-epochs", type=_positive(int), default=default("gan_epochs"))
+    train.add_argument("--gan-seconds", type=_positive(float), default=default("gan_seconds"))
 
     ship = sub.add_parser("ship", help="retrain every shipped model into the artifacts folder (one process each)")
     common(ship)
@@ -131,7 +130,6 @@ def main(argv: list[str] | None = None) -> int:
             for path in args.files or [data / f for f in DATASETS[args.dataset].default_files]:
                 if not Path(path).is_file():
                     raise DataError(f"{path}: no such file")
-            from trainer.prepare import TrainConfig
             from trainer.train import run
 
             run(
@@ -139,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
                     dataset=args.dataset, task=args.task, architecture=args.arch, balance=args.balance,
                     balance_target=args.balance_target, protocol=args.protocol, seed=args.seed, epochs=args.epochs,
                     batch_size=args.batch_size, limit_rows=args.limit_rows, class_floor=args.class_floor, data_dir=data, files=args.files or [],
-                    out_dir=args.out or Path("artifacts"), run_baseline=not args.no_baseline,
+                    out_dir=args.out or default("out_dir"), run_baseline=not args.no_baseline,
                     gan_epochs=args.gan_epochs, gan_seconds=args.gan_seconds,
                 )
             )  # fmt: skip

@@ -18,10 +18,11 @@ from preprocess import ModelMetadata, Preprocessor
 from preprocess.metadata import OnnxModelInfo
 from trainer import baseline, plots
 from trainer.artifacts import update_index
+from trainer.config import TrainConfig
 from trainer.evaluate import evaluate
 from trainer.export import OPSET, PARITY_MIN_ROWS, check_parity, export_onnx, sha256_of
 from trainer.models import INPUT_NAME, OUTPUT_NAME, build, summed_into
-from trainer.prepare import Encoded, TrainConfig, balance_training, classes_of, encode, load_splits
+from trainer.prepare import Encoded, balance_training, classes_of, encode, load_splits
 from trainer.summary import write_summary
 
 

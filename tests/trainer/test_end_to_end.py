@@ -12,7 +12,7 @@ from preprocess import Preprocessor, load_metadata
 from trainer.load import load
 from trainer.datasets import NSL_KDD
 from trainer.splits import sample_rows
-from trainer.prepare import TrainConfig
+from trainer.config import TrainConfig
 from trainer.train import run
 
 
