@@ -7,7 +7,9 @@ import pandas as pd
 import pytest
 
 from trainer.__main__ import main
-from trainer.report import mean_std, promote, rare_classes, write_report
+from trainer.artifacts import promote
+from trainer.report import write_report
+from trainer.report.common import mean_std, rare_classes
 
 
 def _table(page: str, section: str, split: str = "test split") -> dict[str, dict[str, str]]:
@@ -66,7 +68,7 @@ def test_reading_says_what_balancing_raised_and_lowered(page):
 
 
 def test_reading_flags_a_difference_smaller_than_the_seed_spread(tmp_path):
-    from trainer.report import reading
+    from trainer.report.prose import reading
 
     rows = [
         {"dataset": "nsl-kdd", "task": "multiclass", "protocol": "official", "split": "test", "architecture": "cnn", "balancing": b, "seed": s, "f1_macro": v}
