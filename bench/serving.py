@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
             "NIDS_HOST": "127.0.0.1",
             "NIDS_PORT": str(port),
         }
-        with serve([sys.executable, "-m", "service"], port, work / "service.log", "/readyz", env, cwd=REPO) as server:
+        with serve([sys.executable, "-m", "service"], port, work / "service.log", "/readyz", env, cwd=REPO, core=SERVER_CORE) as server:
             results["service"] = {"command": "python -m service (uvicorn, 1 worker)", "rss_after_start_mb": round(server.rss_mb(), 1)}
             headers = {"Authorization": f"Bearer {_token(server.url)}"}
             for m in args.models:
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         for m in args.models:
             port = free_port()
             command = [sys.executable, "-m", "bench.flask_keras", str(args.artifacts / m), "--port", str(port)]
-            with serve(command, port, work / f"baseline-{m}.log", "/healthz", cwd=REPO) as server:
+            with serve(command, port, work / f"baseline-{m}.log", "/healthz", cwd=REPO, core=SERVER_CORE) as server:
                 results["models"][m]["baseline"] = _measure(server.url, bodies[m], {}, args)
                 results["models"][m]["baseline"]["peak_rss_mb"] = round(server.peak_rss_mb(), 1)
             print(f"bench.serving: baseline, {m}: done", file=sys.stderr, flush=True)

@@ -4,6 +4,7 @@
 import subprocess
 import sys
 
+import pytest
 from sqlalchemy.engine import make_url
 
 from tests.deploy.conftest import REPO, docker_compose, host_path, without_nids_variables
@@ -48,6 +49,7 @@ def test_service_builds_from_its_dockerfile_and_serves_the_artifacts_read_only_o
     assert service["ports"] == [f"127.0.0.1:8000:{service_stages[-1].one('EXPOSE').value[0]}/tcp"]
 
 
+@pytest.mark.compose  # runs docker-compose itself, not through the `compose` fixture
 def test_compose_refuses_to_start_without_the_secrets(tmp_path):
     env_file = tmp_path / "incomplete.env"
     env_file.write_text("POSTGRES_PASSWORD=abc\n")

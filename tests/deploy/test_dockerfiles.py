@@ -22,7 +22,6 @@ from tests.deploy.conftest import (
     build_context,
     host_path,
     start_service,
-    stop_service,
 )
 from trainer.__main__ import SHIPPED
 
@@ -88,18 +87,15 @@ def test_service_image_command_serves_with_the_compose_settings_and_its_healthch
     count, production mode, the database), answers, web console included; the HEALTHCHECK command
     passes while it runs and fails once it is gone."""
     final = service_stages[-1]
-    service = start_service(service_image_python, service_environment, tmp_path, list(final.one("CMD").value))
-    port = service.url.rsplit(":", 1)[1]
     healthcheck = [str(service_image_python) if arg == "python" else arg for arg in final.one("HEALTHCHECK").value[1:]]
-    try:
+    with start_service(service_image_python, service_environment, tmp_path, list(final.one("CMD").value)) as service:
+        port = service.url.rsplit(":", 1)[1]
         ready = httpx.get(f"{service.url}/readyz").json()
         assert ready["ready"] and ready["database"] == "ok"
         assert ready["models_loaded"] == len(json.loads((REPO / "artifacts" / "index.json").read_text())["models"])
         for page in ("/", "/static/style.css", "/docs"):  # package data of the installed service; /docs as compose sets it
             assert httpx.get(f"{service.url}{page}").status_code == 200, page
         assert subprocess.run(healthcheck, env={"NIDS_PORT": port}, timeout=10).returncode == 0
-    finally:
-        stop_service(service.process)
     log = service.log.read_text()
     assert log.count("Started server process") == int(service_environment["NIDS_WORKERS"])
     assert subprocess.run(healthcheck, env={"NIDS_PORT": port}, capture_output=True, timeout=10).returncode != 0

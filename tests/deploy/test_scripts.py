@@ -12,7 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.deploy.conftest import REPO, TOOLS, RunningService, start_service, stop_service, without_nids_variables
+from bench.processes import Server
+from tests.deploy.conftest import REPO, TOOLS, start_service, without_nids_variables
 
 SCRIPTS = REPO / "scripts"
 EXAMPLES = SCRIPTS / "examples"
@@ -21,10 +22,10 @@ SINGLE_EXAMPLES = sorted(p for p in EXAMPLES.glob("*.json") if not p.stem.endswi
 
 
 @pytest.fixture(scope="module")
-def service(service_stages, service_environment, tmp_path_factory) -> Iterator[RunningService]:
-    running = start_service(Path(sys.executable), service_environment, tmp_path_factory.mktemp("service"), list(service_stages[-1].one("CMD").value))
-    yield running
-    stop_service(running.process)
+def service(service_stages, service_environment, tmp_path_factory) -> Iterator[Server]:
+    command = list(service_stages[-1].one("CMD").value)
+    with start_service(Path(sys.executable), service_environment, tmp_path_factory.mktemp("service"), command) as running:
+        yield running
 
 
 def run(script: str, *args: str, **env: str) -> subprocess.CompletedProcess:
