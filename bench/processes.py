@@ -84,7 +84,9 @@ def serve(
     stops the worker processes it started too."""
     with open(log, "wb") as out:
         environment = without_nids_settings() | (env or {})
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=environment, cwd=cwd, start_new_session=True)
+        process = subprocess.Popen(
+            command, stdout=out, stderr=subprocess.STDOUT, env=environment, cwd=cwd, start_new_session=True
+        )
     if core is not None:
         pin(process.pid, core)
     server = Server(process, f"http://127.0.0.1:{port}", log)
@@ -99,7 +101,9 @@ def _wait_ready(server: Server, path: str, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
-            raise ServerNotReady(f"{server.log.name}: exited with {server.process.returncode} before it was ready:\n{server.log_tail()}")
+            raise ServerNotReady(
+                f"{server.log.name}: exited with {server.process.returncode} before it was ready:\n{server.log_tail()}"
+            )
         try:
             if httpx.get(server.url + path, timeout=2).status_code == 200:
                 return

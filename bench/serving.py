@@ -3,7 +3,7 @@
     python -m bench.serving [--artifacts artifacts]
 
 For each model: our service (`python -m service`: uvicorn, one worker, onnxruntime) and the baseline
-(bench.flask_keras: Flask + Keras `model.predict`, the seed paper's way) each answer /predict at 1, 8 and 32
+(bench.flask_keras: Flask + Keras `model.predict`, the common research-prototype way) each answer /predict at 1, 8 and 32
 concurrent connections and /predict/batch at 1 to 10,000 records, from the same client and the same real
 records; then Keras against onnxruntime in-process (bench.inprocess). The server runs pinned to core 1 and
 the client to core 0. Prints the tables with our/baseline ratios, writes bench/results/serving.json and .md.
@@ -32,7 +32,8 @@ from service.registry import INFERENCE_ROWS
 
 MODELS = ("nsl-kdd-multiclass-cnn", "nsl-kdd-multiclass-cnn-lstm", "nf-bot-iot-v2-multiclass-cnn", "nf-bot-iot-v2-multiclass-cnn-lstm")
 CONNECTIONS = (1, 8, 32)
-# Issue 6's targets, checked (not asserted) at the end of every run.
+# The product's serving targets (throughput against the baseline, records/s in batches), checked, not asserted,
+# at the end of every run.
 TARGET_SINGLE_RATIO, TARGET_SINGLE_CONNECTIONS = 10.0, 8
 TARGET_BATCH_RECORDS_PER_S, TARGET_BATCH_SIZE = 20_000.0, 1000
 
@@ -224,7 +225,7 @@ def _markdown(results: dict) -> str:
     targets = [[t["model"], t["target"], t["measured"], "yes" if t["met"] else "**no**"] for t in results["targets"]]
     pinned = "server pinned to core 1, client to core 0" if results["settings"]["pinned"] else "not pinned (fewer than 2 cores)"
     parts = [
-        report.header("Serving benchmark: our service against the paper's Flask + Keras serving", results["context"]),
+        report.header("Serving benchmark: our service against a Flask + Keras baseline", results["context"]),
         "Ours: `python -m service` (uvicorn, 1 worker, onnxruntime with 1 thread, JWT auth on every request). "
         "Baseline: bench/flask_keras.py, Flask's threaded dev server calling Keras `model.predict` (no auth, no validation). "
         f"Same load generator (async httpx, one client per keep-alive connection), same real records; {pinned}. Whole run: {results['seconds']:.0f} s.\n",
@@ -237,7 +238,7 @@ def _markdown(results: dict) -> str:
     if all("inprocess" in r for r in models.values()):
         parts += ["\n## In-process: Keras against onnxruntime, median ms per batch, one core\n", _inprocess_table(models)]
     parts += ["\n## Peak memory (RSS, MB)\n", report.table(["server", "after start", "peak"], memory)]
-    parts += ["\n## Targets (issue 6)\n", report.table(["model", "target", "measured", "met"], targets)]
+    parts += ["\n## Serving targets\n", report.table(["model", "target", "measured", "met"], targets)]
     return "\n".join(parts)
 
 

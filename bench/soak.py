@@ -127,9 +127,7 @@ def percentile_ms(values: list[float], p: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[p - 1] * 1e3 if len(values) > 1 else values[0] * 1e3
 
 
-async def run_load(
-    args: argparse.Namespace, server: Server, records: dict
-) -> tuple[Tally, tuple[float, int], float, float]:
+async def run_load(args: argparse.Namespace, server: Server, records: dict) -> tuple[Tally, tuple[float, int], float, float]:
     """The measured tally, the warm-up's (seconds, answers), and the workers' RSS after the warm-up and at the end."""
     url = server.url
     async with httpx.AsyncClient(base_url=url) as setup:
@@ -139,9 +137,7 @@ async def run_load(
                 sys.exit(f"soak: registering a user answered {response.status_code}: {response.text}")
     tallies = [Tally()]
     stop = asyncio.Event()
-    clients = [
-        asyncio.create_task(client_loop(i, url, records, args.batch_size, tallies, stop)) for i in range(args.clients)
-    ]
+    clients = [asyncio.create_task(client_loop(i, url, records, args.batch_size, tallies, stop)) for i in range(args.clients)]
     started = time.monotonic()
     while time.monotonic() - started < args.warmup or sum(tallies[0].statuses.values()) < args.warmup_requests:
         await asyncio.sleep(0.5)

@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
-from preprocess.defaults import DATA_DIR_ENV, data_dir as configured_data_dir
+from preprocess.defaults import DATA_DIR_ENV
+from preprocess.defaults import data_dir as configured_data_dir
 
 REPO = Path(__file__).resolve().parents[1]
 # A test needs what the fixtures it asks for (directly or through other fixtures) need. `make test-quick`

@@ -26,7 +26,17 @@ from tests.deploy.conftest import (
 from trainer.__main__ import SHIPPED
 
 # Distributions the service must never carry (the trainer's stack), by normalised name.
-TRAINING_STACK = {"tensorflow", "tensorflow-cpu", "keras", "tf2onnx", "pandas", "scikit-learn", "imbalanced-learn", "torch", "matplotlib"}
+TRAINING_STACK = {
+    "tensorflow",
+    "tensorflow-cpu",
+    "keras",
+    "tf2onnx",
+    "pandas",
+    "scikit-learn",
+    "imbalanced-learn",
+    "torch",
+    "matplotlib",
+}
 
 
 def _normalise(name: str) -> str:
@@ -56,7 +66,9 @@ def test_service_image_installs_the_project_without_extras_and_keeps_only_its_ve
 
 
 def test_service_image_environment_holds_no_training_stack(service_image_python):
-    listed = subprocess.run([str(service_image_python), "-m", "pip", "list", "--format", "json"], capture_output=True, text=True, check=True)
+    listed = subprocess.run(
+        [str(service_image_python), "-m", "pip", "list", "--format", "json"], capture_output=True, text=True, check=True
+    )
     installed = {_normalise(p["name"]) for p in json.loads(listed.stdout)}
     assert {"nids", "fastapi", "uvicorn", "onnxruntime"} <= installed
     assert not installed & TRAINING_STACK
@@ -66,7 +78,9 @@ def test_service_image_has_the_driver_of_the_compose_database_url(service_image_
     url = make_url(compose["services"]["service"]["environment"]["NIDS_DATABASE_URL"])
     driver = url.get_driver_name()  # postgresql+psycopg -> psycopg
     result = subprocess.run([str(service_image_python), "-c", f"import {driver}"], capture_output=True, text=True)
-    assert result.returncode == 0, f"the service image cannot reach {url.get_backend_name()}: {result.stderr.strip().splitlines()[-1]}"
+    assert result.returncode == 0, (
+        f"the service image cannot reach {url.get_backend_name()}: {result.stderr.strip().splitlines()[-1]}"
+    )
 
 
 def test_service_image_runs_unprivileged_on_port_8000_with_a_healthcheck(service_stages):
@@ -136,7 +150,9 @@ def _trainer_command(stage, data_dir: Path, out: Path, *extra: str) -> list[str]
 
 def test_trainer_default_command_says_which_data_file_is_missing(trainer_stages, tmp_path):
     (stage,) = trainer_stages
-    result = subprocess.run(_trainer_command(stage, tmp_path / "empty", tmp_path / "out"), capture_output=True, text=True, cwd=REPO, timeout=120)
+    result = subprocess.run(
+        _trainer_command(stage, tmp_path / "empty", tmp_path / "out"), capture_output=True, text=True, cwd=REPO, timeout=120
+    )
     assert result.returncode != 0
     assert "no such file" in result.stderr and "Traceback" not in result.stderr
 

@@ -29,7 +29,9 @@ def service(service_stages, service_environment, tmp_path_factory) -> Iterator[S
 
 
 def run(script: str, *args: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run([str(SCRIPTS / script), *args], capture_output=True, text=True, env=without_nids_variables() | env, timeout=60)
+    return subprocess.run(
+        [str(SCRIPTS / script), *args], capture_output=True, text=True, env=without_nids_variables() | env, timeout=60
+    )
 
 
 @pytest.fixture(scope="module")
@@ -159,7 +161,10 @@ def test_shellcheck_passes():
 
 def test_examples_are_real_rows_as_make_examples_extracts_them(data_dir):
     result = subprocess.run(
-        [sys.executable, str(SCRIPTS / "make_examples.py"), "--data-dir", str(data_dir), "--check"], capture_output=True, text=True, cwd=REPO
+        [sys.executable, str(SCRIPTS / "make_examples.py"), "--data-dir", str(data_dir), "--check"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
     )
     assert result.returncode == 0, result.stderr
 
@@ -168,7 +173,9 @@ def test_csv_cells_become_json_numbers_and_text_stays_text(tmp_path):
     rows = tmp_path / "rows.csv"
     rows.write_text("duration,protocol_type,same_srv_rate,src_bytes,note\n0,tcp,0.61,,nan\n")
     result = subprocess.run(
-        [sys.executable, str(SCRIPTS / "lib" / "request.py"), "--dataset", "nsl-kdd", "--model", "m", str(rows)], capture_output=True, text=True
+        [sys.executable, str(SCRIPTS / "lib" / "request.py"), "--dataset", "nsl-kdd", "--model", "m", str(rows)],
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {

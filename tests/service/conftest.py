@@ -146,6 +146,13 @@ def start_service(database_url, artifacts_dir, tmp_path_factory) -> Callable[...
             "NIDS_PORT": str(port),
             "NIDS_WORKERS": str(workers),
         } | settings
-        return serve([sys.executable, "-m", "service"], port, tmp_path_factory.mktemp("service") / "service.log", "/readyz", env, timeout=120)
+        return serve(
+            [sys.executable, "-m", "service"],
+            port,
+            tmp_path_factory.mktemp("service") / "service.log",
+            "/readyz",
+            env,
+            timeout=120,
+        )
 
     return start
