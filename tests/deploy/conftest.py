@@ -47,7 +47,7 @@ class Stage:
     def env(self) -> dict[str, str]:
         """ENV values, `KEY=VALUE` or `KEY VALUE` form alike (the parser yields key, value pairs)."""
         pairs = [value for command in self.all("ENV") for value in command.value]
-        return dict(zip(pairs[::2], pairs[1::2]))
+        return dict(zip(pairs[::2], pairs[1::2], strict=True))
 
 
 def stages(path: Path) -> list[Stage]:
