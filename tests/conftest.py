@@ -34,7 +34,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     """The real datasets, where the trainer looks for them (--data-dir's default); tests skip without them."""
-    path = configured_data_dir()
+    path = configured_data_dir().resolve()  # absolute: tests run commands in other working directories
     if not (path / "nsl-kdd" / "KDDTrain+.txt.gz").is_file():
         pytest.skip(f"real datasets not found in {path}: set {DATA_DIR_ENV}")
     return path
