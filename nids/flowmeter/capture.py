@@ -18,7 +18,8 @@ PCAPNG_SECTION_HEADER = bytes.fromhex("0a0d0d0a")
 PCAPNG_BYTE_ORDER = {bytes.fromhex("4d3c2b1a"): "<", bytes.fromhex("1a2b3c4d"): ">"}
 DLT_EN10MB, DLT_RAW = 1, 101
 # Linux ARPHRD interface types -> pcap link types; Linux loopback frames carry a (zeroed) Ethernet header.
-ARPHRD_TO_DLT = {1: DLT_EN10MB, 772: DLT_EN10MB, 65534: DLT_RAW}
+ARPHRD_ETHER, ARPHRD_LOOPBACK, ARPHRD_NONE = 1, 772, 65534
+ARPHRD_TO_DLT = {ARPHRD_ETHER: DLT_EN10MB, ARPHRD_LOOPBACK: DLT_EN10MB, ARPHRD_NONE: DLT_RAW}
 
 
 def check_capture(path: Path) -> None:
@@ -76,19 +77,22 @@ def _check_pcapng(capture, path: Path) -> None:
             raise CommandError(f"{path}: corrupt pcapng file (block {block} lengths disagree)")
 
 
-def link_type(interface: str) -> int:
-    """The pcap link type of a Linux interface's frames (Ethernet where the kernel does not say)."""
+def arphrd(interface: str) -> int:
+    """The Linux interface type (ARPHRD_*), Ethernet where the kernel does not say."""
     kind = Path("/sys/class/net", interface, "type")
-    if not kind.is_file():
-        return DLT_EN10MB
-    arphrd = int(kind.read_text())
-    if arphrd not in ARPHRD_TO_DLT:
-        raise CommandError(f"live capture on {interface}: unsupported link type (ARPHRD {arphrd}); capture to a pcap file instead")
-    return ARPHRD_TO_DLT[arphrd]
+    return int(kind.read_text()) if kind.is_file() else ARPHRD_ETHER
+
+
+def link_type(interface: str) -> int:
+    """The pcap link type of the interface's frames."""
+    if arphrd(interface) not in ARPHRD_TO_DLT:
+        raise CommandError(f"live capture on {interface}: unsupported link type (ARPHRD {arphrd(interface)}); capture to a pcap file instead")
+    return ARPHRD_TO_DLT[arphrd(interface)]
 
 
 def record_live(interface: str, seconds: float, destination: Path) -> None:
     """Capture `seconds` of traffic on `interface` into the pcap file `destination`, streaming to disk."""
+    from scapy.config import conf
     from scapy.error import Scapy_Exception
     from scapy.sendrecv import sniff
     from scapy.utils import PcapWriter
@@ -99,7 +103,10 @@ def record_live(interface: str, seconds: float, destination: Path) -> None:
     # Each packet goes straight to disk, so a busy link does not pile packets up in memory.
     with PcapWriter(str(destination), linktype=link_type(interface), sync=False) as writer:
         try:
-            sniff(iface=interface, timeout=seconds, store=False, prn=writer.write)
+            # The loopback interface shows every packet twice, leaving and arriving; a plain L2 socket drops the
+            # leaving copy (as libpcap does on loopback), the listening socket used elsewhere keeps the host's own traffic.
+            source = {"opened_socket": conf.L2socket(iface=interface)} if arphrd(interface) == ARPHRD_LOOPBACK else {"iface": interface}
+            sniff(**source, timeout=seconds, store=False, prn=writer.write)
         except PermissionError as exc:
             raise CommandError(f"live capture on {interface} needs capture rights (root or CAP_NET_RAW): {exc}") from None
         except (OSError, ValueError, Scapy_Exception) as exc:
