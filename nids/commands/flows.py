@@ -33,9 +33,15 @@ def add_parser(subparsers) -> None:
     )
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("capture", nargs="?", type=Path, help="pcap or pcapng file to read")
-    source.add_argument("--interface", "-i", metavar="IF", help="capture live on this interface instead (needs root or CAP_NET_RAW)")
-    parser.add_argument("--seconds", type=_positive(float), metavar="N", help="how long to capture live (required with --interface)")
-    parser.add_argument("-o", "--output", type=Path, required=True, help=f"output file; format from the suffix: {', '.join(FORMATS)}")
+    source.add_argument(
+        "--interface", "-i", metavar="IF", help="capture live on this interface instead (needs root or CAP_NET_RAW)"
+    )
+    parser.add_argument(
+        "--seconds", type=_positive(float), metavar="N", help="how long to capture live (required with --interface)"
+    )
+    parser.add_argument(
+        "-o", "--output", type=Path, required=True, help=f"output file; format from the suffix: {', '.join(FORMATS)}"
+    )
     parser.add_argument(
         "--idle-timeout", type=_positive(int), default=IDLE_TIMEOUT_S, metavar="S",
         help=f"end a flow after S seconds without packets (default {IDLE_TIMEOUT_S}, as nProbe)",

@@ -86,7 +86,9 @@ def arphrd(interface: str) -> int:
 def link_type(interface: str) -> int:
     """The pcap link type of the interface's frames."""
     if arphrd(interface) not in ARPHRD_TO_DLT:
-        raise CommandError(f"live capture on {interface}: unsupported link type (ARPHRD {arphrd(interface)}); capture to a pcap file instead")
+        raise CommandError(
+            f"live capture on {interface}: unsupported link type (ARPHRD {arphrd(interface)}); capture to a pcap file instead"
+        )
     return ARPHRD_TO_DLT[arphrd(interface)]
 
 
@@ -105,7 +107,11 @@ def record_live(interface: str, seconds: float, destination: Path) -> None:
         try:
             # The loopback interface shows every packet twice, leaving and arriving; a plain L2 socket drops the
             # leaving copy (as libpcap does on loopback), the listening socket used elsewhere keeps the host's own traffic.
-            source = {"opened_socket": conf.L2socket(iface=interface)} if arphrd(interface) == ARPHRD_LOOPBACK else {"iface": interface}
+            source = (
+                {"opened_socket": conf.L2socket(iface=interface)}
+                if arphrd(interface) == ARPHRD_LOOPBACK
+                else {"iface": interface}
+            )
             sniff(**source, timeout=seconds, store=False, prn=writer.write)
         except PermissionError as exc:
             raise CommandError(f"live capture on {interface} needs capture rights (root or CAP_NET_RAW): {exc}") from None

@@ -96,4 +96,3 @@ def flow_record(flow, encoding: str) -> dict:
             "DST_TO_SRC_AVG_THROUGHPUT": volume[OUT][0] * 8 * MS_PER_S // volume[OUT][1] if volume[OUT][1] else 0,
         }
     return {column: record[column] for column in COLUMNS}
-

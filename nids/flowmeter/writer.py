@@ -15,10 +15,7 @@ FORMATS = (".csv", ".parquet")
 BATCH_ROWS = 10_000
 
 SCHEMA = pa.schema(
-    [
-        (name, pa.string() if name in STRING_COLUMNS else pa.float64() if name in FLOAT_COLUMNS else pa.int64())
-        for name in COLUMNS
-    ]
+    [(name, pa.string() if name in STRING_COLUMNS else pa.float64() if name in FLOAT_COLUMNS else pa.int64()) for name in COLUMNS]
 )
 
 

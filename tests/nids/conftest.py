@@ -35,12 +35,20 @@ class Capture:
 
 def to_server(src_port: int, dst_port: int, flags: str, seq: int, ack: int = 0, window: int = 64240, **tcp) -> Packet:
     ip = IP(src=CLIENT, dst=SERVER, ttl=CLIENT_TTL)
-    return Ether(src=CLIENT_MAC, dst=SERVER_MAC) / ip / TCP(sport=src_port, dport=dst_port, flags=flags, seq=seq, ack=ack, window=window, **tcp)
+    return (
+        Ether(src=CLIENT_MAC, dst=SERVER_MAC)
+        / ip
+        / TCP(sport=src_port, dport=dst_port, flags=flags, seq=seq, ack=ack, window=window, **tcp)
+    )
 
 
 def to_client(src_port: int, dst_port: int, flags: str, seq: int, ack: int = 0, window: int = 65160) -> Packet:
     ip = IP(src=SERVER, dst=CLIENT, ttl=SERVER_TTL)
-    return Ether(src=SERVER_MAC, dst=CLIENT_MAC) / ip / TCP(sport=src_port, dport=dst_port, flags=flags, seq=seq, ack=ack, window=window)
+    return (
+        Ether(src=SERVER_MAC, dst=CLIENT_MAC)
+        / ip
+        / TCP(sport=src_port, dport=dst_port, flags=flags, seq=seq, ack=ack, window=window)
+    )
 
 
 def write(path: Path, timed: list[tuple[float, Packet]]) -> Capture:
@@ -65,7 +73,9 @@ def port_scan(path: Path) -> Capture:
 
 def syn_flood(path: Path) -> Capture:
     """SYNs from a new source port each to port 80, 1 ms apart, never answered."""
-    return write(path, [(index * 0.001, to_server(1024 + index, 80, "S", seq=7 * index, window=512)) for index in range(FLOOD_SYNS)])
+    return write(
+        path, [(index * 0.001, to_server(1024 + index, 80, "S", seq=7 * index, window=512)) for index in range(FLOOD_SYNS)]
+    )
 
 
 def http_exchange(path: Path, repeat_request: bool = False) -> Capture:
@@ -127,6 +137,12 @@ def flows(captures) -> dict[str, dict[str, list[dict]]]:
     return {name: {encoding: list(meter(c.path, encoding)) for encoding in ENCODINGS} for name, c in captures.items()}
 
 
-def run_nids(*args: str) -> subprocess.CompletedProcess:
+@pytest.fixture(scope="session")
+def run_nids():
     """The command line as users run it, in a child process from the repository root."""
-    return subprocess.run([sys.executable, "-m", "nids", *args], cwd=REPO, capture_output=True, text=True, timeout=120)
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        command = [sys.executable, "-m", "nids", *args]
+        return subprocess.run(command, check=False, cwd=REPO, capture_output=True, text=True, timeout=120)
+
+    return run

@@ -64,7 +64,11 @@ def test_port_scan_is_one_flow_per_port_with_syn_out_and_rst_back(flows, capture
 
     for syn in syns:
         record, reset = records[syn[TCP].dport], resets[syn[TCP].dport]
-        assert (record["IPV4_SRC_ADDR"], record["L4_SRC_PORT"], record["IPV4_DST_ADDR"]) == (syn[IP].src, syn[TCP].sport, syn[IP].dst)
+        assert (record["IPV4_SRC_ADDR"], record["L4_SRC_PORT"], record["IPV4_DST_ADDR"]) == (
+            syn[IP].src,
+            syn[TCP].sport,
+            syn[IP].dst,
+        )
         assert (record["IN_PKTS"], record["IN_BYTES"], record["OUT_PKTS"], record["OUT_BYTES"]) == (1, size(syn), 1, size(reset))
         assert size(syn) > size(reset)  # the MSS option: client bytes really are the SYN's
         assert record["CLIENT_TCP_FLAGS"] == int(syn[TCP].flags) == 0x02
@@ -167,7 +171,14 @@ def test_dns_lookup_carries_query_id_type_and_answer_ttl(flows, captures):
 def test_other_captures_carry_no_dns_icmp_or_ftp_fields(flows):
     for name in ("scan", "flood", "http"):
         for record in flows[name][DATASET]:
-            for column in ("DNS_QUERY_ID", "DNS_QUERY_TYPE", "DNS_TTL_ANSWER", "ICMP_TYPE", "ICMP_IPV4_TYPE", "FTP_COMMAND_RET_CODE"):
+            for column in (
+                "DNS_QUERY_ID",
+                "DNS_QUERY_TYPE",
+                "DNS_TTL_ANSWER",
+                "ICMP_TYPE",
+                "ICMP_IPV4_TYPE",
+                "FTP_COMMAND_RET_CODE",
+            ):
                 assert record[column] == 0, (name, column)
 
 

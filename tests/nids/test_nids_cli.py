@@ -1,0 +1,115 @@
+"""`nids flows` run as users run it, in a child process: outputs, timeouts and one-line errors."""
+
+import csv
+
+import pyarrow.parquet as pq
+import pytest
+
+from nids.flowmeter.columns import COLUMNS, FLOAT_COLUMNS, STRING_COLUMNS
+
+
+def assert_one_line_error(result, *fragments: str) -> None:
+    assert result.returncode == 2
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("nids flows: error: "), result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def read_csv(path) -> list[dict]:
+    def typed(name, text):
+        return text if name in STRING_COLUMNS else float(text) if name in FLOAT_COLUMNS else int(text)
+
+    with path.open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        assert tuple(reader.fieldnames) == COLUMNS
+        return [{name: typed(name, row[name]) for name in COLUMNS} for row in reader]
+
+
+def test_csv_output_holds_the_metered_flows(run_nids, captures, flows, tmp_path):
+    output = tmp_path / "scan.csv"
+    result = run_nids("flows", str(captures["scan"].path), "-o", str(output))
+    assert result.returncode == 0, result.stderr
+    assert read_csv(output) == flows["scan"]["nf-bot-iot-v2"]
+    assert f"{len(flows['scan']['nf-bot-iot-v2'])} flows written" in result.stderr
+
+
+def test_parquet_output_in_the_plain_encoding(run_nids, captures, flows, tmp_path):
+    output = tmp_path / "http.parquet"
+    result = run_nids("flows", str(captures["http"].path), "-o", str(output), "--encoding", "plain")
+    assert result.returncode == 0, result.stderr
+    table = pq.read_table(output)
+    assert tuple(table.column_names) == COLUMNS
+    assert table.to_pylist() == flows["http"]["plain"]
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [((), 1), (("--idle-timeout", "1"), 4), (("--active-timeout", "2"), 2)],
+)
+def test_timeouts_split_a_slow_conversation(run_nids, captures, tmp_path, options, expected):
+    # Four datagrams 1.5 s apart: idle 1 s ends the flow after each; a 2 s lifetime ends it at the third datagram.
+    output = tmp_path / "slow.csv"
+    result = run_nids("flows", str(captures["quiet-udp"].path), "-o", str(output), *options)
+    assert result.returncode == 0, result.stderr
+    records = read_csv(output)
+    assert len(records) == expected
+    assert sum(r["IN_PKTS"] for r in records) == len(captures["quiet-udp"].packets)
+
+
+def test_garbage_file_is_one_line_error(run_nids, tmp_path):
+    garbage = tmp_path / "garbage.pcap"
+    garbage.write_bytes(bytes(range(256)) * 8)
+    output = tmp_path / "out.csv"
+    assert_one_line_error(run_nids("flows", str(garbage), "-o", str(output)), "not a pcap")
+    assert not output.exists()
+
+
+def test_truncated_pcap_is_one_line_error_and_keeps_the_previous_output(run_nids, captures, tmp_path):
+    whole = captures["http"].path.read_bytes()
+    truncated = tmp_path / "truncated.pcap"
+    truncated.write_bytes(whole[:-10])  # the last record loses its tail
+    output = tmp_path / "out.csv"
+    output.write_text("an earlier result\n")
+    assert_one_line_error(run_nids("flows", str(truncated), "-o", str(output)), "truncated", "record 10")
+    assert output.read_text() == "an earlier result\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "out.csv",
+        "truncated.pcap",
+    ]  # no partial file left behind
+
+
+def test_truncated_pcapng_is_one_line_error(run_nids, captures, tmp_path):
+    from scapy.utils import wrpcapng
+
+    whole = tmp_path / "whole.pcapng"
+    wrpcapng(str(whole), captures["dns"].packets)
+    truncated = tmp_path / "truncated.pcapng"
+    truncated.write_bytes(whole.read_bytes()[:-6])
+    assert_one_line_error(
+        run_nids("flows", str(truncated), "-o", str(tmp_path / "out.csv")),
+        "truncated pcapng",
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (("missing.pcap", "-o", "out.csv"), "no such capture file"),
+        (("{http}", "-o", "out.json"), "must end in .csv or .parquet"),
+        (
+            ("{http}", "-o", "out.csv", "--seconds", "3"),
+            "live capture (--interface) only",
+        ),
+        (("--interface", "lo", "-o", "out.csv"), "needs --seconds"),
+        (
+            ("--interface", "no-such-if0", "--seconds", "1", "-o", "out.csv"),
+            "no-such-if0",
+        ),
+    ],
+)
+def test_bad_invocations_are_one_line_errors(run_nids, captures, tmp_path, args, fragment):
+    args = [a.format(http=captures["http"].path) for a in args]
+    args = [str(tmp_path / a) if a in ("missing.pcap", "out.csv", "out.json") else a for a in args]
+    assert_one_line_error(run_nids("flows", *args), fragment)
