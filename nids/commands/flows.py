@@ -7,9 +7,7 @@ from pathlib import Path
 
 from nids.errors import CommandError
 from nids.flowmeter.capture import record_live
-from nids.flowmeter.columns import ENCODINGS
-from nids.flowmeter.meter import ACTIVE_TIMEOUT_S, IDLE_TIMEOUT_S, meter
-from nids.flowmeter.writer import FORMATS, output_format, write_records
+from nids.flowmeter.options import ACTIVE_TIMEOUT_S, ENCODINGS, FORMATS, IDLE_TIMEOUT_S, output_format
 
 
 def _positive(kind):
@@ -29,7 +27,8 @@ def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "flows",
         help="turn a packet capture into NF-BoT-IoT-v2 flow records",
-        description=__doc__.split(": ", 1)[1] + " One row per bidirectional IPv4 flow; see docs/flows.md.",
+        description="Turn a packet capture (a pcap or pcapng file, or a live interface) into the flow records the "
+        "NF-BoT-IoT-v2 models take: one row per bidirectional IPv4 flow (columns: docs/flows.md).",
     )
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("capture", nargs="?", type=Path, help="pcap or pcapng file to read")
@@ -76,5 +75,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _convert(capture: Path, args: argparse.Namespace) -> int:
+    # NFStream (with pandas) and pyarrow load only when there is work for them, so `nids --help` and other
+    # subcommands start fast.
+    from nids.flowmeter.meter import meter
+    from nids.flowmeter.writer import write_records
+
     records = meter(capture, args.encoding, idle_timeout=args.idle_timeout, active_timeout=args.active_timeout)
     return write_records(records, args.output)

@@ -29,15 +29,18 @@ def check_capture(path: Path) -> None:
     would turn a broken capture into silently missing flows; so the file's record structure is walked first.
     """
     if not path.is_file():
-        raise CommandError(f"{path}: no such capture file")
-    with path.open("rb") as capture:
-        start = capture.read(PCAP_HEADER)
-        if start[:4] in PCAP_MAGICS:
-            _check_pcap(capture, start, path)
-        elif start[:4] == PCAPNG_SECTION_HEADER:
-            _check_pcapng(capture, path)
-        else:
-            raise CommandError(f"{path}: not a pcap or pcapng capture (unknown file header)")
+        raise CommandError(f"{path}: {'not a file' if path.exists() else 'no such capture file'}")
+    try:
+        with path.open("rb") as capture:
+            start = capture.read(PCAP_HEADER)
+            if start[:4] in PCAP_MAGICS:
+                _check_pcap(capture, start, path)
+            elif start[:4] == PCAPNG_SECTION_HEADER:
+                _check_pcapng(capture, path)
+            else:
+                raise CommandError(f"{path}: not a pcap or pcapng capture (unknown file header)")
+    except OSError as exc:
+        raise CommandError(f"{path}: cannot read: {exc.strerror or exc}") from None
 
 
 def _check_pcap(capture, start: bytes, path: Path) -> None:

@@ -10,7 +10,3 @@ HISTOGRAM_COLUMNS = tuple(name for name in FEATURES if name.startswith("NUM_PKTS
 # Columns holding fractions or numbers beyond int64 (the per-second byte strings of the dataset encoding); the rest are integers.
 FLOAT_COLUMNS = frozenset({"L7_PROTO", "SRC_TO_DST_SECOND_BYTES", "DST_TO_SRC_SECOND_BYTES"})
 STRING_COLUMNS = frozenset({"IPV4_SRC_ADDR", "IPV4_DST_ADDR"})
-
-# How the published NF-BoT-IoT-v2 data encodes some columns differs from their NetFlow meaning (see docs/flows.md);
-# the models learnt the published encoding, people reading flows want the plain one.
-ENCODINGS = ("nf-bot-iot-v2", "plain")

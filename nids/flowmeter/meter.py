@@ -7,12 +7,10 @@ from nfstream import NFStreamer
 
 from nids.errors import CommandError
 from nids.flowmeter.capture import check_capture
+from nids.flowmeter.options import ACTIVE_TIMEOUT_S, IDLE_TIMEOUT_S
 from nids.flowmeter.plugin import PacketStatsPlugin
 from nids.flowmeter.records import flow_record
 
-# nProbe's defaults (-d idle, -t lifetime), the exporter the published NF-BoT-IoT-v2 flows came from.
-IDLE_TIMEOUT_S = 30
-ACTIVE_TIMEOUT_S = 120
 IP_LAYER = 1  # NFStream accounting_mode: count bytes and packet sizes at the IP layer, as NetFlow does
 
 

@@ -10,20 +10,13 @@ import pyarrow.parquet
 
 from nids.errors import CommandError
 from nids.flowmeter.columns import COLUMNS, FLOAT_COLUMNS, STRING_COLUMNS
+from nids.flowmeter.options import output_format
 
-FORMATS = (".csv", ".parquet")
 BATCH_ROWS = 10_000
 
 SCHEMA = pa.schema(
     [(name, pa.string() if name in STRING_COLUMNS else pa.float64() if name in FLOAT_COLUMNS else pa.int64()) for name in COLUMNS]
 )
-
-
-def output_format(path: Path) -> str:
-    suffix = path.suffix.lower()
-    if suffix not in FORMATS:
-        raise CommandError(f"{path}: output must end in {' or '.join(FORMATS)}, not {suffix or 'no suffix'}")
-    return suffix
 
 
 def write_records(records: Iterable[dict], path: Path) -> int:

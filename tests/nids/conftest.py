@@ -12,8 +12,8 @@ from scapy.layers.l2 import Ether
 from scapy.packet import Packet, Raw
 from scapy.utils import wrpcap
 
-from nids.flowmeter.columns import ENCODINGS
 from nids.flowmeter.meter import meter
+from nids.flowmeter.options import ENCODINGS
 
 REPO = Path(__file__).resolve().parents[2]
 CLIENT_MAC, SERVER_MAC = "02:00:00:00:00:01", "02:00:00:00:00:02"

@@ -1,6 +1,8 @@
 """`nids flows` run as users run it, in a child process: outputs, timeouts and one-line errors."""
 
 import csv
+import subprocess
+import sys
 
 import pyarrow.parquet as pq
 import pytest
@@ -98,6 +100,7 @@ def test_truncated_pcapng_is_one_line_error(run_nids, captures, tmp_path):
     [
         (("missing.pcap", "-o", "out.csv"), "no such capture file"),
         (("{http}", "-o", "out.json"), "must end in .csv or .parquet"),
+        (("{http}", "-o", "{missing_dir}"), "no such directory"),
         (
             ("{http}", "-o", "out.csv", "--seconds", "3"),
             "live capture (--interface) only",
@@ -110,6 +113,14 @@ def test_truncated_pcapng_is_one_line_error(run_nids, captures, tmp_path):
     ],
 )
 def test_bad_invocations_are_one_line_errors(run_nids, captures, tmp_path, args, fragment):
-    args = [a.format(http=captures["http"].path) for a in args]
+    args = [a.format(http=captures["http"].path, missing_dir=tmp_path / "missing" / "out.csv") for a in args]
     args = [str(tmp_path / a) if a in ("missing.pcap", "out.csv", "out.json") else a for a in args]
     assert_one_line_error(run_nids("flows", *args), fragment)
+
+
+def test_the_command_line_loads_no_metering_or_training_stack_until_it_meters():
+    # Other subcommands and `nids --help` must not pay for NFStream, pandas, pyarrow, scapy or TensorFlow.
+    code = "import sys, nids.cli; print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))"
+    loaded = set(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout.split())
+    assert "nids" in loaded
+    assert not loaded & {"nfstream", "pandas", "pyarrow", "scapy", "tensorflow", "numpy"}
