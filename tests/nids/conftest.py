@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from scapy.layers.dns import DNS, DNSQR, DNSRR
-from scapy.layers.inet import IP, TCP, UDP
+from scapy.layers.inet import ICMP, IP, TCP, UDP
 from scapy.layers.l2 import Ether
 from scapy.packet import Packet, Raw
 from scapy.utils import wrpcap
@@ -17,7 +17,7 @@ from nids.flowmeter.options import ENCODINGS
 
 REPO = Path(__file__).resolve().parents[2]
 CLIENT_MAC, SERVER_MAC = "02:00:00:00:00:01", "02:00:00:00:00:02"
-CLIENT, SERVER, RESOLVER = "127.0.0.1", "127.0.0.2", "127.0.0.53"
+CLIENT, SERVER, RESOLVER, OTHER_HOST = "127.0.0.1", "127.0.0.2", "127.0.0.53", "127.0.0.3"
 CLIENT_TTL, SERVER_TTL = 64, 63
 T0 = 1_700_000_000.8  # 200 ms before a second boundary, so longer captures span two seconds
 SCAN_PORTS = tuple(range(20, 30))
@@ -25,6 +25,15 @@ FLOOD_SYNS = 40
 HTTP_REQUEST = b"GET /index.html HTTP/1.1\r\nHost: camera.local\r\nUser-Agent: curl/8.5\r\nAccept: */*\r\n\r\n"
 HTTP_RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 300\r\n\r\n" + b"x" * 300
 DNS_ID, DNS_TTL = 0x1234, 300
+FTP_DIALOGUE = (
+    ("server", b"220 camera FTP ready\r\n"),
+    ("client", b"USER admin\r\n"),
+    ("server", b"331 Password required\r\n"),
+    ("client", b"PASS admin\r\n"),
+    ("server", b"230 Logged in\r\n"),
+    ("client", b"QUIT\r\n"),
+    ("server", b"221 Goodbye\r\n"),
+)
 
 
 @dataclass(frozen=True)
@@ -115,12 +124,46 @@ def quiet_udp(path: Path) -> Capture:
     return write(path, [(index * 1.5, datagram.copy()) for index in range(4)])
 
 
+def icmp_messages(path: Path) -> Capture:
+    """An echo request and its reply, then a port-unreachable from another host (a flow of its own)."""
+    request = IP(src=CLIENT, dst=SERVER, ttl=CLIENT_TTL) / ICMP(type="echo-request", id=7, seq=1) / Raw(b"x" * 32)
+    reply = IP(src=SERVER, dst=CLIENT, ttl=SERVER_TTL) / ICMP(type="echo-reply", id=7, seq=1) / Raw(b"x" * 32)
+    probe = IP(src=CLIENT, dst=OTHER_HOST) / UDP(sport=41001, dport=9)
+    unreachable = IP(src=OTHER_HOST, dst=CLIENT, ttl=SERVER_TTL) / ICMP(type="dest-unreach", code="port-unreachable") / probe
+    return write(
+        path,
+        [
+            (0.0, Ether(src=CLIENT_MAC, dst=SERVER_MAC) / request),
+            (0.001, Ether(src=SERVER_MAC, dst=CLIENT_MAC) / reply),
+            (0.010, Ether(src=SERVER_MAC, dst=CLIENT_MAC) / unreachable),
+        ],
+    )
+
+
+def ftp_session(path: Path) -> Capture:
+    """An FTP control connection: handshake, banner, login, QUIT and its 221 goodbye (20 ms between packets)."""
+    sport, client_seq, server_seq = 52000, 300, 700
+    timed = [to_server(sport, 21, "S", seq=client_seq), to_client(21, sport, "SA", seq=server_seq, ack=client_seq + 1)]
+    client_seq, server_seq = client_seq + 1, server_seq + 1
+    timed.append(to_server(sport, 21, "A", seq=client_seq, ack=server_seq))
+    for speaker, line in FTP_DIALOGUE:
+        if speaker == "server":
+            timed.append(to_client(21, sport, "PA", seq=server_seq, ack=client_seq) / Raw(line))
+            server_seq += len(line)
+        else:
+            timed.append(to_server(sport, 21, "PA", seq=client_seq, ack=server_seq) / Raw(line))
+            client_seq += len(line)
+    return write(path, [(index * 0.020, packet) for index, packet in enumerate(timed)])
+
+
 CAPTURES = {
     "scan": port_scan,
     "flood": syn_flood,
     "http": http_exchange,
     "http-retransmit": lambda path: http_exchange(path, repeat_request=True),
     "dns": dns_lookup,
+    "icmp": icmp_messages,
+    "ftp": ftp_session,
     "quiet-udp": quiet_udp,
 }
 

@@ -3,7 +3,7 @@
 from itertools import groupby
 
 from scapy.layers.dns import DNS
-from scapy.layers.inet import IP, TCP
+from scapy.layers.inet import ICMP, IP, TCP
 from scapy.utils import wrpcapng
 
 from nids.flowmeter.columns import COLUMNS, FEATURES, IDENTIFIERS
@@ -166,6 +166,29 @@ def test_dns_lookup_carries_query_id_type_and_answer_ttl(flows, captures):
     assert record["TCP_FLAGS"] == record["TCP_WIN_MAX_IN"] == 0
     assert plain["FLOW_DURATION_MILLISECONDS"] == ms(reply) - ms(query) > 0
     assert (plain["MIN_TTL"], plain["MAX_TTL"]) == (reply[IP].ttl, query[IP].ttl)
+
+
+def test_icmp_flows_carry_type_times_256_plus_code(flows, captures):
+    request, reply, unreachable = captures["icmp"].packets
+    records = {r["IPV4_DST_ADDR"]: r for r in flows["icmp"][DATASET]}
+    assert len(records) == len(flows["icmp"][DATASET]) == 2
+    echo = records[request[IP].dst]
+    assert (echo["PROTOCOL"], echo["L4_SRC_PORT"], echo["L4_DST_PORT"]) == (1, 0, 0)
+    assert (echo["IN_PKTS"], echo["IN_BYTES"], echo["OUT_PKTS"], echo["OUT_BYTES"]) == (1, size(request), 1, size(reply))
+    assert echo["ICMP_TYPE"] == request[ICMP].type * 256 + request[ICMP].code == 8 * 256
+    assert echo["ICMP_IPV4_TYPE"] == request[ICMP].type == 8
+    error = records[unreachable[IP].dst]
+    assert error["IPV4_SRC_ADDR"] == unreachable[IP].src and error["OUT_PKTS"] == 0
+    assert error["ICMP_TYPE"] == 771  # port unreachable, 3 * 256 + 3, as in the dataset's rows
+    assert error["ICMP_IPV4_TYPE"] == 3
+
+
+def test_ftp_flow_carries_the_last_server_reply_code(flows, captures):
+    packets = captures["ftp"].packets
+    replies = [bytes(p[TCP].payload) for p in packets if p[TCP].sport == 21 and p[TCP].payload]
+    record = only(flows["ftp"][DATASET])
+    assert record["L4_DST_PORT"] == 21 and record["OUT_PKTS"] == len(sent_by(packets, packets[1][IP].src))
+    assert len(replies) > 1 and record["FTP_COMMAND_RET_CODE"] == int(replies[-1][:3]) == 221
 
 
 def test_other_captures_carry_no_dns_icmp_or_ftp_fields(flows):
