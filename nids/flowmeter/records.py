@@ -9,7 +9,7 @@ MS_PER_S = 1000
 # number, divided by 1000: every non-zero duration d ms appears as 4294967 - d.
 WRAPPED_MS = (1 << 32) // MS_PER_S
 
-# nProbe's TCP flag bits, in the order of NFStream's per-flag packet counters
+# TCP flag bits; NFStream counts packets per flag, and a flag is in the bit-OR when its count is non-zero.
 TCP_FLAG_BITS = {"fin": 0x01, "syn": 0x02, "rst": 0x04, "psh": 0x08, "ack": 0x10, "urg": 0x20, "ece": 0x40, "cwr": 0x80}
 
 

@@ -94,7 +94,9 @@ def test_syn_flood_is_one_unanswered_flow_per_source_port(flows, captures):
     assert len(records) == len(syns) > 1
     assert {r["L4_SRC_PORT"] for r in records} == {p[TCP].sport for p in syns}
     assert {r["L4_DST_PORT"] for r in records} == {80}
-    for record, plain in zip(records, flows["flood"][PLAIN], strict=True):
+    plain_by_port = {r["L4_SRC_PORT"]: r for r in flows["flood"][PLAIN]}
+    for record in records:
+        plain = plain_by_port[record["L4_SRC_PORT"]]
         assert (record["IN_PKTS"], record["IN_BYTES"], record["OUT_PKTS"], record["OUT_BYTES"]) == (1, size(syns[0]), 0, 0)
         assert (record["CLIENT_TCP_FLAGS"], record["SERVER_TCP_FLAGS"], record["TCP_FLAGS"]) == (0x02, 0, 0x02)
         assert record["TCP_WIN_MAX_IN"] == syns[0][TCP].window and record["TCP_WIN_MAX_OUT"] == 0
