@@ -28,7 +28,8 @@ class PacketStats:
     retransmitted_packets: list[int] = field(default_factory=lambda: [0, 0])
     retransmitted_bytes: list[int] = field(default_factory=lambda: [0, 0])
     seq_end: list[int | None] = field(default_factory=lambda: [None, None])  # highest sequence end seen per direction
-    bytes_per_second: list[list[list[int]]] = field(default_factory=lambda: [[], []])  # [[epoch second, bytes], ...]
+    # per direction, each wall-clock second with traffic: [second, bytes, first packet ms, last packet ms]
+    seconds: list[list[list[int]]] = field(default_factory=lambda: [[], []])
     icmp_type: int | None = None
     icmp_code: int = 0
     dns_query_id: int = 0
@@ -43,7 +44,7 @@ class PacketStats:
     def add(self, packet) -> None:
         direction, size = packet.direction, packet.ip_size
         self._count_size(size)
-        self._count_second(direction, packet.time // 1000, size)
+        self._count_second(direction, packet.time, size)
         try:
             ip = dpkt.ip.IP(packet.ip_packet)
         except (dpkt.UnpackError, ValueError):
@@ -65,12 +66,13 @@ class PacketStats:
                 self.size_histogram[index] += 1
                 return
 
-    def _count_second(self, direction: int, second: int, size: int) -> None:
-        seconds = self.bytes_per_second[direction]
+    def _count_second(self, direction: int, time_ms: int, size: int) -> None:
+        seconds, second = self.seconds[direction], time_ms // 1000
         if seconds and seconds[-1][0] == second:
             seconds[-1][1] += size
+            seconds[-1][3] = time_ms
         else:
-            seconds.append([second, size])
+            seconds.append([second, size, time_ms, time_ms])
 
     def _count_ttl(self, direction: int, ttl: int) -> None:
         self.ttl_packets += 1

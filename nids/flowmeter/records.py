@@ -7,7 +7,8 @@ ICMP = 1
 MS_PER_S = 1000
 # The published data stores a flow's duration as (first - last) in microseconds wrapped to an unsigned 32-bit
 # number, divided by 1000: every non-zero duration d ms appears as 4294967 - d.
-WRAPPED_MS = (1 << 32) // MS_PER_S
+UINT32 = 1 << 32
+WRAPPED_MS = UINT32 // MS_PER_S
 
 # TCP flag bits; NFStream counts packets per flag, and a flag is in the bit-OR when its count is non-zero.
 TCP_FLAG_BITS = {"fin": 0x01, "syn": 0x02, "rst": 0x04, "psh": 0x08, "ack": 0x10, "urg": 0x20, "ece": 0x40, "cwr": 0x80}
@@ -26,14 +27,23 @@ def tcp_flags(flow, direction: str) -> int:
 
 def concatenated_seconds(seconds: list[list[int]]) -> float:
     """The published per-second byte counts: the decimal counts of each second with traffic, written one after another."""
-    return float("".join(str(count) for _, count in seconds) or 0)
+    return float("".join(str(count) for _, count, _, _ in seconds) or 0)
+
+
+def last_second_throughput(seconds: list[list[int]]) -> int:
+    """The published throughput: the last second with traffic, its bytes per (ms from its first to last packet + 1),
+    times 8000 (bits per second), in an unsigned 32-bit number."""
+    if not seconds:
+        return 0
+    _, count, first_ms, last_ms = seconds[-1]
+    return 8 * MS_PER_S * (count // (last_ms - first_ms + 1)) % UINT32
 
 
 def flow_record(flow, encoding: str) -> dict:
     stats: PacketStats = flow.udps.stats
     duration_ms = flow.bidirectional_duration_ms
     durations = {IN: flow.src2dst_duration_ms, OUT: flow.dst2src_duration_ms}
-    volume = {IN: (flow.src2dst_bytes, flow.src2dst_packets), OUT: (flow.dst2src_bytes, flow.dst2src_packets)}
+    volume = {IN: flow.src2dst_bytes, OUT: flow.dst2src_bytes}
     icmp_type, icmp_code = (stats.icmp_type or 0, stats.icmp_code) if flow.protocol == ICMP else (0, 0)
     record = {
         "IPV4_SRC_ADDR": flow.src_ip,
@@ -75,11 +85,11 @@ def flow_record(flow, encoding: str) -> dict:
             "MAX_TTL": stats.ttl_max,
             "MIN_IP_PKT_LEN": flow.bidirectional_min_ps,
             # bytes per second over the direction's active time, a flow shorter than a second counting as one second
-            "SRC_TO_DST_SECOND_BYTES": volume[IN][0] * MS_PER_S / max(durations[IN], MS_PER_S),
-            "DST_TO_SRC_SECOND_BYTES": volume[OUT][0] * MS_PER_S / max(durations[OUT], MS_PER_S),
+            "SRC_TO_DST_SECOND_BYTES": volume[IN] * MS_PER_S / max(durations[IN], MS_PER_S),
+            "DST_TO_SRC_SECOND_BYTES": volume[OUT] * MS_PER_S / max(durations[OUT], MS_PER_S),
             # bits per second over the direction's active time, at least one millisecond
-            "SRC_TO_DST_AVG_THROUGHPUT": round(volume[IN][0] * 8 * MS_PER_S / max(durations[IN], 1)),
-            "DST_TO_SRC_AVG_THROUGHPUT": round(volume[OUT][0] * 8 * MS_PER_S / max(durations[OUT], 1)),
+            "SRC_TO_DST_AVG_THROUGHPUT": round(volume[IN] * 8 * MS_PER_S / max(durations[IN], 1)),
+            "DST_TO_SRC_AVG_THROUGHPUT": round(volume[OUT] * 8 * MS_PER_S / max(durations[OUT], 1)),
         }
     else:
         record |= {
@@ -89,10 +99,9 @@ def flow_record(flow, encoding: str) -> dict:
             "MAX_TTL": stats.in_ttl_max_after_first,
             # a flow without answer counts the missing direction's minimum as 0
             "MIN_IP_PKT_LEN": flow.bidirectional_min_ps if flow.dst2src_packets else 0,
-            "SRC_TO_DST_SECOND_BYTES": concatenated_seconds(stats.bytes_per_second[IN]),
-            "DST_TO_SRC_SECOND_BYTES": concatenated_seconds(stats.bytes_per_second[OUT]),
-            # the published throughput matches the mean packet size in bits per millisecond on most rows
-            "SRC_TO_DST_AVG_THROUGHPUT": volume[IN][0] * 8 * MS_PER_S // volume[IN][1] if volume[IN][1] else 0,
-            "DST_TO_SRC_AVG_THROUGHPUT": volume[OUT][0] * 8 * MS_PER_S // volume[OUT][1] if volume[OUT][1] else 0,
+            "SRC_TO_DST_SECOND_BYTES": concatenated_seconds(stats.seconds[IN]),
+            "DST_TO_SRC_SECOND_BYTES": concatenated_seconds(stats.seconds[OUT]),
+            "SRC_TO_DST_AVG_THROUGHPUT": last_second_throughput(stats.seconds[IN]),
+            "DST_TO_SRC_AVG_THROUGHPUT": last_second_throughput(stats.seconds[OUT]),
         }
     return {column: record[column] for column in COLUMNS}

@@ -141,9 +141,14 @@ def test_http_exchange_is_one_flow_with_both_directions_counted(flows, captures)
     assert record["RETRANSMITTED_IN_PKTS"] == record["RETRANSMITTED_OUT_PKTS"] == 0
 
     # Per-second bytes: the capture spans two seconds, written one after the other in the dataset encoding.
-    per_second = [sum(size(p) for p in group) for _, group in groupby(client, key=lambda p: ms(p) // 1000)]
+    seconds = [list(group) for _, group in groupby(client, key=lambda p: ms(p) // 1000)]
+    per_second = [sum(map(size, group)) for group in seconds]
     assert len(per_second) == 2
     assert record["SRC_TO_DST_SECOND_BYTES"] == float("".join(map(str, per_second)))
+    # Throughput, published encoding: the last second's bytes per (its packets' span in ms + 1), in bits per second.
+    last = seconds[-1]
+    assert len(last) > 1
+    assert record["SRC_TO_DST_AVG_THROUGHPUT"] == 8000 * (per_second[-1] // (ms(last[-1]) - ms(last[0]) + 1))
     assert plain["SRC_TO_DST_SECOND_BYTES"] == record["IN_BYTES"] * 1000 / max(record["DURATION_IN"], 1000)
     assert plain["SRC_TO_DST_AVG_THROUGHPUT"] == round(record["IN_BYTES"] * 8000 / record["DURATION_IN"])
 
