@@ -42,19 +42,26 @@ def add_parser(subparsers) -> None:
         "-o", "--output", type=Path, required=True, help=f"output file; format from the suffix: {', '.join(FORMATS)}"
     )
     parser.add_argument(
-        "--idle-timeout", type=_positive(int), default=IDLE_TIMEOUT_S, metavar="S",
+        "--idle-timeout",
+        type=_positive(int),
+        default=IDLE_TIMEOUT_S,
+        metavar="S",
         help=f"end a flow after S seconds without packets (default {IDLE_TIMEOUT_S}, as nProbe)",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--active-timeout", type=_positive(int), default=ACTIVE_TIMEOUT_S, metavar="S",
+        "--active-timeout",
+        type=_positive(int),
+        default=ACTIVE_TIMEOUT_S,
+        metavar="S",
         help=f"split a flow still active after S seconds (default {ACTIVE_TIMEOUT_S}, as nProbe)",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--encoding", choices=ENCODINGS, default=ENCODINGS[0],
+        "--encoding",
+        choices=ENCODINGS,
+        default=ENCODINGS[0],
         help="nf-bot-iot-v2 (default): the published dataset's encoding, what the models learnt; "
         "plain: the NetFlow meaning of the few columns where the two differ (docs/flows.md)",
-    )  # fmt: skip
-    parser.set_defaults(run=run)
+    )
 
 
 def run(args: argparse.Namespace) -> int:

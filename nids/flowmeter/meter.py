@@ -30,7 +30,14 @@ def meter(
             udps=[PacketStatsPlugin()],
             n_meters=0,  # one metering process per spare core; each takes a hash share of the flows
         )
-        for flow in streamer:
-            yield flow_record(flow, encoding)
-    except ValueError as exc:  # NFStream's report of a capture libpcap cannot read (link type, format)
-        raise CommandError(f"{capture}: {exc}") from None
+    except ValueError as exc:
+        raise CommandError(f"{capture}: cannot meter this capture (NFStream: {exc})") from None
+    flows = iter(streamer)
+    while True:
+        try:
+            flow = next(flows)
+        except StopIteration:
+            return
+        except ValueError as exc:  # NFStream's report of a capture libpcap cannot read (link type, format)
+            raise CommandError(f"{capture}: cannot meter this capture (NFStream: {exc})") from None
+        yield flow_record(flow, encoding)  # outside the try: an error here is a bug, not the capture's fault

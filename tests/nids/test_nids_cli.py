@@ -6,6 +6,8 @@ import sys
 
 import pyarrow.parquet as pq
 import pytest
+from scapy.packet import Raw
+from scapy.utils import PcapWriter, wrpcapng
 
 from nids.flowmeter.columns import COLUMNS, FLOAT_COLUMNS, IDENTIFIERS, STRING_COLUMNS
 
@@ -86,9 +88,15 @@ def test_truncated_pcap_is_one_line_error_and_keeps_the_previous_output(run_nids
     ]  # no partial file left behind
 
 
-def test_truncated_pcapng_is_one_line_error(run_nids, captures, tmp_path):
-    from scapy.utils import wrpcapng
+def test_capture_nfstream_cannot_read_is_one_line_error(run_nids, tmp_path):
+    # A well-formed pcap of a link type NFStream does not decode (147, reserved for private use).
+    odd = tmp_path / "private-link.pcap"
+    with PcapWriter(str(odd), linktype=147) as writer:
+        writer.write(Raw(bytes(60)))
+    assert_one_line_error(run_nids("flows", str(odd), "-o", str(tmp_path / "out.csv")), "cannot meter this capture")
 
+
+def test_truncated_pcapng_is_one_line_error(run_nids, captures, tmp_path):
     whole = tmp_path / "whole.pcapng"
     wrpcapng(str(whole), captures["dns"].packets)
     truncated = tmp_path / "truncated.pcapng"
