@@ -1,8 +1,12 @@
 """`nids flows` run as users run it, in a child process: outputs, timeouts and one-line errors."""
 
 import csv
+import os
+import socket
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
@@ -10,6 +14,8 @@ from scapy.packet import Raw
 from scapy.utils import PcapWriter, wrpcapng
 
 from nids.flowmeter.columns import COLUMNS, FLOAT_COLUMNS, IDENTIFIERS, STRING_COLUMNS
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def assert_one_line_error(result, *fragments: str) -> None:
@@ -136,3 +142,30 @@ def test_the_command_line_loads_no_metering_or_training_stack_until_it_meters():
     loaded = set(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout.split())
     assert "nids" in loaded
     assert not loaded & {"nfstream", "pandas", "pyarrow", "scapy", "tensorflow", "numpy"}
+
+
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux") or os.geteuid() != 0, reason="live capture needs Linux and capture rights"
+)
+def test_live_capture_on_loopback_counts_each_datagram_once(tmp_path):
+    # Loopback shows every packet twice (leaving and arriving); the capture must keep one copy. Datagrams go
+    # to a closed loopback port from a socket of our own, so their flow is known by its source port.
+    output = tmp_path / "live.csv"
+    command = [sys.executable, "-m", "nids", "flows", "--interface", "lo", "--seconds", "7", "-o", str(output)]
+    capture = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    sent = 0
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+        sender.bind(("127.0.0.1", 0))
+        port = sender.getsockname()[1]
+        time.sleep(2.5)  # the capture is listening by then (interpreter and scapy start-up)
+        deadline = time.monotonic() + 2.5
+        while time.monotonic() < deadline:
+            sender.sendto(b"probe %d" % sent, ("127.0.0.1", 9))  # the discard port: nothing answers but ICMP
+            sent += 1
+            time.sleep(0.2)
+    _, stderr = capture.communicate(timeout=120)
+    assert capture.returncode == 0, stderr
+    (flow,) = [r for r in read_csv(output) if r["L4_SRC_PORT"] == port and r["PROTOCOL"] == 17]
+    assert 1 <= flow["IN_PKTS"] <= sent
+    sizes = [28 + len(b"probe %d" % i) for i in range(sent)]  # IP + UDP headers + payload
+    assert min(sizes) * flow["IN_PKTS"] <= flow["IN_BYTES"] <= max(sizes) * flow["IN_PKTS"]
