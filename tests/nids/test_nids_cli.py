@@ -136,12 +136,22 @@ def test_bad_invocations_are_one_line_errors(run_nids, captures, tmp_path, args,
     assert_one_line_error(run_nids("flows", *args), fragment)
 
 
+def top_level_modules_after(statement: str) -> set[str]:
+    code = f"import sys; {statement}; print(' '.join(sorted({{m.split('.')[0] for m in sys.modules}})))"
+    return set(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout.split())
+
+
 def test_the_command_line_loads_no_metering_or_training_stack_until_it_meters():
     # Other subcommands and `nids --help` must not pay for NFStream, pandas, pyarrow, scapy or TensorFlow.
-    code = "import sys, nids.cli; print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))"
-    loaded = set(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout.split())
+    loaded = top_level_modules_after("import nids.cli")
     assert "nids" in loaded
     assert not loaded & {"nfstream", "pandas", "pyarrow", "scapy", "tensorflow", "numpy"}
+
+
+def test_the_column_list_comes_from_the_trainer_without_its_training_stack():
+    loaded = top_level_modules_after("import nids.flowmeter.columns")
+    assert "trainer" in loaded
+    assert not loaded & {"tensorflow", "keras", "sklearn", "imblearn", "pandas", "numpy"}
 
 
 @pytest.mark.skipif(
