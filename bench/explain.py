@@ -109,7 +109,8 @@ def main(argv: list[str] | None = None) -> None:
         )
         data["models"][model_id] = {"explain": explained, "drift": drift}
         sections.append(
-            f"## {model_id}\n\nExplanations of {len(records)} real records, {len(model.meta.background)} background rows; error against "
+            f"## {model_id}\n\nExplanations of {len(records)} real records, {len(model.meta.background)} background rows; "
+            f"error against "
             f"{REFERENCE_PERMUTATIONS} permutations; one prediction of one record: {explained[0]['one_prediction_ms']} ms.\n\n"
             + table(
                 [

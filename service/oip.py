@@ -125,7 +125,8 @@ def read_columns(request: InferenceRequest, binary: bytes, rules: ColumnRules, m
             rows = tensor.shape[0]
         elif tensor.shape[0] != rows:
             raise OipError(
-                f"input '{tensor.name}' has shape {tensor.shape}, but the first input has [{rows}]: all inputs take one value per record"
+                f"input '{tensor.name}' has shape {tensor.shape}, but the first input has [{rows}]: "
+                "all inputs take one value per record"
             )
         data, offset = _tensor_data(tensor, binary, offset)
         if len(data) != rows:

@@ -126,7 +126,8 @@ def test_the_verdict_is_explained_by_the_apis_contributions(logged_in, api, auth
     assert [g.get_attribute("class").split()[1] for g in shown.all()[:8]] == sides
     label = chart.get_attribute("aria-label")
     top = contributions[0]
-    assert label.startswith(f"Contributions to the probability of {explanation['label']}: {top['feature']} = {_as_js(top['value'])}: ")
+    first = f"{top['feature']} = {_as_js(top['value'])}"
+    assert label.startswith(f"Contributions to the probability of {explanation['label']}: {first}: ")
     expect(page.locator("#explanation")).to_contain_text(f"Why {explanation['label']}")
     expect(page.locator("#novelty")).to_have_count(0)  # the shipped models have no novelty detector
     chart.scroll_into_view_if_needed()
@@ -143,14 +144,16 @@ def test_a_prediction_with_novelty_shows_it(browser, novelty_server, log_in, new
         page = context.new_page()
         try:
             log_in(page, user)
+            examples = page.get_by_role("group", name="Fill with a real test record")
             for label, record in model["examples"].items():
-                page.get_by_role("group", name="Fill with a real test record").get_by_role("button", name=label, exact=True).click()
+                examples.get_by_role("button", name=label, exact=True).click()
                 page.get_by_role("button", name="Predict").click()
                 body = {"dataset": model["dataset"], "record": record}
-                novelty = api.post("/predict", json=body, headers={"Authorization": f"Bearer {token}"}).json()["prediction"]["novelty"]
+                answer = api.post("/predict", json=body, headers={"Authorization": f"Bearer {token}"}).json()
+                novelty = answer["prediction"]["novelty"]
                 words = "Unlike the training traffic" if novelty["unknown"] else "Within the training traffic"
                 expect(page.locator("#novelty")).to_have_text(re.compile(f"^{words}: novelty score "))
-                expect(page.locator("#novelty")).to_have_class(re.compile("unknown") if novelty["unknown"] else re.compile("^novelty$"))
+                expect(page.locator("#novelty")).to_have_class(re.compile("unknown" if novelty["unknown"] else "^novelty$"))
                 page.locator("#novelty").evaluate("node => node.remove()")  # so the next one is new
         finally:
             context.close()
