@@ -45,9 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="NIDS prediction API", version="0.1.0", description=DESCRIPTION, lifespan=lifespan, **docs)
     app.state.settings, app.state.registry, app.state.engine = settings, registry, engine
     app.state.rate_limits = RateLimits.from_settings(settings)
-    app.state.drift = DriftMonitors(
-        {model_id: served.model.meta for model_id, served in registry.models.items()}, settings.drift_window
-    )
+    app.state.drift = DriftMonitors({model_id: served.model.meta for model_id, served in registry.models.items()})
     # A JSON object may hold every field of the largest record and a few unknown ones (each reported by name).
     max_json_members = max(len(record.model_fields) for record in registry.records.values()) + 16
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, max_json_members=max_json_members)

@@ -47,9 +47,6 @@ class Settings(BaseSettings):
     log_tracebacks: bool = Field(
         False, description="log the traceback of an unexpected error (debugging only: it may hold data)"
     )
-    drift_window: int = Field(
-        10_000, ge=1, le=1_000_000, description="the most recent records per model (per worker) that drift is measured over"
-    )
     onnx_intra_op_threads: int = Field(1, ge=1, description="threads one inference may use")
     onnx_inter_op_threads: int = Field(1, ge=1)
     host: str = "127.0.0.1"
