@@ -1,5 +1,6 @@
 """Open Inference Protocol v2, driven by Triton's own HTTP client against the service run by uvicorn on loopback."""
 
+import json
 from collections.abc import Iterator
 
 import httpx
@@ -285,3 +286,43 @@ def test_a_model_with_novelty_outputs_its_score_and_unknown(start_service, tmp_p
     assert result.as_numpy("novelty_score") == pytest.approx(expected.novelty_score.astype(np.float32))
     assert result.as_numpy("unknown").tolist() == expected.unknown.tolist()
     assert 0 < expected.unknown.sum() < len(records)
+
+
+def _binary_request(meta, record: dict, raw_overrides: dict | None = None) -> tuple[bytes, bytes, list[tuple[str, str]]]:
+    """(JSON header, binary tail, [(input, datatype)]) of one record in Triton's binary tensor extension."""
+    tensors = [(f.name, _datatype(f)) for f in meta.features]
+    raw = {
+        name: len(record[name]).to_bytes(4, "little") + record[name].encode()
+        if datatype == "BYTES"
+        else np.array([record[name]], dtype=NUMPY[datatype]).tobytes()
+        for name, datatype in tensors
+    } | (raw_overrides or {})
+    inputs = [{"name": n, "shape": [1], "datatype": d, "parameters": {"binary_data_size": len(raw[n])}} for n, d in tensors]
+    return json.dumps({"inputs": inputs}).encode(), b"".join(raw[name] for name, _ in tensors), tensors
+
+
+def _datatype(feature) -> str:
+    return "BYTES" if isinstance(feature, CategoricalFeature) else {"integer": "INT64", "number": "FP64"}[feature.dtype]
+
+
+def test_malformed_binary_tensors_name_the_problem(service, headers, metadata):
+    """Triton's binary extension: a JSON header of Inference-Header-Content-Length bytes, then the tensors in order."""
+    url = f"{service}/v2/models/nsl-kdd-multiclass-cnn/infer"
+    meta = metadata["nsl-kdd-multiclass-cnn"]
+    record = meta.examples["normal"]
+    head, tail, tensors = _binary_request(meta, record)
+    past_the_end = _binary_request(meta, record, {"protocol_type": (50).to_bytes(4, "little") + b"tcp"})
+    last = tensors[-1][0]
+    for length, body, message in [
+        (len(head), head + tail, None),
+        (len(head) + len(tail) + 1, head + tail, "must be a byte count of at most the body's"),
+        (len(head), head + tail[:-1], f"input '{last}' binary_data_size 8 exceeds the binary data sent"),
+        (len(head), head + tail + b"\0", "1 bytes of binary data follow the inputs"),
+        (len(past_the_end[0]), past_the_end[0] + past_the_end[1], "input 'protocol_type': a BYTES element is longer than"),
+    ]:
+        sent = headers | {"Content-Type": "application/octet-stream", "Inference-Header-Content-Length": str(length)}
+        response = httpx.post(url, headers=sent, content=body)
+        if message is None:  # the well-formed request, for reference
+            assert response.status_code == 200, response.text
+        else:
+            assert response.status_code == 400 and message in response.json()["error"], response.text
