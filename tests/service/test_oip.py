@@ -50,9 +50,7 @@ def _inputs(
     for feature in meta.features:
         if feature.name == skip:
             continue
-        datatype = (override or {}).get(feature.name) or (
-            "BYTES" if isinstance(feature, CategoricalFeature) else {"integer": "INT64", "number": "FP64"}[feature.dtype]
-        )
+        datatype = (override or {}).get(feature.name) or _datatype(feature)
         tensor = triton.InferInput(feature.name, [len(records)], datatype)
         values = [r[feature.name] for r in records]
         tensor.set_data_from_numpy(np.array(values, dtype=NUMPY.get(datatype, np.float32)), binary_data=binary)
@@ -86,10 +84,7 @@ def test_model_metadata_has_one_input_per_column(client, headers, index, metadat
         assert described["name"] == entry["id"] and described["platform"] == "onnxruntime_onnx"
         assert [i["name"] for i in described["inputs"]] == [f.name for f in meta.features]
         for tensor, feature in zip(described["inputs"], meta.features, strict=True):
-            expected = (
-                "BYTES" if isinstance(feature, CategoricalFeature) else {"integer": "INT64", "number": "FP64"}[feature.dtype]
-            )
-            assert tensor["datatype"] == expected and tensor["shape"] == [-1]
+            assert tensor["datatype"] == _datatype(feature) and tensor["shape"] == [-1]
         assert {o["name"]: (o["datatype"], o["shape"]) for o in described["outputs"]} == {
             "label": ("BYTES", [-1]),
             "is_attack": ("BOOL", [-1]),
