@@ -4,6 +4,7 @@ import os
 import secrets
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from jose import JOSEError, jwt
@@ -48,10 +49,12 @@ def _verify(password: str, password_hash: str | None) -> tuple[bool, str | None]
     return password_context.verify_and_update(password, password_hash)
 
 
-def create_access_token(subject: str, settings: Settings) -> str:
+def create_access_token(user_id: int, generation: int, settings: Settings) -> str:
+    """`generation`: the user's token generation now; revoking the user's tokens starts a new one, which ends this token."""
     now = datetime.now(UTC)
     claims = {
-        "sub": subject,
+        "sub": str(user_id),
+        "gen": generation,
         "iat": now,
         "exp": now + timedelta(minutes=settings.access_token_minutes),
         "iss": settings.jwt_issuer,
@@ -60,9 +63,15 @@ def create_access_token(subject: str, settings: Settings) -> str:
     return jwt.encode(claims, settings.signing_key, algorithm=ALGORITHM)
 
 
-def token_subject(token: str, settings: Settings) -> str | None:
-    """The token's subject if it is signed by us (with the current key or one being rotated out),
-    current, and meant for this service; else None."""
+@dataclass(frozen=True)
+class TokenClaims:
+    user_id: int
+    generation: int
+
+
+def verify_token(token: str, settings: Settings) -> TokenClaims | None:
+    """The token's user and generation if it is signed by us (with the current key or one being rotated out),
+    current, and meant for this service; else None. Whether the user may still use it is the caller's question."""
     if len(token) > MAX_TOKEN_LENGTH:
         return None
     try:
@@ -79,4 +88,10 @@ def token_subject(token: str, settings: Settings) -> str | None:
     if claims["iat"] > time.time() + CLOCK_SKEW_SECONDS:  # python-jose checks `nbf` but not an `iat` in the future
         return None
     subject = claims["sub"]
-    return subject if isinstance(subject, str) else None
+    # Tokens issued before generations existed have no `gen`: they belong to generation 0.
+    generation = claims.get("gen", 0)
+    if not (isinstance(subject, str) and subject.isascii() and subject.isdecimal()):
+        return None
+    if type(generation) is not int or generation < 0:  # bool is no generation
+        return None
+    return TokenClaims(int(subject), generation)

@@ -200,3 +200,24 @@ def _wait_until_ready(url: str, process: subprocess.Popen, log: Path, timeout: f
             pass
         time.sleep(0.2)
     pytest.fail(f"the service did not become ready within {timeout} s:\n{log.read_text(errors='replace')[-2000:]}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _suite_environment() -> Iterator[None]:
+    """Set up before every other session fixture (autouse ones come first):
+    - the suite registers a user per test from the one TestClient address, so registrations are limited
+      only where a test sets that limit itself;
+    - on PostgreSQL, the tables the migrations made in an earlier run are dropped, so they run from
+      an empty schema (the `database_url` fixture drops only those of the first migration)."""
+    url = os.environ.get("NIDS_TEST_DATABASE_URL")
+    if url:
+        from service.models import Base
+
+        engine = create_db_engine(url)
+        with engine.begin() as connection:
+            Base.metadata.drop_all(connection)
+            connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        engine.dispose()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("NIDS_REGISTER_LIMIT_PER_CLIENT", "100000/hour")
+        yield
