@@ -77,6 +77,7 @@ def start_server(args: argparse.Namespace, folder: Path) -> tuple[subprocess.Pop
         "NIDS_HOST": HOST,
         "NIDS_PORT": str(port),
         "NIDS_WORKERS": str(args.workers),
+        "NIDS_REGISTER_LIMIT_PER_CLIENT": f"{USERS}/minute",  # the users are registered from this one address
     }
     log = folder / "server.log"
     with log.open("wb") as output:
