@@ -7,6 +7,7 @@ and replica sees the same counts: the service database, or the `limits` storage 
 counting them in a shared store would add a round trip to every prediction.
 """
 
+import hashlib
 import math
 import time
 from dataclasses import dataclass
@@ -32,14 +33,23 @@ class Limit:
 
     def wait(self, key: str) -> int:
         """Seconds until `key` may count once more; 0 when it may now."""
-        if self.limiter.test(self.item, self.scope, key):
-            return 0
-        reset = self.limiter.get_window_stats(self.item, self.scope, key).reset_time
-        return max(1, math.ceil(reset - time.time()))
+        return self._wait(_stored(key))
 
     def hit(self, key: str) -> int:
         """Counts one for `key`; when its limit is reached already, counts nothing and says how long to wait."""
-        return 0 if self.limiter.hit(self.item, self.scope, key) else self.wait(key)
+        stored = _stored(key)
+        return 0 if self.limiter.hit(self.item, self.scope, stored) else self._wait(stored)
+
+    def _wait(self, stored: str) -> int:
+        if self.limiter.test(self.item, self.scope, stored):
+            return 0
+        reset = self.limiter.get_window_stats(self.item, self.scope, stored).reset_time
+        return max(1, math.ceil(reset - time.time()))
+
+
+def _stored(key: str) -> str:
+    """Keys are usernames as typed (sometimes a password typed in the wrong field) and addresses: stores see digests."""
+    return hashlib.sha256(key.encode()).hexdigest()
 
 
 @dataclass(frozen=True)

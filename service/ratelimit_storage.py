@@ -1,8 +1,7 @@
 """A `limits` storage in the service database, so that every worker and replica counts the same attempts.
 
 Each hit is a row that expires at the end of its window; `limits`' moving-window strategy drives it
-like its memory or Redis storages. Keys are stored as sha256 digests: they hold usernames as typed,
-and people sometimes type a password into that field.
+like its memory or Redis storages. Keys are stored as sha256 digests, which fit a fixed-width column.
 """
 
 import hashlib

@@ -6,8 +6,11 @@ uvicorn trusts X-Forwarded-For from loopback, so each test gives its requests a 
 its own: counts of one test do not reach another's.
 """
 
+import hashlib
 import os
 import random
+import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -48,7 +51,9 @@ def _send(server, method: str, path: str, address: str, **kwargs) -> httpx.Respo
 
 def _register(server, password: str) -> str:
     username = f"worker-{uuid.uuid4().hex[:10]}"
-    assert _send(server, "POST", "/auth/register", _address(), json={"username": username, "password": password}).status_code == 201
+    assert (
+        _send(server, "POST", "/auth/register", _address(), json={"username": username, "password": password}).status_code == 201
+    )
     return username
 
 
@@ -70,7 +75,9 @@ def test_failed_logins_per_username_hold_at_the_limit_across_workers(server, pas
 
 def test_failed_logins_per_client_hold_at_the_limit_across_workers(server):
     address = _address()
-    statuses = [_login(server, f"guess-{uuid.uuid4().hex[:8]}", "wrong password", address).status_code for _ in range(PER_CLIENT + 3)]
+    statuses = [
+        _login(server, f"guess-{uuid.uuid4().hex[:8]}", "wrong password", address).status_code for _ in range(PER_CLIENT + 3)
+    ]
     assert statuses == [401] * PER_CLIENT + [429] * 3
     assert _login(server, f"guess-{uuid.uuid4().hex[:8]}", "wrong password").status_code == 401  # other clients go on
 
@@ -122,3 +129,50 @@ def test_the_admin_command_revokes_and_disables_across_workers_within_the_bound(
     assert _admin(database_url, "enable", username).returncode == 0
     token = _login(server, username, password).json()["access_token"]
     assert [_me(server, token) for _ in range(10)] == [200] * 10
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory) -> str:
+    """A throw-away Redis server on a free loopback port, with nothing saved to disk."""
+    redis = pytest.importorskip("redis", reason="the `redis` extra is not installed")
+    if not shutil.which("redis-server"):
+        pytest.skip("redis-server is not installed (Debian: redis-server)")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    folder = tmp_path_factory.mktemp("redis")
+    command = ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--dir", str(folder)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    client = redis.Redis.from_url(url)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            assert time.monotonic() < deadline and process.poll() is None, "redis-server did not start"
+            time.sleep(0.1)
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def test_limits_counted_in_redis_hold_across_workers(start_service, redis_url, password):
+    import redis
+
+    environment = {
+        "NIDS_RATE_LIMIT_STORAGE": redis_url,
+        "NIDS_LOGIN_LIMIT_PER_USERNAME": f"{PER_USERNAME}/minute",
+        "NIDS_REGISTER_LIMIT_PER_CLIENT": f"{REGISTRATIONS}/minute",
+    }
+    with start_service(workers=2, **environment) as service:
+        username = _register(service, password)
+        statuses = [_login(service, username, "wrong password").status_code for _ in range(PER_USERNAME + 3)]
+        assert statuses == [401] * PER_USERNAME + [429] * 3
+        address = _address()
+        bodies = [{"username": f"signup-{uuid.uuid4().hex[:8]}", "password": password} for _ in range(REGISTRATIONS + 2)]
+        statuses = [_send(service, "POST", "/auth/register", address, json=body).status_code for body in bodies]
+        assert statuses == [201] * REGISTRATIONS + [429] * 2
+    digest = hashlib.sha256(username.encode()).hexdigest().encode()
+    assert any(digest in key for key in redis.Redis.from_url(redis_url).keys())  # counted there, and not as typed

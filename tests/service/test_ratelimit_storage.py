@@ -13,6 +13,7 @@ from limits.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter
 from sqlalchemy import text
 
 from service.core.db import create_db_engine
+from service.ratelimit import RateLimits
 from service.ratelimit_storage import PRUNE_INTERVAL_S, DatabaseStorage
 
 
@@ -61,12 +62,16 @@ def test_clear_reset_and_check(storage):
     assert storage.check() and storage.reset() >= 1 and storage.get(key) == 0
 
 
-def test_keys_are_stored_as_digests_not_as_typed(storage, app):
+def test_usernames_and_addresses_are_stored_as_digests_not_as_typed(app, make_settings):
     secret_looking = f"my-password-typed-as-a-username-{uuid.uuid4().hex}"
-    MovingWindowRateLimiter(storage).hit(parse("5/minute"), "login-username", secret_looking)
+    limits = RateLimits.from_settings(make_settings(), app.state.engine)
+    limits.failed_login(secret_looking, "198.51.100.23")
+    memory = RateLimits.from_settings(make_settings(rate_limit_storage="memory://"))
+    memory.failed_login(secret_looking, "198.51.100.23")
     with app.state.engine.connect() as connection:
         keys = connection.execute(text("SELECT key FROM rate_limit_hits")).scalars().all()
-    assert keys and all(len(k) == 64 and secret_looking not in k for k in keys)
+    stored = " ".join(keys + list(memory.login_per_username.limiter.storage.events))
+    assert keys and secret_looking not in stored and "198.51.100.23" not in stored
 
 
 def test_expired_hits_are_swept_out(storage, app, clock):
