@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session
 
 from service.accounts import Account, AccountCache
 from service.core.config import Settings
+from service.core.security import verify_token
 from service.ratelimit import RateLimitsDep
 from service.registry import Registry
-from service.security import verify_token
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/auth/token")
 
