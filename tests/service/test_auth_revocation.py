@@ -151,3 +151,11 @@ def test_a_disabled_account_can_neither_log_in_nor_use_its_tokens(client, app, u
 def test_the_admin_command_names_an_unknown_user(run_admin):
     with pytest.raises(LookupError, match="no user named 'nobody-at-all'"):
         run_admin("revoke", "nobody-at-all")
+
+
+def test_a_token_remembered_by_the_worker_is_refused_once_it_expires(client, user, signing_key, clock):
+    """Accepted tokens are remembered to spare the signature check; their expiry is still checked on every use."""
+    token = _token(user, signing_key, exp=int(time.time()) + 60)
+    assert _me(client, token) == 200 and _me(client, token) == 200
+    clock.shift(60 + 30 + 2)  # past `exp` and the 30 s of clock skew allowed
+    assert _me(client, token) == 401
