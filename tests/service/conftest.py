@@ -158,6 +158,15 @@ def start_service(database_url, artifacts_dir, tmp_path_factory) -> Callable[...
     return start
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _registrations_unlimited_for_the_suite() -> Iterator[None]:
+    """The suite registers a user per test from the one TestClient address: registrations are limited only
+    where a test sets that limit itself. (Autouse: in place before the session's apps read their settings.)"""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("NIDS_REGISTER_LIMIT_PER_CLIENT", "100000/hour")
+        yield
+
+
 @pytest.fixture(scope="session")
 def bare_client(tmp_path_factory, artifacts_dir, make_settings) -> Iterator[TestClient]:
     """An app serving one shipped model as it was before it had a training profile and background rows."""
