@@ -116,14 +116,25 @@ def build_alert(
         alert["nids"]["row"] = int(row)
     for column, (side, field) in ENDPOINT_COLUMNS.items():
         value = record.get(column) if record else None
+        if field == "port":
+            value = _port(value)
         if value is not None and value != "":
-            alert.setdefault(side, {})[field] = int(value) if field == "port" else str(value)
+            alert.setdefault(side, {})[field] = value if field == "port" else str(value)
     where = ""
     if "source" in alert or "destination" in alert:
         where = f" {_endpoint(alert.get('source'))} -> {_endpoint(alert.get('destination'))}"
     unknown = " (unknown to the model)" if novelty and novelty.get("unknown") else ""
     alert["message"] = f"{label}{unknown} with confidence {confidence:.3f}{where} [{model_id}]"
     return alert
+
+
+def _port(value: Any) -> int | None:
+    """ECS ports are numbers: a value that is none (flow files write them as text too) is left out."""
+    try:
+        port = int(value)
+    except (TypeError, ValueError):
+        return None
+    return port if 0 <= port <= 65535 else None
 
 
 def _endpoint(side: Mapping[str, Any] | None) -> str:

@@ -1,0 +1,127 @@
+"""The checks the service applies to a record (types, bounds, closed vocabularies), applied to whole Arrow columns.
+
+A row that fails one is rejected with its row number, column and reason; the other rows go on to the model with the
+values the service would have given it, so the scores are the service's.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from preprocess.metadata import CategoricalFeature, ModelMetadata
+
+# The service's record schema bounds open categories and 64-bit counters the same way (service/schemas/prediction.py).
+OPEN_CATEGORY_MAX_LENGTH = 64
+INT64_MAX = 2**63 - 1
+_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^[+-]?(?i:inf|infinity|nan)$"
+
+
+@dataclass(frozen=True)
+class ColumnRule:
+    name: str
+    kind: Literal["integer", "number", "categorical"]
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[str, ...] | None = None  # a closed vocabulary; None: any text up to OPEN_CATEGORY_MAX_LENGTH
+
+
+def column_rules(meta: ModelMetadata, siblings: Iterable[ModelMetadata] = ()) -> list[ColumnRule]:
+    """A model's input checks. A closed category accepts what any model of the dataset saw in training (the service
+    accepts one record type per dataset); a model that did not see a value encodes it as unseen."""
+    rules = []
+    vocabularies = [meta, *siblings]
+    for feature in meta.features:
+        if isinstance(feature, CategoricalFeature):
+            choices = None
+            if feature.closed:
+                seen = {v for m in vocabularies for f in m.features if f.name == feature.name for v in f.vocabulary}
+                choices = tuple(sorted(seen))
+            rules.append(ColumnRule(feature.name, "categorical", choices=choices))
+        else:
+            maximum = feature.maximum if feature.maximum is not None or feature.dtype == "number" else INT64_MAX
+            rules.append(ColumnRule(feature.name, feature.dtype, minimum=feature.minimum, maximum=maximum))
+    return rules
+
+
+@dataclass
+class Validated:
+    columns: dict[str, np.ndarray]  # feature -> values of the good rows (float64, or str objects for categories)
+    good: np.ndarray  # (n,) bool
+    problems: list[tuple[int, str, str, str | None]]  # (index in the chunk, column, reason, raw value)
+
+
+def validate(table: pa.Table, rules: list[ColumnRule]) -> Validated:
+    bad = np.zeros(table.num_rows, dtype=bool)
+    converted: dict[str, np.ndarray] = {}
+    problems: list[tuple[int, str, str, str | None]] = []
+    for rule in rules:
+        column = table.column(rule.name).combine_chunks() if table.num_rows else pa.array([], pa.string())
+        if rule.kind == "categorical":
+            values, reasons = _categorical(column, rule)
+        else:
+            values, reasons = _numeric(column, rule)
+        converted[rule.name] = values
+        for reason, mask in reasons:
+            indexes = np.flatnonzero(mask)
+            if len(indexes):
+                bad[indexes] = True
+                raw = column.take(pa.array(indexes)).cast(pa.string()).to_pylist()
+                problems.extend(zip(indexes.tolist(), [rule.name] * len(indexes), [reason] * len(indexes), raw, strict=True))
+    good = ~bad
+    problems.sort(key=lambda p: p[0])
+    return Validated({name: values[good] for name, values in converted.items()}, good, problems)
+
+
+def _missing(column: pa.Array) -> np.ndarray:
+    return column.is_null().to_numpy(zero_copy_only=False)
+
+
+def _numeric(column: pa.Array, rule: ColumnRule) -> tuple[np.ndarray, list[tuple[str, np.ndarray]]]:
+    missing = _missing(column)
+    unparsed = np.zeros(len(column), dtype=bool)
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        try:
+            numbers = pc.cast(column, pa.float64())
+        except pa.ArrowInvalid:  # some value is no number: find which, then convert the others
+            parsable = pc.match_substring_regex(column, _NUMBER)
+            unparsed = ~pc.fill_null(parsable, True).to_numpy(zero_copy_only=False)
+            numbers = pc.cast(pc.if_else(parsable, column, pa.scalar(None, column.type)), pa.float64())
+    else:
+        numbers = pc.cast(column, pa.float64())
+    values = numbers.to_numpy(zero_copy_only=False)  # nulls come out as NaN
+    present = ~missing & ~unparsed
+    with np.errstate(invalid="ignore"):
+        finite = np.isfinite(values)
+        reasons = [
+            ("missing value", missing),
+            ("not a number", unparsed),
+            ("not a finite number", present & ~finite),
+        ]
+        checked = present & finite
+        if rule.kind == "integer":
+            reasons.append(("not an integer", checked & (values != np.floor(values))))
+        if rule.minimum is not None:
+            reasons.append((f"below the minimum {_bound(rule.minimum)}", checked & (values < rule.minimum)))
+        if rule.maximum is not None:
+            reasons.append((f"above the maximum {_bound(rule.maximum)}", checked & (values > rule.maximum)))
+    return values, reasons
+
+
+def _categorical(column: pa.Array, rule: ColumnRule) -> tuple[np.ndarray, list[tuple[str, np.ndarray]]]:
+    text = column.cast(pa.string())
+    missing = _missing(text)
+    if rule.choices is not None:
+        known = pc.is_in(text, value_set=pa.array(rule.choices, pa.string())).to_numpy(zero_copy_only=False)
+        invalid = ("not one of the values seen in training", ~missing & ~known)
+    else:
+        too_long = pc.fill_null(pc.greater(pc.utf8_length(text), OPEN_CATEGORY_MAX_LENGTH), False)
+        invalid = (f"longer than {OPEN_CATEGORY_MAX_LENGTH} characters", too_long.to_numpy(zero_copy_only=False))
+    return text.to_numpy(zero_copy_only=False), [("missing value", missing), invalid]
+
+
+def _bound(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
