@@ -6,7 +6,7 @@ reject, found by the vectorised checks in `validate`, instead of a parse error t
 
 import csv
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -114,27 +114,19 @@ def _csv_chunks(source: InputFile, columns: Sequence[str], chunk_rows: int) -> I
     def on_malformed(row: pa_csv.InvalidRow) -> str:
         line = row.number  # physical, 1-based: known because the file is parsed serially
         skipped.append(line)
-        reason = f"{row.actual_columns} fields, expected {row.expected_columns}"
-        source.malformed.append(MalformedRow(line - header_lines, reason, row.text[:1000]))
+        source.malformed.append(MalformedRow(line - header_lines, _reason(row), row.text[:1000]))
         return "skip"
 
-    reader_options = pa_csv.ReadOptions(
-        use_threads=False,  # serial parsing is what makes line numbers of malformed rows known
-        block_size=_block_size(source.path, chunk_rows),
-        column_names=None if source.has_header else source.columns,
-    )
     try:
         reader = pa_csv.open_csv(
             str(source.path),
-            read_options=reader_options,
-            # Empty lines are kept (as malformed rows) so they neither vanish nor shift the numbers of the rows after them.
-            parse_options=pa_csv.ParseOptions(invalid_row_handler=on_malformed, ignore_empty_lines=False),
-            convert_options=pa_csv.ConvertOptions(
-                include_columns=list(columns),
-                column_types=dict.fromkeys(columns, pa.string()),
-                strings_can_be_null=True,
-                null_values=[""],
+            read_options=pa_csv.ReadOptions(
+                use_threads=False,  # serial parsing is what makes line numbers of malformed rows known
+                block_size=_block_size(source.path, chunk_rows),
+                column_names=None if source.has_header else source.columns,
             ),
+            parse_options=parse_options(on_malformed),
+            convert_options=convert_options(columns),
         )
     except (OSError, pa.ArrowException) as exc:
         raise InputError(f"{source.path}: cannot read as CSV: {exc}") from None
@@ -156,6 +148,44 @@ def _csv_chunks(source: InputFile, columns: Sequence[str], chunk_rows: int) -> I
     if pending_rows:
         lines, next_line = _line_numbers(next_line, pending_rows, skipped)
         yield Chunk(pa.Table.from_batches(pending), lines - header_lines)
+
+
+def parse_options(on_malformed: Callable[[pa_csv.InvalidRow], str]) -> pa_csv.ParseOptions:
+    # Empty lines are kept (as malformed rows) so they neither vanish nor shift the numbers of the rows after them.
+    return pa_csv.ParseOptions(invalid_row_handler=on_malformed, ignore_empty_lines=False)
+
+
+def convert_options(columns: Sequence[str]) -> pa_csv.ConvertOptions:
+    """Only the wanted columns, all as text (an empty field is a missing value): checking them is `validate`'s job."""
+    return pa_csv.ConvertOptions(
+        include_columns=list(columns),
+        column_types=dict.fromkeys(columns, pa.string()),
+        strings_can_be_null=True,
+        null_values=[""],
+    )
+
+
+def parse_lines(lines: Sequence[str], rows: np.ndarray, names: Sequence[str], columns: Sequence[str]) -> tuple[Chunk, list[MalformedRow]]:
+    """CSV lines without a header (each with its row number), parsed exactly as `read_chunks` parses a file."""
+    malformed: list[MalformedRow] = []
+
+    def on_malformed(row: pa_csv.InvalidRow) -> str:
+        malformed.append(MalformedRow(int(rows[row.number - 1]), _reason(row), row.text[:1000]))
+        return "skip"
+
+    data = "".join(line + "\n" for line in lines).encode()
+    table = pa_csv.read_csv(
+        pa.py_buffer(data),
+        read_options=pa_csv.ReadOptions(use_threads=False, column_names=list(names)),
+        parse_options=parse_options(on_malformed),
+        convert_options=convert_options(columns),
+    )
+    bad = {m.row for m in malformed}
+    return Chunk(table, np.array([r for r in rows.tolist() if r not in bad], dtype=np.int64)), malformed
+
+
+def _reason(row: pa_csv.InvalidRow) -> str:
+    return f"{row.actual_columns} fields, expected {row.expected_columns}"
 
 
 def _line_numbers(start: int, n: int, skipped: list[int]) -> tuple[np.ndarray, int]:
