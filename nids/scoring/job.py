@@ -68,7 +68,9 @@ def plan(input_path: Path, artifacts: Path, dataset: str | None = None, model_id
     model_id = model_id or dataset_defaults(index, artifacts / "index.json")[dataset]
     folder = artifacts / entries[model_id].path
     meta = read_metadata(folder / "metadata.json")
-    siblings = [read_metadata(artifacts / e.path / "metadata.json") for e in index.models if e.dataset == dataset and e.id != model_id]
+    siblings = [
+        read_metadata(artifacts / e.path / "metadata.json") for e in index.models if e.dataset == dataset and e.id != model_id
+    ]
     rules = column_rules(meta, siblings)
     missing = [rule.name for rule in rules if rule.name not in source.columns]
     if missing:
@@ -79,12 +81,12 @@ def plan(input_path: Path, artifacts: Path, dataset: str | None = None, model_id
 
 
 def _dataset_of(source: InputFile, served: list[str]) -> str:
-    matches = [name for name in served if set(DATASETS[name].features) <= set(source.columns)]
-    if len(matches) != 1:
-        raise InputError(
-            f"{source.path}: cannot tell the dataset from its first line; pass --dataset ({', '.join(served)})"
-        )
-    return matches[0]
+    """The dataset most of whose features the header names (so a file short of a few is told what it lacks)."""
+    share = {name: len(set(DATASETS[name].features) & set(source.columns)) / len(DATASETS[name].features) for name in served}
+    best = max(share, key=share.get)
+    if share[best] < 0.5:
+        raise InputError(f"{source.path}: cannot tell the dataset from its first line; pass --dataset ({', '.join(served)})")
+    return best
 
 
 def _identifiers(spec: DatasetSpec) -> list[str]:

@@ -165,7 +165,9 @@ def convert_options(columns: Sequence[str]) -> pa_csv.ConvertOptions:
     )
 
 
-def parse_lines(lines: Sequence[str], rows: np.ndarray, names: Sequence[str], columns: Sequence[str]) -> tuple[Chunk, list[MalformedRow]]:
+def parse_lines(
+    lines: Sequence[str], rows: np.ndarray, names: Sequence[str], columns: Sequence[str]
+) -> tuple[Chunk, list[MalformedRow]]:
     """CSV lines without a header (each with its row number), parsed exactly as `read_chunks` parses a file."""
     malformed: list[MalformedRow] = []
 

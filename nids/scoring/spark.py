@@ -81,9 +81,11 @@ def run_spark(
     # The workers must run this interpreter, with the same onnxruntime and numpy, so their answers are the driver's.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     work = Path(tempfile.mkdtemp(prefix=f".{output.name}.spark-", dir=output.parent))
+    builder = SparkSession.builder.master(master)
+    if master.startswith("local"):  # a local run stays on loopback, whatever the host name resolves to
+        builder = builder.config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
     spark = (
-        SparkSession.builder.master(master)
-        .appName(f"nids score {job.source.path.name}")
+        builder.appName(f"nids score {job.source.path.name}")
         .config("spark.ui.enabled", "false")
         .config("spark.sql.execution.pyspark.udf.simplifiedTraceback.enabled", "false")
         .config("spark.sql.execution.arrow.maxRecordsPerBatch", str(chunk_rows))
