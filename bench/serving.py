@@ -26,9 +26,9 @@ from bench.client import load
 from bench.inprocess import SIZES
 from bench.processes import CLIENT_CORE, SERVER_CORE, TWO_CORES, free_port, pin, serve
 from bench.records import REPO, real_records
+from inference import INFERENCE_ROWS
 from preprocess.metadata import load_metadata
 from preprocess.transform import Preprocessor
-from service.registry import INFERENCE_ROWS
 
 MODELS = ("nsl-kdd-multiclass-cnn", "nsl-kdd-multiclass-cnn-lstm", "nf-bot-iot-v2-multiclass-cnn", "nf-bot-iot-v2-multiclass-cnn-lstm")
 CONNECTIONS = (1, 8, 32)

@@ -9,9 +9,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 
+from inference import UnknownModelError
 from service.core.config import Settings
 from service.core.db import create_db_engine, migrate
-from service.errors import validation_error_handler
+from service.errors import unknown_model_handler, validation_error_handler
 from service.middleware import BodySizeLimitMiddleware, RequestIdMiddleware, SecurityHeadersMiddleware
 from service.ratelimit import RateLimits
 from service.registry import load_registry
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(RequestIdMiddleware, log_tracebacks=settings.log_tracebacks)  # outermost: sees the others' errors
     app.add_exception_handler(RequestValidationError, validation_error_handler)
+    app.add_exception_handler(UnknownModelError, unknown_model_handler)
     for router in (health.router, auth.router, models.router, predict.build_router(schemas), web.router):
         app.include_router(router)
     app.mount("/static", web.static_files, name="static")
