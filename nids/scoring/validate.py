@@ -13,10 +13,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from preprocess.metadata import CategoricalFeature, ModelMetadata
+from service.schemas.records import INT64_MAX, OPEN_CATEGORY_MAX_LENGTH  # the service's bounds, so rejects are its 422s
 
-# The service's record schema bounds open categories and 64-bit counters the same way (service/schemas/prediction.py).
-OPEN_CATEGORY_MAX_LENGTH = 64
-INT64_MAX = 2**63 - 1
 _NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^[+-]?(?i:inf|infinity|nan)$"
 
 

@@ -4,7 +4,6 @@ import gzip
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pytest
 from fastapi.testclient import TestClient
