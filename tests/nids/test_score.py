@@ -9,6 +9,8 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 import pytest
 
+from inference import load_models
+from tests.inference.conftest import NOVELTY_MODEL, write_novelty_artifacts
 from trainer.datasets import NF_BOT_IOT_V2, NSL_KDD
 
 
@@ -193,3 +195,26 @@ def test_spark_engine_output_equals_local(score, nf_sample, tmp_path):
     spark_rejects = pa_csv.read_csv(tmp_path / "spark.parquet.rejects.csv")
     assert sorted(local_rejects.to_pylist(), key=str) == sorted(spark_rejects.to_pylist(), key=str)
     assert local_rejects.column("row").to_pylist() == [10, 20]
+
+
+def test_novelty_columns_and_unknown_alerts(score, kdd_lines, kdd_records, artifacts_dir, tmp_path):
+    root = write_novelty_artifacts(tmp_path / "artifacts", artifacts_dir)
+    model = load_models(root).get(NOVELTY_MODEL)
+    source = tmp_path / "some.txt"
+    source.write_text("\n".join(kdd_lines[:400]) + "\n")
+    alerts = tmp_path / "alerts.jsonl"
+    code, err = score(source, "--dataset", "nsl-kdd", "--artifacts", root, "-o", tmp_path / "n.csv", "--alerts-jsonl", alerts)
+    assert code == 0, err
+    scored = read_table(tmp_path / "n.csv")
+    expected = model.predict_records(kdd_records[:400]).answers()
+    assert scored.column("novelty_score").to_pylist() == pytest.approx([a["novelty"]["score"] for a in expected])
+    unknown = scored.column("novelty_unknown").to_pylist()
+    assert unknown == [a["novelty"]["unknown"] for a in expected]
+    flagged = {
+        row for row, u, a in zip(scored.column("row").to_pylist(), unknown, scored.column("is_attack").to_pylist()) if u or a
+    }
+    docs = [json.loads(line) for line in alerts.read_text().splitlines()]
+    assert {d["nids"]["row"] for d in docs} == flagged
+    novel_normal = [d for d in docs if not d["nids"]["is_attack"]]
+    assert all(d["nids"]["novelty"]["unknown"] for d in novel_normal)
+    assert {d["nids"]["novelty"]["threshold"] for d in docs} == {model.meta.novelty.threshold}
