@@ -19,7 +19,7 @@ from nids.scoring.output import check_output_path
 from nids.scoring.reader import InputError
 from preprocess.defaults import DATASET_IDS
 
-DEFAULT_CHUNK_ROWS = 65_536
+DEFAULT_CHUNK_ROWS = 8_192  # small enough that reading and writing overlap inference even on small files
 # Bulk scoring can flag hundreds of thousands of flows in a minute: the queue absorbs bursts that a sink drains slower.
 ALERT_QUEUE = 100_000
 

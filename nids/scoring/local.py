@@ -1,8 +1,18 @@
-"""The local engine: one process reads, checks, scores and writes the file a chunk at a time."""
+"""The local engine: reads, checks, scores and writes the file a chunk at a time.
 
+Reading (decompressing, parsing) and writing run in their own threads, overlapping the model's inference: pyarrow
+releases the GIL while it works, so on two cores the model is rarely kept waiting for the file.
+"""
+
+import queue
+import threading
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
+import pyarrow as pa
 from tqdm import tqdm
 
 from nids.alerts import AlertEmitter
@@ -10,6 +20,10 @@ from nids.scoring.job import ScoreJob, score_chunk
 from nids.scoring.output import RejectsWriter, ScoredWriter
 from nids.scoring.reader import read_chunks
 from nids.scoring.verdicts import emit_alerts
+
+PREFETCH_CHUNKS = 2
+
+Item = TypeVar("Item")
 
 
 @dataclass
@@ -31,30 +45,83 @@ def run_local(
     summary = Summary()
     writer, rejects = ScoredWriter(output, job.schema), RejectsWriter(rejects_path)
     malformed_seen = 0
-    try:
-        for chunk in read_chunks(job.source, job.read_columns, chunk_rows):
-            result = score_chunk(job.model, job.rules, job.schema, chunk.table, chunk.rows)
-            writer.write(result.scored)
-            for reject in result.rejects:
-                rejects.write(*reject)
-            for bad in job.source.malformed[malformed_seen:]:
-                rejects.write(bad.row, "", bad.reason, None, bad.text)
-            malformed_seen = len(job.source.malformed)
-            summary.scored += result.scored.num_rows
-            flagged = count_flagged(result.scored)
-            summary.attacks += flagged
-            if emitter is not None and flagged:
-                summary.alerts += emit_alerts(emitter, result.scored, job.model)
-            if progress is not None:
-                progress.update(chunk.table.num_rows)
-    finally:
-        writer.close()
-        rejects.close()
+    # One writer thread: each chunk is written while the next one is scored.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="nids-write") as writes:
+        writing = None
+        try:
+            for chunk in prefetch(read_chunks(job.source, job.read_columns, chunk_rows), PREFETCH_CHUNKS):
+                result = score_chunk(job.model, job.rules, job.schema, chunk.table, chunk.rows)
+                if writing is not None:
+                    writing.result()  # one write in flight at most; its error surfaces here
+                writing = writes.submit(writer.write, result.scored)
+                for reject in result.rejects:
+                    rejects.write(*reject)
+                malformed_seen = _write_malformed(job, rejects, malformed_seen)
+                summary.scored += result.scored.num_rows
+                flagged = count_flagged(result.scored)
+                summary.attacks += flagged
+                if emitter is not None and flagged:
+                    summary.alerts += emit_alerts(emitter, result.scored, job.model)
+                if progress is not None:
+                    progress.update(chunk.table.num_rows)
+            _write_malformed(job, rejects, malformed_seen)
+            if writing is not None:
+                writing.result()
+        finally:
+            writes.shutdown(wait=True)
+            writer.close()
+            rejects.close()
     summary.rejected = len(rejects.rows)
     return summary
 
 
-def count_flagged(scored) -> int:
+def _write_malformed(job: ScoreJob, rejects: RejectsWriter, seen: int) -> int:
+    malformed = job.source.malformed
+    for bad in malformed[seen:]:
+        rejects.write(bad.row, "", bad.reason, None, bad.text)
+    return len(malformed)
+
+
+def prefetch(items: Iterable[Item], depth: int) -> Iterator[Item]:
+    """`items`, produced by a background thread up to `depth` ahead; its exception is raised here, in order."""
+    buffer: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+    stop = threading.Event()
+
+    def put(entry: tuple) -> bool:
+        while not stop.is_set():  # the consumer may leave early: never block on a queue nobody reads
+            try:
+                buffer.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put((item, None)):
+                    return
+            put((done, None))
+        except BaseException as exc:  # noqa: BLE001 (handed to the consumer, which raises it)
+            put((done, exc))
+
+    thread = threading.Thread(target=produce, name="nids-read", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, error = buffer.get()
+            if item is done:
+                if error is not None:
+                    raise error
+                return
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
+def count_flagged(scored: pa.Table) -> int:
     flagged = scored.column("is_attack").to_numpy(zero_copy_only=False)
     if "novelty_unknown" in scored.column_names:
         flagged = flagged | scored.column("novelty_unknown").to_numpy(zero_copy_only=False)

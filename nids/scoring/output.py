@@ -40,7 +40,7 @@ def scored_table(schema: pa.Schema, ids: pa.Table, rows: np.ndarray, predictions
     columns = [ids.column(name).cast(pa.string()) for name in ids.column_names]
     columns += [
         pa.array(rows, pa.int64()),
-        pa.array(predictions.labels.astype(str), pa.string()),
+        pa.array(predictions.classes, pa.string()).take(pa.array(predictions.best)),
         pa.array(predictions.is_attack, pa.bool_()),
         pa.array(predictions.confidence, pa.float32()),
     ]

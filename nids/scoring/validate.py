@@ -53,44 +53,75 @@ class Validated:
 
 
 def validate(table: pa.Table, rules: list[ColumnRule]) -> Validated:
-    bad = np.zeros(table.num_rows, dtype=bool)
-    converted: dict[str, np.ndarray] = {}
+    n_rows = table.num_rows
+    columns = {rule.name: _column(table, rule.name) for rule in rules}
+    numeric = [rule for rule in rules if rule.kind != "categorical"]
+    # All numeric columns are converted, then checked at once as one matrix: a missing or unparsable value is NaN
+    # there, so one pass finds every row that needs a closer look, column by column.
+    matrix = np.empty((len(numeric), n_rows))
+    for i, rule in enumerate(numeric):
+        matrix[i] = _to_float(columns[rule.name])
+    low = np.array([-np.inf if r.minimum is None else r.minimum for r in numeric])[:, None]
+    high = np.array([np.inf if r.maximum is None else r.maximum for r in numeric])[:, None]
+    integer = np.array([r.kind == "integer" for r in numeric])[:, None]
+    with np.errstate(invalid="ignore"):
+        flagged = ~np.isfinite(matrix) | (matrix < low) | (matrix > high) | (integer & (matrix != np.floor(matrix)))
+    suspects = [rule for rule, any_flagged in zip(numeric, flagged.any(axis=1), strict=True) if any_flagged]
+    checks = [(rule, _numeric_reasons(columns[rule.name], matrix[numeric.index(rule)], rule)) for rule in suspects]
+    checks += [(rule, _categorical(columns[rule.name], rule)) for rule in rules if rule.kind == "categorical"]
+    converted = {rule.name: matrix[i] for i, rule in enumerate(numeric)}
+    bad = np.zeros(n_rows, dtype=bool)
     problems: list[tuple[int, str, str, str | None]] = []
-    for rule in rules:
-        column = table.column(rule.name).combine_chunks() if table.num_rows else pa.array([], pa.string())
-        if rule.kind == "categorical":
-            values, reasons = _categorical(column, rule)
-        else:
-            values, reasons = _numeric(column, rule)
-        converted[rule.name] = values
+    for rule, (values, reasons) in checks:
+        if values is not None:
+            converted[rule.name] = values
         for reason, mask in reasons:
             indexes = np.flatnonzero(mask)
             if len(indexes):
                 bad[indexes] = True
-                raw = column.take(pa.array(indexes)).cast(pa.string()).to_pylist()
+                raw = columns[rule.name].take(pa.array(indexes)).cast(pa.string()).to_pylist()
                 problems.extend(zip(indexes.tolist(), [rule.name] * len(indexes), [reason] * len(indexes), raw, strict=True))
+    order = {rule.name: i for i, rule in enumerate(rules)}
+    problems.sort(key=lambda p: (p[0], order[p[1]]))
     good = ~bad
-    problems.sort(key=lambda p: p[0])
-    return Validated({name: values[good] for name, values in converted.items()}, good, problems)
+    if bad.any():
+        converted = {name: values[good] for name, values in converted.items()}
+    return Validated({rule.name: converted[rule.name] for rule in rules}, good, problems)
+
+
+def _column(table: pa.Table, name: str) -> pa.Array:
+    column = table.column(name)
+    return column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
 
 
 def _missing(column: pa.Array) -> np.ndarray:
+    if not column.null_count:  # the common case, without building a mask
+        return np.zeros(len(column), dtype=bool)
     return column.is_null().to_numpy(zero_copy_only=False)
 
 
-def _numeric(column: pa.Array, rule: ColumnRule) -> tuple[np.ndarray, list[tuple[str, np.ndarray]]]:
-    missing = _missing(column)
-    unparsed = np.zeros(len(column), dtype=bool)
+def _to_float(column: pa.Array) -> np.ndarray:
+    """Float64 values; NaN where a value is missing or is no number."""
     if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
         try:
             numbers = pc.cast(column, pa.float64())
-        except pa.ArrowInvalid:  # some value is no number: find which, then convert the others
-            parsable = pc.match_substring_regex(column, _NUMBER)
-            unparsed = ~pc.fill_null(parsable, True).to_numpy(zero_copy_only=False)
-            numbers = pc.cast(pc.if_else(parsable, column, pa.scalar(None, column.type)), pa.float64())
+        except pa.ArrowInvalid:  # some value is no number: convert the others
+            numbers = pc.cast(pc.if_else(_parsable(column), column, pa.scalar(None, column.type)), pa.float64())
     else:
         numbers = pc.cast(column, pa.float64())
-    values = numbers.to_numpy(zero_copy_only=False)  # nulls come out as NaN
+    return numbers.to_numpy(zero_copy_only=False)
+
+
+def _parsable(column: pa.Array) -> pa.Array:
+    return pc.fill_null(pc.match_substring_regex(column, _NUMBER), True)
+
+
+def _numeric_reasons(column: pa.Array, values: np.ndarray, rule: ColumnRule) -> tuple[None, list[tuple[str, np.ndarray]]]:
+    """Why each flagged value of a numeric column is refused (converted values are left as they are)."""
+    missing = _missing(column)
+    unparsed = np.zeros(len(column), dtype=bool)
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        unparsed = ~_parsable(column).to_numpy(zero_copy_only=False)
     present = ~missing & ~unparsed
     with np.errstate(invalid="ignore"):
         finite = np.isfinite(values)
@@ -106,7 +137,7 @@ def _numeric(column: pa.Array, rule: ColumnRule) -> tuple[np.ndarray, list[tuple
             reasons.append((f"below the minimum {_bound(rule.minimum)}", checked & (values < rule.minimum)))
         if rule.maximum is not None:
             reasons.append((f"above the maximum {_bound(rule.maximum)}", checked & (values > rule.maximum)))
-    return values, reasons
+    return None, reasons
 
 
 def _categorical(column: pa.Array, rule: ColumnRule) -> tuple[np.ndarray, list[tuple[str, np.ndarray]]]:
