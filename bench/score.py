@@ -19,7 +19,7 @@ import pyarrow.csv as pa_csv
 from bench.records import DATA_DIR, SOURCE
 from bench.report import context, header, table, write
 from inference import Model
-from nids.score import DEFAULT_CHUNK_ROWS
+from nids.commands.score import DEFAULT_CHUNK_ROWS
 from nids.scoring.job import plan
 from nids.scoring.local import run_local
 from trainer.datasets import DATASETS

@@ -1,23 +1,32 @@
-"""`nids SUBCOMMAND ...`: each subcommand is a module with `add_parser(subparsers)` and `run(args) -> int`."""
+"""`nids SUBCOMMAND ...`: the command line, one module per subcommand in nids/commands/.
+
+A subcommand module has `add_parser(subparsers)`, which adds its parser with `subparsers.add_parser(NAME, ...)`,
+and `run(args) -> int`, which does the work and returns the exit code.
+"""
 
 import argparse
 import sys
 
-from nids import score
+from nids.commands import score
 
+# Every subcommand, listed once: a new one is a module in nids/commands/ added here.
 SUBCOMMANDS = (score,)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="nids", description="Network intrusion detection from the command line.")
-    subparsers = parser.add_subparsers(dest="command", required=True)
-    commands = {}
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="nids", description="Network intrusion detection from flow records.")
+    subparsers = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in SUBCOMMANDS:
-        before = set(subparsers.choices)
+        known = set(subparsers.choices)
         module.add_parser(subparsers)
-        commands |= dict.fromkeys(set(subparsers.choices) - before, module)
-    args = parser.parse_args(argv)
-    return commands[args.command].run(args)
+        for name in subparsers.choices.keys() - known:  # the parser (and any alias) the module just added
+            subparsers.choices[name].set_defaults(run=module.run)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return args.run(args)
 
 
 if __name__ == "__main__":

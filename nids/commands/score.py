@@ -91,5 +91,5 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _fail(message: str) -> int:
-    print(f"nids score: {message}", file=sys.stderr)
+    print(f"nids score: error: {message}", file=sys.stderr)
     return 2

@@ -152,7 +152,7 @@ def test_wrong_files_are_one_line_and_exit_2(score, nf_sample, kdd_test, tmp_pat
     for args, message in cases:
         code, err = score(*args)
         assert code == 2, (args, err)
-        assert err.count("\n") == 1 and err.startswith("nids score: ") and message in err, err
+        assert err.count("\n") == 1 and err.startswith("nids score: error: ") and message in err, err
         assert "Traceback" not in err
 
 
