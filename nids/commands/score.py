@@ -14,7 +14,8 @@ from tqdm import tqdm
 
 from inference import ArtifactError
 from nids.alerts import AlertEmitter, sinks_from_options
-from nids.scoring.job import plan
+from nids.scoring.job import ScoreJob, plan
+from nids.scoring.local import Summary, run_local
 from nids.scoring.output import check_output_path
 from nids.scoring.reader import InputError
 from preprocess.defaults import DATASET_IDS
@@ -59,23 +60,26 @@ def run(args: argparse.Namespace) -> int:
     except (InputError, ArtifactError, ValueError, OSError) as exc:
         return _fail(str(exc))
     emitter = AlertEmitter(sinks, queue_size=ALERT_QUEUE) if sinks else None
+    # Written under temporary names and renamed once complete: a failed run never leaves a truncated file that
+    # looks like a result, nor replaces the previous one.
+    partial = {path: path.with_name(f".{path.stem}.partial{path.suffix}") for path in (args.output, rejects)}  # same format
     started = time.perf_counter()
-    progress = tqdm(total=job.source.total_rows, unit=" rows", unit_scale=True, file=sys.stderr, desc=job.model.id)
+    progress = tqdm(total=job.source.total_rows, unit=" rows", unit_scale=True, file=sys.stderr, desc=job.model.id, leave=False)
+    error = None
     try:
-        if args.engine == "spark":
-            from nids.scoring.spark import run_spark  # pyspark only when asked for
-
-            summary = run_spark(job, args.output, rejects, args.chunk_rows, args.master, emitter, progress)
-        else:
-            from nids.scoring.local import run_local
-
-            summary = run_local(job, args.output, rejects, args.chunk_rows, emitter, progress)
-    except InputError as exc:
-        return _fail(str(exc))
+        summary = _run_engine(args, job, partial[args.output], partial[rejects], emitter, progress)
+        for path, temporary in partial.items():
+            temporary.replace(path)
+    except InputError as exc:  # e.g. a file that ends mid-way: reported once the progress bar is gone
+        error = str(exc)
     finally:
         progress.close()
         if emitter is not None:
             emitter.close()
+        for temporary in partial.values():
+            temporary.unlink(missing_ok=True)
+    if error is not None:
+        return _fail(error)
     seconds = time.perf_counter() - started
     rows = summary.scored + summary.rejected
     print(
@@ -88,6 +92,16 @@ def run(args: argparse.Namespace) -> int:
         stats = emitter.stats()
         print(f"alerts: {summary.alerts:,} emitted, {stats['sent']:,} sent, {emitter.dropped:,} dropped", file=sys.stderr)
     return 0
+
+
+def _run_engine(args: argparse.Namespace, job: ScoreJob, output: Path, rejects: Path, emitter, progress) -> Summary:
+    if args.engine == "spark":
+        try:
+            from nids.scoring.spark import run_spark  # pyspark only when asked for
+        except ImportError as exc:
+            raise InputError(f"--engine spark needs pyspark ({exc}): pip install -e '.[spark]'") from None
+        return run_spark(job, output, rejects, args.chunk_rows, args.master, emitter, progress)
+    return run_local(job, output, rejects, args.chunk_rows, emitter, progress)
 
 
 def _fail(message: str) -> int:

@@ -1,6 +1,7 @@
 """`nids score`: the service's labels for every row of real files, bad rows rejected without shifting the others,
 wrong files refused with one line, and the Spark engine's output identical to the local one."""
 
+import gzip
 import json
 import shutil
 
@@ -154,6 +155,17 @@ def test_wrong_files_are_one_line_and_exit_2(score, nf_sample, kdd_test, tmp_pat
         assert code == 2, (args, err)
         assert err.count("\n") == 1 and err.startswith("nids score: error: ") and message in err, err
         assert "Traceback" not in err
+
+
+def test_a_file_that_ends_mid_way_leaves_no_output(score, nf_sample, tmp_path):
+    whole = gzip.compress(nf_sample.read_bytes())
+    truncated = tmp_path / "flows.csv.gz"
+    truncated.write_bytes(whole[: len(whole) // 2])
+    output = tmp_path / "scored.csv"
+    code, err = score(truncated, "-o", output, "--chunk-rows", "1000")
+    assert code == 2
+    assert err.strip().splitlines()[-1].startswith("nids score: error: ") and "Truncated" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["flows.csv.gz"]  # no partial output, no rejects file
 
 
 def test_alerts_for_attack_verdicts(score, nf_sample, tmp_path):
