@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow as pa
 
 from inference import Model, load_model
-from inference.artifacts import Index, dataset_defaults, read_json, read_metadata
+from inference.artifacts import Index, check_listed, dataset_defaults, read_json, read_metadata
 from nids.scoring.output import output_schema, raw_record, scored_table
 from nids.scoring.reader import InputError, InputFile, open_input
 from nids.scoring.validate import ColumnRule, column_rules, validate
@@ -55,19 +55,18 @@ def plan(input_path: Path, artifacts: Path, dataset: str | None = None, model_id
             raise InputError(f"model '{model_id}' scores {entries[model_id].dataset} records, not {dataset}")
         dataset = entries[model_id].dataset
     served = sorted({entry.dataset for entry in index.models})
-    source = open_input(input_path, None) if dataset is None or DATASETS[dataset].has_header else None
+    source = open_input(input_path, None)  # as if it had a header
     if dataset is None:
         dataset = _dataset_of(source, served)
     elif dataset not in served:
         raise InputError(f"no model for dataset '{dataset}' in {artifacts}; it serves {', '.join(served)}")
     spec = DATASETS[dataset]
-    if source is None:  # a headerless dataset, unless this file starts with its column names after all
-        source = open_input(input_path, None)
-        if not set(spec.features) <= set(source.columns):
-            source = open_input(input_path, spec.columns)
+    if not spec.has_header and not set(spec.features) <= set(source.columns):  # a headerless file, as published
+        source = open_input(input_path, spec.columns)
     model_id = model_id or dataset_defaults(index, artifacts / "index.json")[dataset]
     folder = artifacts / entries[model_id].path
     meta = read_metadata(folder / "metadata.json")
+    check_listed(meta, entries[model_id], folder / "metadata.json")
     siblings = [
         read_metadata(artifacts / e.path / "metadata.json") for e in index.models if e.dataset == dataset and e.id != model_id
     ]
