@@ -5,10 +5,11 @@ Baseline: the file's feature columns already in memory as arrays, then only the 
 engine from the compressed file on disk to the scored file (read, check, convert, predict, write). The target is
 ours >= 80 % of the baseline's rows/s. Runs alternate, best of `--repeats` each.
 
-    nice python -m bench.score [--repeats 3] [--chunk-rows 65536] [--output-format csv|parquet]
+    nice python -m bench.score [--repeats 3] [--chunk-rows N] [--output-format csv|parquet] [--limit-rows N] [--out DIR]
 """
 
 import argparse
+import gzip
 import tempfile
 import time
 from pathlib import Path
@@ -17,7 +18,7 @@ import numpy as np
 import pyarrow.csv as pa_csv
 
 from bench.records import DATA_DIR, SOURCE
-from bench.report import context, header, table, write
+from bench.report import RESULTS, context, header, table, write
 from inference import Model
 from nids.commands.score import DEFAULT_CHUNK_ROWS
 from nids.scoring.job import plan
@@ -56,21 +57,34 @@ def score_seconds(
     return time.perf_counter() - wall, time.process_time() - cpu, summary.scored + summary.rejected
 
 
+def first_rows(path: Path, rows: int, folder: Path, has_header: bool) -> Path:
+    """The first `rows` data rows of a gzip CSV file, header kept, as a file of their own (for smoke runs)."""
+    with gzip.open(path, "rt", newline="") as source:
+        lines = [line for _, line in zip(range(rows + has_header), source, strict=False)]
+    short = folder / path.name.removesuffix(".gz")
+    short.write_text("".join(lines))
+    return short
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--artifacts", type=Path, default=Path("artifacts"))
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS)
     parser.add_argument("--output-format", choices=("csv", "parquet"), default="csv")
+    parser.add_argument("--limit-rows", type=int, help="only the first N rows of each file (smoke runs)")
+    parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     ctx = context()
     rows, results = [], {}
     for dataset, relative in SOURCE.items():
-        path = DATA_DIR / relative
-        job = plan(path, args.artifacts, dataset=dataset)
-        columns, n_rows = feature_columns(path, job.model)
-        raw, ours, raw_cpu, ours_cpu = [], [], [], []
         with tempfile.TemporaryDirectory() as folder:
+            path = DATA_DIR / relative
+            if args.limit_rows:
+                path = first_rows(path, args.limit_rows, Path(folder), DATASETS[dataset].has_header)
+            job = plan(path, args.artifacts, dataset=dataset)
+            columns, n_rows = feature_columns(path, job.model)
+            raw, ours, raw_cpu, ours_cpu = [], [], [], []
             for _ in range(args.repeats):
                 wall, cpu = raw_seconds(job.model, columns, n_rows, args.chunk_rows)
                 raw.append(n_rows / wall)
@@ -106,7 +120,7 @@ def main() -> None:
         "time of all the process's threads: the work done per row, whatever else the machine runs (the wall-clock "
         "ratio depends on a free second core; see the load average above).\n"
     )
-    write("score", ctx | {"target": TARGET, "results": results}, markdown)
+    write("score", ctx | {"target": TARGET, "results": results}, markdown, args.out)
 
 
 if __name__ == "__main__":
