@@ -13,7 +13,7 @@ from inference import Model, load_model
 from inference.artifacts import Index, check_listed, dataset_defaults, read_json, read_metadata
 from nids.scoring.output import output_schema, raw_record, scored_table
 from nids.scoring.reader import InputError, InputFile, open_input
-from nids.scoring.validate import ColumnRule, column_rules, validate
+from nids.scoring.validate import ColumnRule, Validated, column_rules, validate
 from trainer.datasets import DATASETS, DatasetSpec
 
 
@@ -94,17 +94,37 @@ def _identifiers(spec: DatasetSpec) -> list[str]:
     return [name for name in spec.identifiers if name != "Dataset"]
 
 
-def score_chunk(model: Model, rules: list[ColumnRule], schema: pa.Schema, table: pa.Table, rows: np.ndarray) -> ChunkResult:
-    """Validate a chunk's columns, predict its good rows and return them scored, with one reject per bad value."""
+@dataclass
+class PreparedChunk:
+    """A chunk checked and encoded, ready for the model."""
+
+    table: pa.Table
+    rows: np.ndarray
+    checked: Validated
+    encoded: np.ndarray  # the good rows, as the model's input
+
+
+def prepare_chunk(model: Model, rules: list[ColumnRule], table: pa.Table, rows: np.ndarray) -> PreparedChunk:
+    """Check a chunk's values and encode its good rows (no model run: this half can run while another chunk's does)."""
     checked = validate(table, rules)
-    good = checked.good
-    predictions = model.predict_columns(checked.columns, int(good.sum()))
+    return PreparedChunk(table, rows, checked, model.preprocessor.transform_columns(checked.columns, int(checked.good.sum())))
+
+
+def finish_chunk(model: Model, schema: pa.Schema, chunk: PreparedChunk) -> ChunkResult:
+    """Predict a prepared chunk's good rows and return them scored, with one reject per bad value."""
+    good, table, rows = chunk.checked.good, chunk.table, chunk.rows
+    predictions = model.predict_encoded(chunk.encoded)
     identifiers = [field.name for field in schema][: schema.get_field_index("row")]
     ids = table.select(identifiers).filter(pa.array(good)) if identifiers else pa.table({})
     scored = scored_table(schema, ids, rows[good], predictions)
     records: dict[int, str] = {}
     rejects = []
-    for index, column, reason, value in checked.problems:
+    for index, column, reason, value in chunk.checked.problems:
         record = records.get(index) or records.setdefault(index, raw_record(table, index))
         rejects.append((int(rows[index]), column, reason, value, record))
     return ChunkResult(scored, rejects)
+
+
+def score_chunk(model: Model, rules: list[ColumnRule], schema: pa.Schema, table: pa.Table, rows: np.ndarray) -> ChunkResult:
+    """The whole scoring step of one chunk: `Model.predict_columns` in two halves."""
+    return finish_chunk(model, schema, prepare_chunk(model, rules, table, rows))

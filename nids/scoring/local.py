@@ -1,7 +1,8 @@
 """The local engine: reads, checks, scores and writes the file a chunk at a time.
 
-Reading (decompressing, parsing) and writing run in their own threads, overlapping the model's inference: pyarrow
-releases the GIL while it works, so on two cores the model is rarely kept waiting for the file.
+Reading, checking and encoding a chunk run in one background thread and writing in another, overlapping the model's
+inference in the main thread: pyarrow, numpy and onnxruntime release the GIL while they work, so on two cores the
+model is rarely kept waiting for the file.
 """
 
 import queue
@@ -16,7 +17,7 @@ import pyarrow as pa
 from tqdm import tqdm
 
 from nids.alerts import AlertEmitter
-from nids.scoring.job import ScoreJob, score_chunk
+from nids.scoring.job import ScoreJob, finish_chunk, prepare_chunk
 from nids.scoring.output import RejectsWriter, ScoredWriter
 from nids.scoring.reader import read_chunks
 from nids.scoring.verdicts import emit_alerts
@@ -49,8 +50,11 @@ def run_local(
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="nids-write") as writes:
         writing = None
         try:
-            for chunk in prefetch(read_chunks(job.source, job.read_columns, chunk_rows), PREFETCH_CHUNKS):
-                result = score_chunk(job.model, job.rules, job.schema, chunk.table, chunk.rows)
+            # Reading, checking and encoding run in a background thread, the model in this one.
+            chunks = read_chunks(job.source, job.read_columns, chunk_rows)
+            prepared = (prepare_chunk(job.model, job.rules, chunk.table, chunk.rows) for chunk in chunks)
+            for chunk in prefetch(prepared, PREFETCH_CHUNKS):
+                result = finish_chunk(job.model, job.schema, chunk)
                 if writing is not None:
                     writing.result()  # one write in flight at most; its error surfaces here
                 writing = writes.submit(writer.write, result.scored)
