@@ -29,6 +29,9 @@ Sinks:
 - `WebhookSink(url)`: HTTP POST of a JSON array of up to `batch_size` alerts, retried with exponential backoff on
   connection errors, timeouts, 429 and 5xx; any other status is final.
 A sink that still fails after its retries loses the alerts of that call: they are counted and logged, never silent.
+The count is per call (a batch of up to `batch_size` alerts), so it errs on the side of "lost": a UDP batch cut short
+by an ICMP "port unreachable" counts whole, although its first messages went out. With several sinks, an alert counts
+as sent only when every sink took it.
 """
 
 import json

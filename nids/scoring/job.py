@@ -1,6 +1,7 @@
 """What a scoring run needs, settled before the first row is read: the model, the input's columns, the checks.
 
-`score_chunk` is the one scoring step both engines run (the local loop and each Spark task), so their outputs match.
+`score_chunk` (= `prepare_chunk`, then `finish_chunk`) is the one scoring step both engines run (the local loop, in
+two threads, and each Spark task), so their outputs match.
 """
 
 from dataclasses import dataclass
