@@ -5,7 +5,8 @@ Baseline: the file's feature columns already in memory as arrays, then only the 
 engine from the compressed file on disk to the scored file (read, check, convert, predict, write). The target is
 ours >= 80 % of the baseline's rows/s. Runs alternate, best of `--repeats` each.
 
-    nice python -m bench.score [--repeats 3] [--chunk-rows N] [--output-format csv|parquet] [--limit-rows N] [--out DIR]
+    nice python -m bench.score [--repeats 3] [--chunk-rows N] [--input-format csv|parquet] [--output-format csv|parquet]
+                               [--limit-rows N] [--out DIR]
 """
 
 import argparse
@@ -15,7 +16,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
 
 from bench.records import DATA_DIR, SOURCE
 from bench.report import RESULTS, context, header, table, write
@@ -28,14 +31,16 @@ from trainer.datasets import DATASETS
 TARGET = 0.80
 
 
-def feature_columns(path: Path, model: Model) -> tuple[dict[str, np.ndarray], int]:
-    """The model's input columns of the whole file, typed, in memory: what the baseline starts from."""
-    spec = DATASETS[model.dataset]
+def read_typed(path: Path, dataset: str) -> pa.Table:
+    """The whole file with types inferred: the baseline's starting point, and the Parquet input's content."""
+    spec = DATASETS[dataset]
     names = None if spec.has_header else list(spec.columns)
-    wanted = [f.name for f in model.meta.features]
-    data = pa_csv.read_csv(path, read_options=pa_csv.ReadOptions(column_names=names),
-                           convert_options=pa_csv.ConvertOptions(include_columns=wanted))  # fmt: skip
-    return {name: data.column(name).to_numpy() for name in wanted}, data.num_rows
+    return pa_csv.read_csv(path, read_options=pa_csv.ReadOptions(column_names=names))
+
+
+def feature_columns(data: pa.Table, model: Model) -> dict[str, np.ndarray]:
+    """The model's input columns, typed, in memory."""
+    return {f.name: data.column(f.name).to_numpy() for f in model.meta.features}
 
 
 def raw_seconds(model: Model, columns: dict[str, np.ndarray], n_rows: int, chunk_rows: int) -> tuple[float, float]:
@@ -71,6 +76,7 @@ def main() -> None:
     parser.add_argument("--artifacts", type=Path, default=Path("artifacts"))
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS)
+    parser.add_argument("--input-format", choices=("csv", "parquet"), default="csv", help="csv: the shipped .gz files")
     parser.add_argument("--output-format", choices=("csv", "parquet"), default="csv")
     parser.add_argument("--limit-rows", type=int, help="only the first N rows of each file (smoke runs)")
     parser.add_argument("--out", type=Path, default=RESULTS)
@@ -82,8 +88,12 @@ def main() -> None:
             path = DATA_DIR / relative
             if args.limit_rows:
                 path = first_rows(path, args.limit_rows, Path(folder), DATASETS[dataset].has_header)
+            data = read_typed(path, dataset)
+            if args.input_format == "parquet":  # text parsing and number conversion left out of the comparison
+                path = Path(folder) / "input.parquet"
+                pq.write_table(data, path)
             job = plan(path, args.artifacts, dataset=dataset)
-            columns, n_rows = feature_columns(path, job.model)
+            columns, n_rows = feature_columns(data, job.model), data.num_rows
             raw, ours, raw_cpu, ours_cpu = [], [], [], []
             for _ in range(args.repeats):
                 wall, cpu = raw_seconds(job.model, columns, n_rows, args.chunk_rows)
@@ -108,7 +118,7 @@ def main() -> None:
         rows.append([dataset, job.model.id, n_rows, max(raw), max(ours), f"{ratio:.0%}", "yes" if ratio >= TARGET else "NO",
                      max(raw_cpu), max(ours_cpu), f"{cpu_ratio:.0%}"])  # fmt: skip
     markdown = header("nids score (local engine) against raw onnxruntime", ctx) + "\n" + table(
-        ["dataset", "model", "rows", "raw rows/s (preprocess + session.run)", f"nids score rows/s ({args.output_format} out)",
+        ["dataset", "model", "rows", "raw rows/s (preprocess + session.run)", f"nids score rows/s ({args.input_format} in, {args.output_format} out)",
          "ratio", f">= {TARGET:.0%}", "raw rows per CPU-s", "nids score rows per CPU-s", "CPU ratio"],
         rows,
     )  # fmt: skip
@@ -120,7 +130,12 @@ def main() -> None:
         "time of all the process's threads: the work done per row, whatever else the machine runs (the wall-clock "
         "ratio depends on a free second core; see the load average above).\n"
     )
-    write("score", ctx | {"target": TARGET, "results": results}, markdown, args.out)
+    name = (
+        "score"
+        if (args.input_format, args.output_format) == ("csv", "csv")
+        else f"score-{args.input_format}-{args.output_format}"
+    )
+    write(name, ctx | {"target": TARGET, "results": results}, markdown, args.out)
 
 
 if __name__ == "__main__":
