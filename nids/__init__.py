@@ -1,1 +1,1 @@
-"""The `nids` command line: scoring flow files in bulk and sending attack verdicts to a SIEM."""
+"""The `nids` command line: turn traffic into model inputs and score them."""

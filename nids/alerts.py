@@ -381,7 +381,7 @@ class AlertEmitter:
         for sink in self.sinks:
             try:
                 sink.close()
-            except Exception as exc:  # noqa: BLE001 (a sink's close error must not hide the others')
+            except Exception as exc:  # a sink's close error must not hide the others'
                 log.warning("closing alert sink %s failed: %s", type(sink).__name__, exc)
 
     def __enter__(self) -> Self:
@@ -409,7 +409,7 @@ class AlertEmitter:
             for sink in self.sinks:
                 try:
                     sink.send(batch)
-                except Exception as exc:  # noqa: BLE001 (any sink error is counted and logged; the other sinks go on)
+                except Exception as exc:  # any sink error is counted and logged; the other sinks go on
                     delivered = False
                     self._log.warning("alert sink %s failed, %d alerts lost: %s", type(sink).__name__, len(batch), exc)
             self._count("sent" if delivered else "dropped_sink_failed", len(batch))

@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 
 from inference import UnknownModelError
+from service.accounts import AccountCache
 from service.core.config import Settings
 from service.core.db import create_db_engine, migrate
 from service.errors import unknown_model_handler, validation_error_handler
@@ -43,7 +44,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     docs = {} if settings.docs_enabled else {"docs_url": None, "redoc_url": None, "openapi_url": None}
     app = FastAPI(title="NIDS prediction API", version="0.1.0", description=DESCRIPTION, lifespan=lifespan, **docs)
     app.state.settings, app.state.registry, app.state.engine = settings, registry, engine
-    app.state.rate_limits = RateLimits.from_settings(settings)
+    app.state.rate_limits = RateLimits.from_settings(settings, engine)
+    app.state.accounts = AccountCache(engine, settings.account_cache_seconds)
     # A JSON object may hold every field of the largest record and a few unknown ones (each reported by name).
     max_json_members = max(len(record.model_fields) for record in registry.records.values()) + 16
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, max_json_members=max_json_members)

@@ -1,1 +1,1 @@
-"""The `nids` subcommands, one module each: `add_parser(subparsers)` and `run(args) -> int`."""
+"""One module per `nids` subcommand, each with `add_parser(subparsers)` and `run(args) -> int`."""

@@ -10,15 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from tqdm import tqdm
-
-from inference import ArtifactError
-from nids.alerts import AlertEmitter, sinks_from_options
-from nids.scoring.job import ScoreJob, plan
-from nids.scoring.local import Summary, run_local
-from nids.scoring.output import check_output_path
-from nids.scoring.reader import InputError
-from preprocess.defaults import DATASET_IDS
+from nids.errors import CommandError
 
 DEFAULT_CHUNK_ROWS = 8_192  # small enough that reading and writing overlap inference even on small files
 # Bulk scoring can flag hundreds of thousands of flows in a minute: the queue absorbs bursts that a sink drains slower.
@@ -29,7 +21,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser = subparsers.add_parser("score", help="score a CSV or Parquet file of flow records", description=__doc__)
     parser.add_argument("input", type=Path, help="CSV (optionally .gz/.bz2/.zst/.lz4) or Parquet file of records")
     parser.add_argument("-o", "--output", type=Path, required=True, help="scored file: .csv or .parquet")
-    parser.add_argument("--dataset", choices=DATASET_IDS, help="the records' dataset (default: told by the file's header)")
+    parser.add_argument(
+        "--dataset", help="the records' dataset, one that artifacts/index.json serves (default: told by the file's header)"
+    )
     parser.add_argument("--model", help="model id from artifacts/index.json (default: the dataset's default model)")
     parser.add_argument("--artifacts", type=Path, default=Path("artifacts"), help="models folder (default: artifacts)")
     parser.add_argument("--engine", choices=("local", "spark"), default="local")
@@ -50,36 +44,43 @@ def _positive(value: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    # Imported here, not at the top: `nids --help` and the other subcommands must not pay for numpy, pyarrow or
+    # onnxruntime.
+    from tqdm import tqdm
+
+    from inference import ArtifactError
+    from nids.alerts import AlertEmitter, sinks_from_options
+    from nids.scoring.job import plan
+    from nids.scoring.output import check_output_path
+    from nids.scoring.reader import InputError
+
     problem = check_output_path(args.output)
     if problem:
-        return _fail(problem)
+        raise CommandError(problem)
     rejects = args.rejects or args.output.with_name(args.output.name + ".rejects.csv")
     try:
         job = plan(args.input, args.artifacts, dataset=args.dataset, model_id=args.model)
         sinks = sinks_from_options(jsonl=args.alerts_jsonl, syslog=args.alerts_syslog, webhook=args.alerts_webhook)
     except (InputError, ArtifactError, ValueError, OSError) as exc:
-        return _fail(str(exc))
+        raise CommandError(str(exc)) from None
     emitter = AlertEmitter(sinks, queue_size=ALERT_QUEUE) if sinks else None
     # Written under temporary names and renamed once complete: a failed run never leaves a truncated file that
     # looks like a result, nor replaces the previous one.
     partial = {path: path.with_name(f".{path.stem}.partial{path.suffix}") for path in (args.output, rejects)}  # same format
     started = time.perf_counter()
     progress = tqdm(total=job.source.total_rows, unit=" rows", unit_scale=True, file=sys.stderr, desc=job.model.id, leave=False)
-    error = None
     try:
         summary = _run_engine(args, job, partial[args.output], partial[rejects], emitter, progress)
         for path, temporary in partial.items():
             temporary.replace(path)
-    except InputError as exc:  # e.g. a file that ends mid-way: reported once the progress bar is gone
-        error = str(exc)
+    except InputError as exc:  # e.g. a file that ends mid-way: reported after `finally` has cleared the progress bar
+        raise CommandError(str(exc)) from None
     finally:
         progress.close()
         if emitter is not None:
             emitter.close()
         for temporary in partial.values():
             temporary.unlink(missing_ok=True)
-    if error is not None:
-        return _fail(error)
     seconds = time.perf_counter() - started
     rows = summary.scored + summary.rejected
     print(
@@ -94,7 +95,11 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_engine(args: argparse.Namespace, job: ScoreJob, output: Path, rejects: Path, emitter, progress) -> Summary:
+def _run_engine(args: argparse.Namespace, job, output: Path, rejects: Path, emitter, progress):
+    """The engine's Summary; raises InputError for a file that cannot be read to its end."""
+    from nids.scoring.local import run_local
+    from nids.scoring.reader import InputError
+
     if args.engine == "spark":
         try:
             from nids.scoring.spark import run_spark  # pyspark only when asked for
@@ -102,8 +107,3 @@ def _run_engine(args: argparse.Namespace, job: ScoreJob, output: Path, rejects: 
             raise InputError(f"--engine spark needs pyspark ({exc}): pip install -e '.[spark]'") from None
         return run_spark(job, output, rejects, args.chunk_rows, args.master, emitter, progress)
     return run_local(job, output, rejects, args.chunk_rows, emitter, progress)
-
-
-def _fail(message: str) -> int:
-    print(f"nids score: error: {message}", file=sys.stderr)
-    return 2

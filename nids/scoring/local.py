@@ -107,7 +107,7 @@ def prefetch(items: Iterable[Item], depth: int) -> Iterator[Item]:
                 if not put((item, None)):
                     return
             put((done, None))
-        except BaseException as exc:  # noqa: BLE001 (handed to the consumer, which raises it)
+        except BaseException as exc:  # handed to the consumer, which raises it
             put((done, exc))
 
     thread = threading.Thread(target=produce, name="nids-read", daemon=True)

@@ -121,10 +121,8 @@ def run_spark(
 
 def _read(spark: SparkSession, job: ScoreJob) -> DataFrame:
     path = str(job.source.path.resolve())
-    if job.source.is_parquet:
-        frame = spark.read.parquet(path).select(*job.read_columns)
-    else:  # as lines: the tasks parse them as the local engine does
-        frame = spark.read.text(path)
+    # Text is read as lines: the tasks parse them as the local engine does.
+    frame = spark.read.parquet(path).select(*job.read_columns) if job.source.is_parquet else spark.read.text(path)
     return frame.withColumn("_split", F.input_file_block_start()).withColumn("_id", F.monotonically_increasing_id())
 
 

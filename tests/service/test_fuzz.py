@@ -38,8 +38,8 @@ PUBLIC_OPERATIONS = {"GET /healthz", "GET /readyz", "POST /auth/register", "POST
 
 @pytest.fixture(scope="module")
 def fuzzed_app(make_settings):
-    """Its own app, so the failed logins the fuzzer sends fill only its own rate limits."""
-    app = create_app(make_settings())
+    """Its own app, counting in its own memory, so the failed logins the fuzzer sends fill only its own rate limits."""
+    app = create_app(make_settings(rate_limit_storage="memory://"))
     with TestClient(app):  # runs the start-up (migrations) once
         yield app
 
@@ -87,6 +87,8 @@ def _fuzz(operations, modes, max_examples: int, check: Callable) -> list[str]:
 
 
 def test_every_operation_answers_as_documented(operations, bearer):
+    # Logging out revokes the token every other operation is fuzzed with: it goes last.
+    operations = sorted(operations, key=lambda operation: operation.label == "POST /auth/logout")
     failures = _fuzz(
         operations,
         [GenerationMode.POSITIVE, GenerationMode.NEGATIVE],

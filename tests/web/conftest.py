@@ -51,6 +51,7 @@ def server(tmp_path_factory, artifacts_dir) -> Iterator[str]:
         jwt_secret=TEST_SECRET,
         batch_limit=BATCH_LIMIT,
         max_body_bytes=MAX_BODY_BYTES,
+        register_limit_per_client="1000/minute",  # every test registers a user from this one address
     )
     uvicorn_server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning"))
     sock = socket.socket()

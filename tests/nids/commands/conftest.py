@@ -72,11 +72,11 @@ def score(capsys) -> Callable[..., tuple[int, str]]:
 
 
 @pytest.fixture(scope="session")
-def service(artifacts_dir, tmp_path_factory) -> Iterator[Callable[[str, list[dict]], list[dict]]]:
+def service(artifacts_dir, new_database_url) -> Iterator[Callable[[str, list[dict]], list[dict]]]:
     """predict(dataset, records) -> the service's /predict/batch predictions, posted 1,000 records at a time."""
     settings = Settings(
         artifacts_dir=artifacts_dir,
-        database_url=f"sqlite:///{tmp_path_factory.mktemp('db') / 'nids.db'}",
+        database_url=new_database_url("score"),
         jwt_secret="score-tests-signing-key-" + "x" * 32,
     )
     with TestClient(create_app(settings)) as client:

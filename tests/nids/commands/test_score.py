@@ -148,6 +148,7 @@ def test_wrong_files_are_one_line_and_exit_2(score, nf_sample, kdd_test, tmp_pat
         ((kdd_test, "-o", tmp_path / "o.csv"), "--dataset"),  # headerless: the dataset cannot be told
         ((kdd_test, "--dataset", "nsl-kdd", "-o", tmp_path / "o.json"), ".csv"),
         ((kdd_test, "--model", "no-such-model", "-o", tmp_path / "o.csv"), "unknown model"),
+        ((kdd_test, "--dataset", "kdd", "-o", tmp_path / "o.csv"), "no model for dataset 'kdd'"),
         ((kdd_test, "--model", "nf-bot-iot-v2-multiclass-cnn", "--dataset", "nsl-kdd", "-o", tmp_path / "o.csv"), "not nsl-kdd"),
     ]
     for args, message in cases:
@@ -236,9 +237,8 @@ def test_novelty_columns_and_unknown_alerts(score, kdd_lines, kdd_records, artif
     assert scored.column("novelty_score").to_pylist() == pytest.approx([a["novelty"]["score"] for a in expected])
     unknown = scored.column("novelty_unknown").to_pylist()
     assert unknown == [a["novelty"]["unknown"] for a in expected]
-    flagged = {
-        row for row, u, a in zip(scored.column("row").to_pylist(), unknown, scored.column("is_attack").to_pylist()) if u or a
-    }
+    rows, attack = scored.column("row").to_pylist(), scored.column("is_attack").to_pylist()
+    flagged = {row for row, u, a in zip(rows, unknown, attack, strict=True) if u or a}
     docs = [json.loads(line) for line in alerts.read_text().splitlines()]
     assert {d["nids"]["row"] for d in docs} == flagged
     novel_normal = [d for d in docs if not d["nids"]["is_attack"]]
