@@ -8,10 +8,14 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
 
 from service.core.config import Settings
 from service.core.db import create_db_engine, migrate
+from service.core.logging import configure_logging
 from service.errors import validation_error_handler
+from service.metrics import Metrics, metrics_endpoint
 from service.middleware import BodySizeLimitMiddleware, RequestIdMiddleware, SecurityHeadersMiddleware
 from service.ratelimit import RateLimits
 from service.registry import load_registry
@@ -43,6 +47,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="NIDS prediction API", version="0.1.0", description=DESCRIPTION, lifespan=lifespan, **docs)
     app.state.settings, app.state.registry, app.state.engine = settings, registry, engine
     app.state.rate_limits = RateLimits.from_settings(settings)
+    app.state.metrics = Metrics() if settings.metrics_enabled else None
+    if app.state.metrics is not None:
+        app.state.metrics.set_models((m.id, m.dataset) for m in registry.models.values())
     # A JSON object may hold every field of the largest record and a few unknown ones (each reported by name).
     max_json_members = max(len(record.model_fields) for record in registry.records.values()) + 16
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, max_json_members=max_json_members)
@@ -54,17 +61,38 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["Authorization", "Content-Type"],
         )
     app.add_middleware(SecurityHeadersMiddleware)
-    app.add_middleware(RequestIdMiddleware, log_tracebacks=settings.log_tracebacks)  # outermost: sees the others' errors
+    # Outermost: sees the others' errors, and times and logs every request.
+    app.add_middleware(RequestIdMiddleware, log_tracebacks=settings.log_tracebacks, metrics=app.state.metrics)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
-    for router in (health.router, auth.router, models.router, predict.build_router(schemas), web.router):
+    predict_router = predict.build_router(schemas, registry, settings.batch_limit)
+    for router in (health.router, auth.router, models.router, predict_router, web.router):
         app.include_router(router)
+    if app.state.metrics is not None and settings.metrics_port is None:
+        app.add_route("/metrics", metrics_endpoint, methods=["GET"], include_in_schema=False)
+    _document_models(app, schemas.batch_models)
     app.mount("/static", web.static_files, name="static")
     return app
 
 
+def _document_models(app: FastAPI, models: list[type[BaseModel]]) -> None:
+    """Adds schemas that no route declares as its body (/predict/batch reads its own) to the OpenAPI components."""
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = FastAPI.openapi(app)
+            _, definitions = models_json_schema([(m, "validation") for m in models], ref_template="#/components/schemas/{model}")
+            schema.setdefault("components", {}).setdefault("schemas", {}).update(definitions["$defs"])
+        return app.openapi_schema
+
+    app.openapi = openapi
+
+
 @functools.cache
 def _app_from_environment() -> FastAPI:
-    return create_app()
+    # A uvicorn worker process of `python -m service`: it logs as the main process does.
+    settings = Settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)
 
 
 def __getattr__(name: str) -> FastAPI:

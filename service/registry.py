@@ -6,7 +6,7 @@ once, at start-up; a missing, altered or inconsistent artifact stops start-up wi
 
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import zip_longest
@@ -22,7 +22,6 @@ from preprocess.metadata import CategoricalFeature, MetadataError, ModelMetadata
 from preprocess.transform import Preprocessor
 from service.schemas.catalog import ModelInfo, ModelMetrics, PlotName, feature_infos
 from service.schemas.prediction import record_model
-
 
 # Rows per onnxruntime call. The convolutions' intermediate tensors take ~16 kB per NSL-KDD row; a whole
 # batch of 1,000 outgrows the CPU cache and runs about twice as slow per row as in pieces of this size
@@ -71,15 +70,20 @@ class ServedModel:
         get = attrgetter(*names)
         return get if len(names) > 1 else lambda record: (get(record),)
 
-    def probabilities(self, records: Sequence[Any]) -> np.ndarray:
-        """One row of class probabilities per record; a record has one attribute per column."""
-        columns = dict(zip([f.name for f in self.meta.features], zip(*map(self._feature_values, records)), strict=True))
-        return infer(self.session, self.meta.onnx, self.preprocessor.transform_columns(columns, len(records)))
+    def columns(self, records: Sequence[Any]) -> dict[str, Sequence[Any]]:
+        """Validated records (one attribute per column) as the preprocessor's column input."""
+        return dict(zip([f.name for f in self.meta.features], zip(*map(self._feature_values, records)), strict=True))
 
-    def predict(self, records: Sequence[Any]) -> list[dict[str, Any]]:
+    def encode(self, columns: Mapping[str, Sequence[Any]], n_rows: int) -> np.ndarray:
+        return self.preprocessor.transform_columns(columns, n_rows)
+
+    def probabilities(self, encoded: np.ndarray) -> np.ndarray:
+        """One row of class probabilities per encoded row."""
+        return infer(self.session, self.meta.onnx, encoded)
+
+    def answers(self, probabilities: np.ndarray) -> list[dict[str, Any]]:
         """Each record's prediction, as the plain data of the `Prediction` schema: the routes serialise it
         as it is, which costs a fraction of building and re-validating a pydantic model per record."""
-        probabilities = self.probabilities(records)
         classes = self.meta.classes
         best = probabilities.argmax(axis=1)
         attack = np.array([c != self.meta.normal_class for c in classes])[best].tolist()
@@ -88,6 +92,9 @@ class ServedModel:
             {"label": classes[b], "is_attack": a, "confidence": row[b], "probabilities": dict(zip(classes, row, strict=True))}
             for b, a, row in zip(best.tolist(), attack, rows, strict=True)
         ]
+
+    def predict(self, records: Sequence[Any]) -> list[dict[str, Any]]:
+        return self.answers(self.probabilities(self.encode(self.columns(records), len(records))))
 
 
 def infer(session: ort.InferenceSession, onnx: OnnxModelInfo, encoded: np.ndarray) -> np.ndarray:

@@ -87,6 +87,7 @@ class PredictionSchemas:
 
     single: Any
     batch: Any
+    batch_models: list[type[BaseModel]]
     single_examples: dict[str, dict]
     batch_examples: dict[str, dict]
 
@@ -115,6 +116,7 @@ def prediction_schemas(
     return PredictionSchemas(
         single=_tagged(singles),
         batch=_tagged(batches),
+        batch_models=batches,
         single_examples={
             f"{dataset}: {label}": {
                 "summary": f"{dataset}: a real {label} record",

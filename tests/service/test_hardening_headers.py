@@ -120,10 +120,10 @@ def test_no_secret_or_traceback_in_any_answer_or_log_line(
 ):
     set_rate_limits(login_limit_per_username="2/minute")
 
-    def explode(self, records):
+    def explode(self, columns, rows):
         raise RuntimeError(f"model failed, key {signing_key}")
 
-    monkeypatch.setattr(ServedModel, "predict", explode)
+    monkeypatch.setattr(ServedModel, "encode", explode)
     dataset, by_class = next(iter(examples.items()))
     secret_password = f"pw-{signing_key}"
     with caplog.at_level(logging.DEBUG):

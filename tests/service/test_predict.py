@@ -207,10 +207,10 @@ def test_oversized_body_is_413_before_parsing(client, auth):
 
 
 def test_unexpected_error_is_a_generic_500_with_a_request_id(client, auth, examples, monkeypatch, caplog):
-    def explode(self, records):
+    def explode(self, columns, rows):
         raise RuntimeError("secret internal detail")
 
-    monkeypatch.setattr(ServedModel, "predict", explode)
+    monkeypatch.setattr(ServedModel, "encode", explode)
     dataset, by_class = next(iter(examples.items()))
     with caplog.at_level(logging.ERROR, logger="service.middleware"):
         response = client.post("/predict", headers=auth, json={"dataset": dataset, "record": next(iter(by_class.values()))})
