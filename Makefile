@@ -23,6 +23,7 @@ system-deps:
 	bash .ci/postgres.sh
 	bash .ci/deploy-tools.sh
 	bash .ci/browser-tools.sh
+	bash .ci/bench-tools.sh
 
 run: install-service
 	$(BIN)/python -m service
