@@ -98,7 +98,8 @@ def _read_csv(body: bytes, column_types: dict[str, pa.DataType]) -> pa.Table:
     )
 
 
-_CSV_TYPES = {"integer": pa.int64(), "number": pa.float64(), "closed": pa.string(), "open": pa.string(), "ignored": pa.string()}
+# Integers are read as floats, as JSON's numbers are: "6.0" is the whole number 6 (fractions are refused later).
+_CSV_TYPES = {"integer": pa.float64(), "number": pa.float64(), "closed": pa.string(), "open": pa.string(), "ignored": pa.string()}
 
 
 def _first_line(exc: Exception) -> str:
@@ -181,11 +182,9 @@ def _locate_bad_value(text: pa.Table, rules: dict[str, ColumnRule]) -> dict[str,
         rule = rules.get(name)
         if rule is None or rule.kind not in ("integer", "number"):
             continue
-        parse = int if rule.kind == "integer" else float
         for row, value in enumerate(text.column(name).to_pylist()):
             try:
-                parse(value)
+                float(value)
             except (TypeError, ValueError):
-                kind = "a whole number" if rule.kind == "integer" else "a number"
-                return _error(["records", row, name], f"row {row}, column '{name}': not {kind}", "value_error")
+                return _error(["records", row, name], f"row {row}, column '{name}': not a number", "value_error")
     return _error([], "a value could not be converted to its column's type", "csv_invalid")
