@@ -200,3 +200,10 @@ def _wait_until_ready(url: str, process: subprocess.Popen, log: Path, timeout: f
             pass
         time.sleep(0.2)
     pytest.fail(f"the service did not become ready within {timeout} s:\n{log.read_text(errors='replace')[-2000:]}")
+
+
+@pytest.fixture(scope="session")
+def two_workers(start_service) -> Iterator[RunningService]:
+    """`python -m service` with two uvicorn workers, shared by the metrics and log tests (which compare before/after)."""
+    with start_service(workers=2) as service:
+        yield service
