@@ -69,36 +69,49 @@ class Metrics:
             "nids_model_loaded", "1 for each model a worker serves", ["model", "dataset"], multiprocess_mode="livemax",
             registry=registry,
         )  # fmt: skip
-        self._children: dict[tuple, tuple[Any, Any]] = {}
+        self._children: dict[tuple, Any] = {}
+
+    def _child(self, metric: Any, *labels: str) -> Any:
+        """metric.labels(*labels), cached: the lookup (a lock, a tuple, a dict) costs more than the increment."""
+        key = (id(metric), *labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
 
     def set_models(self, models: Iterable[tuple[str, str]]) -> None:
         for model_id, dataset in models:
             self.models_loaded.labels(model_id, dataset).set(1)
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
-        key = (method, route, status)
-        children = self._children.get(key)
-        if children is None:  # label lookups cost more than the increments: cached per (method, route, status)
-            labels = (method, route, str(status))
-            children = self._children[key] = (self.requests.labels(*labels), self.latency.labels(*labels))
-        children[0].inc()
-        children[1].observe(seconds)
+        code = str(status)
+        self._child(self.requests, method, route, code).inc()
+        self._child(self.latency, method, route, code).observe(seconds)
         if status == 401 and route == "/auth/token" and method == "POST":
             self.failed_logins.inc()
         elif status == 429:
-            self.rate_limited.labels(route).inc()
+            self._child(self.rate_limited, route).inc()
 
     def observe_stages(self, model_id: str, preprocess_seconds: float, inference_seconds: float) -> None:
-        self.preprocess_seconds.labels(model_id).observe(preprocess_seconds)
-        self.inference_seconds.labels(model_id).observe(inference_seconds)
+        self._child(self.preprocess_seconds, model_id).observe(preprocess_seconds)
+        self._child(self.inference_seconds, model_id).observe(inference_seconds)
 
     def observe_predictions(self, model_id: str, predictions: Sequence[dict[str, Any]]) -> None:
+        if len(predictions) == 1:  # the common case, without the tally
+            [p] = predictions
+            self._child(self.predictions, model_id, p["label"], "true" if p["is_attack"] else "false").inc()
+            if "novelty" in p and p["novelty"]["unknown"]:
+                self._child(self.novelty_flags, model_id).inc()
+            return
         tally = Tally((p["label"], p["is_attack"]) for p in predictions)
         for (label, is_attack), count in tally.items():
-            self.predictions.labels(model_id, label, "true" if is_attack else "false").inc(count)
-        flagged = sum(1 for p in predictions if p.get("novelty", {}).get("unknown"))
+            self._child(self.predictions, model_id, label, "true" if is_attack else "false").inc(count)
+        flagged = sum(1 for p in predictions if "novelty" in p and p["novelty"]["unknown"])
         if flagged:
-            self.novelty_flags.labels(model_id).inc(flagged)
+            self._child(self.novelty_flags, model_id).inc(flagged)
+
+    def observe_batch(self, model_id: str, body_format: str, records: int) -> None:
+        self._child(self.batch_records, model_id, body_format).observe(records)
 
     def exposition_registry(self) -> CollectorRegistry:
         return shared_registry() if self._registry is None else self._registry

@@ -12,10 +12,11 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from structlog.contextvars import bind_contextvars
 
+from service.core.logging import access_logger
 from service.metrics import UNMATCHED_ROUTE, Metrics
 
 log = logging.getLogger(__name__)
-access_log = logging.getLogger("service.access")
+access_log = access_logger()
 
 
 class RequestIdMiddleware:
@@ -64,9 +65,9 @@ class RequestIdMiddleware:
                 body = {"detail": "internal server error", "request_id": request_id}
                 await JSONResponse(body, status_code=500, headers={"x-request-id": request_id})(scope, receive, send)
         finally:
-            self._report(scope, status, time.perf_counter() - began)
+            self._report(scope, request_id, status, time.perf_counter() - began)
 
-    def _report(self, scope: Scope, status: int, seconds: float) -> None:
+    def _report(self, scope: Scope, request_id: str, status: int, seconds: float) -> None:
         route = scope.get("route")
         template = getattr(route, "path", UNMATCHED_ROUTE) if route is not None else UNMATCHED_ROUTE
         if self.metrics is not None:
@@ -77,7 +78,7 @@ class RequestIdMiddleware:
         for name in REPORTED_STATE:
             if name in state:
                 fields[name] = state[name]
-        access_log.info("request", extra=fields)
+        access_log.info("request", request_id=request_id, **fields)
 
 
 # What routes may put in `request.state` for the access log: identifiers and counts, never content.

@@ -118,7 +118,7 @@ def _predict(request: Request, user_id: int, model: ServedModel, columns, rows: 
         metrics.observe_stages(model.id, encoded_at - began, inferred_at - encoded_at)
         metrics.observe_predictions(model.id, predictions)
         if batch_format is not None:
-            metrics.batch_records.labels(model.id, batch_format).observe(rows)
+            metrics.observe_batch(model.id, batch_format, rows)
     state = request.scope["state"]
     state["user_id"], state["model"], state["records"] = user_id, model.id, rows
     return predictions
