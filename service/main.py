@@ -69,13 +69,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     if app.state.metrics is not None and settings.metrics_port is None:
         app.add_route("/metrics", metrics_endpoint, methods=["GET"], include_in_schema=False)
-    _document_models(app, schemas.batch_models)
+    _document_models(app, [*schemas.single_models, *schemas.batch_models])
     app.mount("/static", web.static_files, name="static")
     return app
 
 
 def _document_models(app: FastAPI, models: list[type[BaseModel]]) -> None:
-    """Adds schemas that no route declares as its body (/predict/batch reads its own) to the OpenAPI components."""
+    """Adds schemas that no route declares as its body (the /predict routes read their own) to the OpenAPI components."""
 
     def openapi() -> dict:
         if app.openapi_schema is None:

@@ -1,10 +1,11 @@
 """Single and batch predictions. The body types are generated from the metadata at start-up,
 so this router is built by a function."""
 
+import json
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter, ValidationError
@@ -14,7 +15,7 @@ from service.codecs import ARROW_MEDIA_TYPE, CSV_MEDIA_TYPE, BodyError, column_r
 from service.deps import CurrentUser, RegistryDep, get_current_user
 from service.metrics import Metrics
 from service.registry import Registry, ServedModel
-from service.schemas.common import documented
+from service.schemas.common import UNPROCESSABLE, documented
 from service.schemas.prediction import MODEL_ID_MAX_LENGTH, BatchPredictResponse, PredictionSchemas, PredictResponse
 
 JSON_MEDIA_TYPE = "application/json"
@@ -28,18 +29,20 @@ def build_router(schemas: PredictionSchemas, registry: Registry, batch_limit: in
         dependencies=[Depends(get_current_user)],
         responses=documented(401, 404, 413, 429),
     )
-    batch_json = TypeAdapter(schemas.batch)
+    single_json, batch_json = TypeAdapter(schemas.single), TypeAdapter(schemas.batch)
     rules = {dataset: column_rules(record) for dataset, record in registry.records.items()}
 
-    # One record takes tens of microseconds, less than the two hand-offs to FastAPI's thread pool that a
-    # sync route costs (one to run it, one to check its answer), so it runs on the event loop.
-    @router.post("", response_model=PredictResponse)
-    async def predict(
-        body: Annotated[schemas.single, Body(openapi_examples=schemas.single_examples)],
-        registry: RegistryDep,
-        user: CurrentUser,
-        request: Request,
-    ) -> Response:
+    # One record takes tens of microseconds, less than a hand-off to FastAPI's thread pool, so it runs on the
+    # event loop. Its body is validated by pydantic straight from the bytes, as the batch's is.
+    @router.post(
+        "",
+        response_model=PredictResponse,
+        responses=documented(415) | UNPROCESSABLE,
+        openapi_extra=_json_request_body(schemas.single_models, schemas.single_examples),
+    )
+    async def predict(request: Request, registry: RegistryDep, user: CurrentUser) -> Response:
+        _require_json(request)
+        body = _validate_json(single_json, await request.body())
         model = _choose_model(registry, body.dataset, body.model)
         [prediction] = _predict(request, user.id, model, model.columns([body.record]), 1)
         return _json({"model": model.id, "prediction": prediction})
@@ -51,7 +54,7 @@ def build_router(schemas: PredictionSchemas, registry: Registry, batch_limit: in
     @router.post(
         "/batch",
         response_model=BatchPredictResponse,
-        responses=documented(413, 415),
+        responses=documented(413, 415) | UNPROCESSABLE,
         openapi_extra=batch_request_body(schemas, batch_limit),
     )
     async def predict_batch(
@@ -83,13 +86,46 @@ def build_router(schemas: PredictionSchemas, registry: Registry, batch_limit: in
     return router
 
 
-def _batch_from_json(request: Request, user_id: int, registry: Registry, adapter: TypeAdapter, body: bytes) -> Response:
+def _require_json(request: Request) -> None:
+    media_type = (request.headers.get("content-type") or JSON_MEDIA_TYPE).split(";")[0].strip().lower()
+    if media_type != JSON_MEDIA_TYPE:
+        raise HTTPException(
+            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, f"content type '{media_type[:100]}' is not accepted: send {JSON_MEDIA_TYPE}"
+        )
+
+
+def _validate_json(adapter: TypeAdapter, body: bytes) -> Any:
+    """The body parsed and validated in one pass by pydantic-core; errors located as FastAPI locates them.
+
+    Text pydantic-core's parser refuses (malformed, or nested deeper than its limit of 200, which Python's
+    json module and the body middleware allow) is parsed again by the json module, which either reads it
+    (and the nested value is then refused at its field) or says where it is malformed."""
     try:
-        batch = adapter.validate_json(body)
+        return adapter.validate_json(body)
     except ValidationError as exc:
-        raise RequestValidationError(
-            [{"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors(include_url=False, include_input=False)]
-        ) from None
+        if exc.errors()[0]["type"] != "json_invalid":
+            raise _located(exc) from None
+    try:
+        parsed = json.loads(body)
+    except ValueError as exc:
+        raise RequestValidationError([{"loc": ["body"], "msg": f"JSON decode error: {exc}", "type": "json_invalid"}]) from None
+    try:
+        return adapter.validate_python(parsed)
+    except ValidationError as exc:
+        raise _located(exc) from None
+
+
+def _located(exc: ValidationError) -> RequestValidationError:
+    return RequestValidationError(
+        [
+            {"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]}
+            for e in exc.errors(include_url=False, include_input=False)
+        ]
+    )
+
+
+def _batch_from_json(request: Request, user_id: int, registry: Registry, adapter: TypeAdapter, body: bytes) -> Response:
+    batch = _validate_json(adapter, body)
     model = _choose_model(registry, batch.dataset, batch.model)
     predictions = _predict(request, user_id, model, model.columns(batch.records), len(batch.records), "json")
     return _json({"model": model.id, "predictions": predictions})
@@ -104,7 +140,9 @@ def _batch_from_columns(request: Request, user_id: int, model: ServedModel, deco
     return _json({"model": model.id, "predictions": _predict(request, user_id, model, columns, rows, media_type)})
 
 
-def _predict(request: Request, user_id: int, model: ServedModel, columns, rows: int, batch_format: str | None = None) -> list[dict]:
+def _predict(
+    request: Request, user_id: int, model: ServedModel, columns, rows: int, batch_format: str | None = None
+) -> list[dict]:
     """The model's answers for these columns; the stages are timed and the answers counted in the metrics,
     and the access log learns who asked which model for how many records."""
     metrics: Metrics | None = request.app.state.metrics
@@ -150,6 +188,15 @@ def _choose_model(registry: Registry, dataset: str, model_id: str | None, locati
     return model
 
 
+def _json_request_body(models: list, examples: dict) -> dict:
+    """The OpenAPI of a JSON body the route reads itself: one of the datasets' request types."""
+    schema = {
+        "oneOf": [{"$ref": f"#/components/schemas/{m.__name__}"} for m in models],
+        "discriminator": {"propertyName": "dataset"},
+    }
+    return {"requestBody": {"required": True, "content": {JSON_MEDIA_TYPE: {"schema": schema, "examples": examples}}}}
+
+
 def batch_request_body(schemas: PredictionSchemas, batch_limit: int) -> dict:
     """The OpenAPI of /predict/batch's three body formats (the route reads the body itself)."""
     columnar = (
@@ -157,23 +204,16 @@ def batch_request_body(schemas: PredictionSchemas, batch_limit: int) -> dict:
         "`...Record` schemas; ignored columns may be left out); `dataset` (and optionally `model`) go in the query string. "
         "Answers are as for JSON, in row order; a bad value is a 422 naming its row (counted from 0) and column."
     )
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {
-                JSON_MEDIA_TYPE: {
-                    "schema": {"oneOf": [{"$ref": f"#/components/schemas/{m.__name__}"} for m in schemas.batch_models]},
-                    "examples": schemas.batch_examples,
-                },
-                CSV_MEDIA_TYPE: {
-                    "schema": {"type": "string"},
-                    "description": f"CSV with a header row of column names. {columnar}",
-                },
-                ARROW_MEDIA_TYPE: {
-                    "schema": {"type": "string", "format": "binary"},
-                    "description": "An Apache Arrow IPC stream, one field per column (integers or floats for numeric "
-                    f"features, strings or dictionary-encoded strings for categorical ones). {columnar}",
-                },
-            },
-        }
+    body = _json_request_body(schemas.batch_models, schemas.batch_examples)
+    body["requestBody"]["content"] |= {
+        CSV_MEDIA_TYPE: {
+            "schema": {"type": "string"},
+            "description": f"CSV with a header row of column names. {columnar}",
+        },
+        ARROW_MEDIA_TYPE: {
+            "schema": {"type": "string", "format": "binary"},
+            "description": "An Apache Arrow IPC stream, one field per column (integers or floats for numeric "
+            f"features, strings or dictionary-encoded strings for categorical ones). {columnar}",
+        },
     }
+    return body
