@@ -12,9 +12,9 @@ from typing import Any
 import bentoml
 import onnxruntime as ort
 
+from inference import Model, session_options
 from preprocess.metadata import load_metadata
 from preprocess.transform import Preprocessor
-from service.registry import infer, session_options
 
 MODEL_DIR_ENV = "NIDS_BENCH_MODEL_DIR"
 
@@ -24,12 +24,14 @@ class NidsOnnx:
     def __init__(self) -> None:
         model_dir = Path(os.environ[MODEL_DIR_ENV])
         self.meta = load_metadata(model_dir / "metadata.json")
-        self.session = ort.InferenceSession(str(model_dir / self.meta.onnx.file), session_options(), providers=["CPUExecutionProvider"])
+        onnx_file = str(model_dir / self.meta.onnx.file)
+        session = ort.InferenceSession(onnx_file, session_options(), providers=["CPUExecutionProvider"])
+        self.model = Model(self.meta, session)
         self.preprocessor = Preprocessor(self.meta)
         self._predictions(list(self.meta.examples.values()))  # warm-up
 
     def _predictions(self, records: list[dict]) -> list[dict]:
-        probabilities = infer(self.session, self.meta.onnx, self.preprocessor.transform(records))
+        probabilities = self.model.run(self.preprocessor.transform(records))[0]
         classes = self.meta.classes
         return [
             {

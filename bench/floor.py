@@ -14,19 +14,19 @@ from pathlib import Path
 import onnxruntime as ort
 import uvicorn
 
+from inference import Model, session_options
 from preprocess.metadata import load_metadata
 from preprocess.transform import Preprocessor
-from service.registry import infer, session_options
 
 
 def create_app(model_dir: Path):
     meta = load_metadata(model_dir / "metadata.json")
-    session = ort.InferenceSession(str(model_dir / meta.onnx.file), session_options(), providers=["CPUExecutionProvider"])
+    model = Model(meta, ort.InferenceSession(str(model_dir / meta.onnx.file), session_options(), providers=["CPUExecutionProvider"]))
     preprocessor = Preprocessor(meta)
     classes, normal = meta.classes, meta.normal_class
 
     def predictions(records: list[dict]) -> list[dict]:
-        probabilities = infer(session, meta.onnx, preprocessor.transform(records))
+        probabilities = model.run(preprocessor.transform(records))[0]
         return [
             {
                 "label": classes[best],

@@ -1,21 +1,19 @@
 """Real flow records to send: rows of each dataset's file, as a client would post them."""
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
 from pydantic import ValidationError
 
+from preprocess.defaults import data_dir
 from preprocess.metadata import ModelMetadata
-from service.schemas.prediction import record_model
+from service.schemas.records import record_model
 from trainer.datasets import DATASETS
 from trainer.load import load
 
 REPO = Path(__file__).resolve().parents[1]
-DATA_DIR = Path(os.environ.get("NIDS_DATA_DIR", REPO.parent / "shared" / "datasets"))
-# Rows the models never trained on where the dataset has such a file (NSL-KDD's official test set);
-# NF-BoT-IoT-v2 ships one file, from which the trainer splits its test rows.
-SOURCE = {"nsl-kdd": "nsl-kdd/KDDTest+.txt.gz", "nf-bot-iot-v2": "bot-iot/nf_bot_iot_v2_train.csv.gz"}
+DATA_DIR = REPO / data_dir()  # the default is relative to the repository root, where the benchmarks run
+SOURCE = {name: spec.records_file for name, spec in DATASETS.items() if spec.records_file}
 CHUNK = 5000
 
 

@@ -39,10 +39,10 @@ from bench.client import load
 from bench.inprocess import SIZES, median_seconds
 from bench.processes import CLIENT_CORE, SERVER_CORE, TWO_CORES, free_port, pin, serve
 from bench.records import REPO, real_records
+from inference import INFERENCE_ROWS, Model, session_options
 from preprocess.metadata import ModelMetadata, load_metadata
 from preprocess.transform import Preprocessor
 from service.codecs import ARROW_MEDIA_TYPE, CSV_MEDIA_TYPE
-from service.registry import INFERENCE_ROWS, infer, session_options
 
 MODELS = ("nsl-kdd-multiclass-cnn", "nsl-kdd-multiclass-cnn-lstm", "nf-bot-iot-v2-multiclass-cnn", "nf-bot-iot-v2-multiclass-cnn-lstm")
 CONNECTIONS = (1, 8, 32)
@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
             for m in args.models:
                 port = free_port()
                 argv_, env, ready = command(args.artifacts / m, port)
-                with serve(argv_, port, work / f"{side}-{m}.log", ready, env, cwd=REPO) as server:
+                with serve(argv_, port, work / f"{side}-{m}.log", ready, env, cwd=REPO, core=SERVER_CORE) as server:
                     results["models"][m][side] = _measure(server.url, bodies[m], None, args, formats=("json",))
                     results["models"][m][side]["peak_rss_mb"] = round(server.peak_rss_mb(), 1)
                 print(f"bench.serving: {side}, {m}: done", file=sys.stderr, flush=True)
@@ -156,7 +156,7 @@ def _measure_ours(args: argparse.Namespace, bodies: dict, results: dict, work: P
         "NIDS_HOST": "127.0.0.1",
         "NIDS_PORT": str(port),
     }
-    with serve([sys.executable, "-m", "service"], port, work / "service.log", "/readyz", env, cwd=REPO) as server:
+    with serve([sys.executable, "-m", "service"], port, work / "service.log", "/readyz", env, cwd=REPO, core=SERVER_CORE) as server:
         results["servers"]["ours"] = {"command": "python -m service (uvicorn, 1 worker)", "rss_after_start_mb": round(server.rss_mb(), 1)}
         token = _token(server.url)
         for m in args.models:
@@ -229,13 +229,12 @@ def _check_same_answers(url: str, bodies: dict, token: str) -> None:
 def _inprocess_limit(model_dir: Path, meta: ModelMetadata, rows: list[dict], args: argparse.Namespace) -> dict:
     """Records/s of numpy preprocessing + onnxruntime (the service's session options and pieces) on the same
     rows in this process, on the server's core: what no server can beat."""
-    session = ort.InferenceSession(str(model_dir / meta.onnx.file), session_options(), providers=["CPUExecutionProvider"])
-    preprocessor = Preprocessor(meta)
+    model = Model(meta, ort.InferenceSession(str(model_dir / meta.onnx.file), session_options(), providers=["CPUExecutionProvider"]))
     pin(0, SERVER_CORE)
     try:
         limit = {}
         for n in args.batch_sizes:
-            call: Callable[[], object] = lambda n=n: infer(session, meta.onnx, preprocessor.transform(rows[:n]))
+            call: Callable[[], object] = lambda n=n: model.run(model.preprocessor.transform(rows[:n]))
             seconds = median_seconds(call, max(args.batch_seconds, 0.2), least=3, most=200)
             limit[n] = {"ms": round(seconds * 1e3, 3), "records_per_s": round(n / seconds, 1)}
         return limit

@@ -5,9 +5,9 @@ step on the full NSL-KDD training split.
 
 Model training is not rerun: the figures are those the trainer measured in its own process (one process
 per model, `trainer ship`) and wrote into each model's metrics.json. The resampling steps are run here,
-each method in a subprocess of its own so its peak memory is its own: the split is loaded and encoded as
-`trainer train` does it, then `trainer.balance.balance` is timed (GAN and hybrid with the trainer's default
-budget). Writes bench/results/training_cost.json and .md.
+each method in a subprocess of its own so its peak memory is its own: the split is loaded and encoded by
+`trainer train`'s own steps (`trainer.prepare`), then its balancing step is timed (GAN and hybrid with the
+trainer's default budget). Writes bench/results/training_cost.json and .md.
 """
 
 import argparse
@@ -21,12 +21,10 @@ from pathlib import Path
 
 from bench import report
 from bench.records import DATA_DIR, REPO
+from preprocess.defaults import ARCHITECTURES, BALANCINGS, GAN_SECONDS
 from trainer.__main__ import SHIPPED_BALANCING
-from trainer.__main__ import parser as trainer_parser
-from trainer.balance import METHODS, balance
-from trainer.datasets import DATASETS
-from trainer.encoder import Encoder
-from trainer.splits import make_splits
+from trainer.config import TrainConfig
+from trainer.prepare import balance_training, classes_of, encode, load_splits
 
 
 def peak_rss_mb() -> float:
@@ -55,27 +53,24 @@ def shipped_training(artifacts: Path) -> list[dict]:
 
 def resample(method: str, limit_rows: int | None, gan_seconds: float | None) -> dict:
     """One balancing method's resampling step, as `trainer train` runs it on NSL-KDD (multiclass)."""
-    defaults = trainer_parser().parse_args(["train", "--dataset", "nsl-kdd"])
-    seed, target = defaults.seed, SHIPPED_BALANCING["nsl-kdd"][1]
-    spec = DATASETS["nsl-kdd"]
-    splits = make_splits(spec, "multiclass", DATA_DIR, defaults.protocol, seed, None, limit_rows)
-    encoder = Encoder(spec, splits.train.features)
-    X, names = encoder.transform(splits.train.features), splits.train.labels.to_numpy()
-    holdout = (encoder.transform(splits.validation.features), splits.validation.labels.to_numpy())
+    cfg = TrainConfig(
+        dataset="nsl-kdd", task="multiclass", architecture=ARCHITECTURES[0], balance=method,
+        balance_target=SHIPPED_BALANCING["nsl-kdd"][1], limit_rows=limit_rows, data_dir=DATA_DIR,
+        gan_seconds=gan_seconds or GAN_SECONDS,
+    )  # fmt: skip
+    splits = load_splits(cfg)
+    data = encode(cfg, splits, classes_of(cfg, splits))
     rss_before = peak_rss_mb()
     started = time.perf_counter()
-    X_out, _, balance_report = balance(
-        X, names, method, seed, target, layout_groups=encoder.onehot_groups(), holdout=holdout,
-        gan_epochs=defaults.gan_epochs, gan_seconds=gan_seconds or defaults.gan_seconds,
-    )  # fmt: skip
+    X_out, _, balance_report = balance_training(cfg, data)
     return {
         "method": method,
         "seconds": round(time.perf_counter() - started, 2),
-        "rows_before": len(X),
+        "rows_before": len(data.train[0]),
         "rows_after": len(X_out),
         "peak_rss_mb_before_step": round(rss_before, 1),
         "peak_rss_mb": round(peak_rss_mb(), 1),
-        "gan_seconds_budget": (gan_seconds or defaults.gan_seconds) if method in ("gan", "hybrid") else None,
+        "gan_seconds_budget": cfg.gan_seconds if method in ("gan", "hybrid") else None,
         "fallbacks": balance_report["fallbacks"],
     }
 
@@ -119,11 +114,11 @@ def markdown(results: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--artifacts", type=Path, default=Path("artifacts"))
-    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    parser.add_argument("--methods", nargs="+", default=list(BALANCINGS), choices=BALANCINGS)
     parser.add_argument("--limit-rows", type=int, help="a stratified sample of each file instead of the full split (smoke runs)")
     parser.add_argument("--gan-seconds", type=float, help="the GAN's time budget (default: the trainer's)")
     parser.add_argument("--out", type=Path, default=report.RESULTS)
-    parser.add_argument("--resample", choices=METHODS, help=argparse.SUPPRESS)  # one step, in the subprocess
+    parser.add_argument("--resample", choices=BALANCINGS, help=argparse.SUPPRESS)  # one step, in the subprocess
     parser.add_argument("--json", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.resample:

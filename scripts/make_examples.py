@@ -14,19 +14,18 @@ import csv
 import gzip
 import io
 import json
-import os
 import sys
 from pathlib import Path
 
-from trainer.datasets import NSL_KDD, NF_BOT_IOT_V2, DatasetSpec
+from preprocess.defaults import data_dir
+from trainer.datasets import NF_BOT_IOT_V2, NSL_KDD, DatasetSpec
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "lib"))
 from csv_records import parse_value  # noqa: E402 (a sibling helper, not a package)
 
 EXAMPLES = Path(__file__).resolve().parent / "examples"
 CSV_ROWS_PER_CLASS = 4
-# (dataset, file under the data directory): test rows for NSL-KDD; NF-BoT-IoT-v2 ships one file.
-SOURCES = [(NSL_KDD, "nsl-kdd/KDDTest+.txt.gz"), (NF_BOT_IOT_V2, "bot-iot/nf_bot_iot_v2_train.csv.gz")]
+SERVED = (NSL_KDD, NF_BOT_IOT_V2)
 
 
 def first_rows_per_class(spec: DatasetSpec, path: Path, per_class: int) -> tuple[list[str], dict[str, list[list[str]]]]:
@@ -49,11 +48,11 @@ def first_rows_per_class(spec: DatasetSpec, path: Path, per_class: int) -> tuple
     return header, found
 
 
-def example_files(data_dir: Path) -> dict[str, str]:
+def example_files(folder: Path) -> dict[str, str]:
     """File name -> content of every example."""
     files = {}
-    for spec, relative in SOURCES:
-        header, rows = first_rows_per_class(spec, data_dir / relative, CSV_ROWS_PER_CLASS)
+    for spec in SERVED:
+        header, rows = first_rows_per_class(spec, folder / spec.records_file, CSV_ROWS_PER_CLASS)
         firsts = {name: dict(zip(header, map(parse_value, found[0]))) for name, found in rows.items()}
         for name, record in firsts.items():
             files[f"{spec.name}-{name.lower()}.json"] = _json({"dataset": spec.name, "record": record})
@@ -72,7 +71,7 @@ def _json(body: dict) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", type=Path, default=Path(os.environ.get("NIDS_DATA_DIR", "../shared/datasets")))
+    parser.add_argument("--data-dir", type=data_dir, default=data_dir())
     parser.add_argument("--check", action="store_true", help="compare with scripts/examples/ instead of writing")
     args = parser.parse_args()
     files = example_files(args.data_dir)

@@ -15,12 +15,12 @@ from prometheus_client import start_http_server
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
+from inference import ArtifactError
 from service.core.config import Settings
 from service.core.db import migrate
 from service.core.logging import configure_logging
 from service.main import create_app
 from service.metrics import MULTIPROC_ENV, multiprocess_dir, shared_registry
-from service.registry import ArtifactError
 
 
 def main() -> None:

@@ -8,10 +8,10 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
 from service.core.config import Settings
+from service.core.security import token_subject
 from service.models import User
 from service.ratelimit import RateLimitsDep
 from service.registry import Registry
-from service.security import token_subject
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/auth/token")
 

@@ -11,10 +11,11 @@ from fastapi.middleware.cors import CORSMiddleware
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from inference import UnknownModelError
 from service.core.config import Settings
 from service.core.db import create_db_engine, migrate
 from service.core.logging import configure_logging
-from service.errors import validation_error_handler
+from service.errors import unknown_model_handler, validation_error_handler
 from service.metrics import Metrics, metrics_endpoint
 from service.middleware import BodySizeLimitMiddleware, RequestIdMiddleware, SecurityHeadersMiddleware
 from service.ratelimit import RateLimits
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Outermost: sees the others' errors, and times and logs every request.
     app.add_middleware(RequestIdMiddleware, log_tracebacks=settings.log_tracebacks, metrics=app.state.metrics)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
+    app.add_exception_handler(UnknownModelError, unknown_model_handler)
     predict_router = predict.build_router(schemas, registry, settings.batch_limit)
     for router in (health.router, auth.router, models.router, predict_router, web.router):
         app.include_router(router)

@@ -11,13 +11,15 @@ auth code knowing about metrics. The share of attacks is a query, not a stored v
 """
 
 import os
-from collections import Counter as Tally
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
 from starlette.requests import Request
 from starlette.responses import Response
+
+from inference import Predictions
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -96,18 +98,15 @@ class Metrics:
         self._child(self.preprocess_seconds, model_id).observe(preprocess_seconds)
         self._child(self.inference_seconds, model_id).observe(inference_seconds)
 
-    def observe_predictions(self, model_id: str, predictions: Sequence[dict[str, Any]]) -> None:
-        if len(predictions) == 1:  # the common case, without the tally
-            [p] = predictions
-            self._child(self.predictions, model_id, p["label"], "true" if p["is_attack"] else "false").inc()
-            if "novelty" in p and p["novelty"]["unknown"]:
-                self._child(self.novelty_flags, model_id).inc()
-            return
-        tally = Tally((p["label"], p["is_attack"]) for p in predictions)
-        for (label, is_attack), count in tally.items():
-            self._child(self.predictions, model_id, label, "true" if is_attack else "false").inc(count)
-        flagged = sum(1 for p in predictions if "novelty" in p and p["novelty"]["unknown"])
-        if flagged:
+    def observe_predictions(self, model_id: str, predictions: Predictions) -> None:
+        if len(predictions) == 1:  # the common case, without the counting
+            counts = [(predictions.labels[0], predictions.is_attack[0], 1)]
+        else:
+            classes, first, count = np.unique(predictions.best, return_index=True, return_counts=True)
+            counts = zip(np.asarray(predictions.classes)[classes], predictions.is_attack[first], count.tolist(), strict=True)
+        for label, is_attack, n in counts:
+            self._child(self.predictions, model_id, str(label), "true" if is_attack else "false").inc(n)
+        if predictions.unknown is not None and (flagged := int(predictions.unknown.sum())):
             self._child(self.novelty_flags, model_id).inc(flagged)
 
     def observe_batch(self, model_id: str, body_format: str, records: int) -> None:

@@ -1,15 +1,23 @@
-"""Command line: `python -m trainer {explore,train,ship,experiment,report} ...` (also installed as `trainer`)."""
+"""Command line: `python -m trainer {check-data,explore,train,ship,experiment,report} ...` (also installed as `trainer`)."""
 
 import argparse
-import os
 import subprocess
 import sys
 from pathlib import Path
 
-from trainer.balance import METHODS
-from trainer.datasets import DATASETS
-from trainer.experiment import FULL_EPOCHS
-from trainer.load import DataError
+from preprocess.defaults import (
+    ARCHITECTURES,
+    BALANCINGS,
+    DATA_DIR_ENV,
+    DATASET_IDS,
+    DEFAULT_DATA_DIR,
+    PROTOCOLS,
+    TASKS,
+    data_dir,
+)
+from trainer.config import TrainConfig, default
+from trainer.datasets import DATASETS, DataError
+from trainer.experiment import FULL_DATASETS, FULL_EPOCHS
 
 # The models shipped in artifacts/ and how `trainer ship` (the trainer container's default) retrains them.
 # (dataset, task, architecture, most epochs): a CNN+LSTM epoch costs about four CNN epochs on 2 cores.
@@ -29,10 +37,6 @@ SHIPPED = [
 SHIPPED_BALANCING = {"nsl-kdd": ("smote", 1.0), "nf-bot-iot-v2": ("smote", 0.25)}
 
 
-def _data_dir(value: str | None) -> Path:
-    return Path(value or os.environ.get("NIDS_DATA_DIR", "../shared/datasets"))
-
-
 def _positive(kind):
     def parse(text: str):
         value = kind(text)
@@ -47,9 +51,15 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="trainer", description=__doc__)
     sub = top.add_subparsers(dest="command", required=True)
 
+    def data_option(p):
+        p.add_argument("--data-dir", help=f"folder holding nsl-kdd/ and bot-iot/ (default: ${DATA_DIR_ENV} or {DEFAULT_DATA_DIR})")
+
     def common(p):
-        p.add_argument("--data-dir", help="folder holding nsl-kdd/ and bot-iot/ (default: $NIDS_DATA_DIR or ../shared/datasets)")
+        data_option(p)
         p.add_argument("--out", type=Path, help="output folder")
+
+    check = sub.add_parser("check-data", help="is every dataset file in place with the expected checksum? (where to get a missing one)")
+    data_option(check)
 
     explore = sub.add_parser("explore", help="class distributions and feature summaries, as Markdown and PNG")
     common(explore)
@@ -57,21 +67,21 @@ def parser() -> argparse.ArgumentParser:
 
     train = sub.add_parser("train", help="train, evaluate and export one model")
     common(train)
-    train.add_argument("--dataset", required=True, choices=sorted(DATASETS))
-    train.add_argument("--task", default="multiclass", choices=["binary", "multiclass"])
-    train.add_argument("--arch", default="cnn", choices=["cnn", "cnn-lstm"])
-    train.add_argument("--balance", default="none", choices=METHODS)
-    train.add_argument("--balance-target", type=_positive(float), default=1.0, help="fill each class to this share of the majority class")
-    train.add_argument("--protocol", default="official", choices=["official", "random"], help="nsl-kdd split protocol")
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--epochs", type=_positive(int), default=30)
-    train.add_argument("--batch-size", type=_positive(int), default=256)
+    train.add_argument("--dataset", required=True, choices=DATASET_IDS)
+    train.add_argument("--task", default="multiclass", choices=TASKS)
+    train.add_argument("--arch", default=ARCHITECTURES[0], choices=ARCHITECTURES)
+    train.add_argument("--balance", default=default("balance"), choices=BALANCINGS)
+    train.add_argument("--balance-target", type=_positive(float), default=default("balance_target"), help="fill each class to this share of the majority class")
+    train.add_argument("--protocol", default=default("protocol"), choices=PROTOCOLS, help="nsl-kdd split protocol")
+    train.add_argument("--seed", type=int, default=default("seed"))
+    train.add_argument("--epochs", type=_positive(int), default=default("epochs"))
+    train.add_argument("--batch-size", type=_positive(int), default=default("batch_size"))
     train.add_argument("--limit-rows", type=_positive(int), help="stratified sample of each file, for quick runs")
-    train.add_argument("--class-floor", type=_positive(int), default=0, help="with --limit-rows: keep at least this many rows of every class (all of a smaller one)")
+    train.add_argument("--class-floor", type=_positive(int), default=default("class_floor"), help="with --limit-rows: keep at least this many rows of every class (all of a smaller one)")
     train.add_argument("--file", action="append", type=Path, dest="files", help="data file(s) instead of the dataset's defaults")
     train.add_argument("--no-baseline", action="store_true", help="skip the random-forest baseline")
-    train.add_argument("--gan-epochs", type=_positive(int), default=300)
-    train.add_argument("--gan-seconds", type=_positive(float), default=180.0)
+    train.add_argument("--gan-epochs", type=_positive(int), default=default("gan_epochs"))
+    train.add_argument("--gan-seconds", type=_positive(float), default=default("gan_seconds"))
 
     ship = sub.add_parser("ship", help="retrain every shipped model into the artifacts folder (one process each)")
     common(ship)
@@ -80,11 +90,11 @@ def parser() -> argparse.ArgumentParser:
 
     experiment = sub.add_parser("experiment", help="the balancing x architecture matrix over seeds, resumable, with a report")
     common(experiment)
-    experiment.add_argument("--datasets", nargs="+", default=["nsl-kdd", "nf-bot-iot-v2"], choices=sorted(DATASETS))
-    experiment.add_argument("--tasks", nargs="+", default=["multiclass"], choices=["binary", "multiclass"])
-    experiment.add_argument("--protocols", nargs="+", default=["official", "random"], choices=["official", "random"])
-    experiment.add_argument("--archs", nargs="+", default=["cnn", "cnn-lstm"], choices=["cnn", "cnn-lstm"])
-    experiment.add_argument("--balances", nargs="+", default=list(METHODS), choices=METHODS)
+    experiment.add_argument("--datasets", nargs="+", default=list(FULL_DATASETS), choices=DATASET_IDS)
+    experiment.add_argument("--tasks", nargs="+", default=["multiclass"], choices=TASKS)
+    experiment.add_argument("--protocols", nargs="+", default=list(PROTOCOLS), choices=PROTOCOLS)
+    experiment.add_argument("--archs", nargs="+", default=list(ARCHITECTURES), choices=ARCHITECTURES)
+    experiment.add_argument("--balances", nargs="+", default=list(BALANCINGS), choices=BALANCINGS)
     experiment.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     experiment.add_argument("--epochs", type=_positive(int), default=FULL_EPOCHS)
     experiment.add_argument("--limit-rows", type=_positive(int), help="stratified sample of each file")
@@ -103,25 +113,31 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    data_dir = _data_dir(args.data_dir)
+    data = data_dir(args.data_dir)
     try:
-        if args.command == "explore":
+        if args.command == "check-data":
+            from trainer.check_data import check, report
+
+            checks = check(data)
+            print("\n".join(report(data, checks)))
+            return 0 if all(c.status == "ok" for c in checks) else 1
+        elif args.command == "explore":
             from trainer.explore import explore
 
-            explore(data_dir, args.out or Path("reports/exploration"), args.limit_rows)
+            explore(data, args.out or Path("reports/exploration"), args.limit_rows)
         elif args.command == "train":
             # Checked before TensorFlow is imported, so a wrong path costs a second, not TF's start-up.
-            for path in args.files or [data_dir / f for f in DATASETS[args.dataset].default_files]:
+            for path in args.files or [data / f for f in DATASETS[args.dataset].default_files]:
                 if not Path(path).is_file():
                     raise DataError(f"{path}: no such file")
-            from trainer.train import TrainConfig, run
+            from trainer.train import run
 
             run(
                 TrainConfig(
                     dataset=args.dataset, task=args.task, architecture=args.arch, balance=args.balance,
                     balance_target=args.balance_target, protocol=args.protocol, seed=args.seed, epochs=args.epochs,
-                    batch_size=args.batch_size, limit_rows=args.limit_rows, class_floor=args.class_floor, data_dir=data_dir, files=args.files or [],
-                    out_dir=args.out or Path("artifacts"), run_baseline=not args.no_baseline,
+                    batch_size=args.batch_size, limit_rows=args.limit_rows, class_floor=args.class_floor, data_dir=data, files=args.files or [],
+                    out_dir=args.out or default("out_dir"), run_baseline=not args.no_baseline,
                     gan_epochs=args.gan_epochs, gan_seconds=args.gan_seconds,
                 )
             )  # fmt: skip
@@ -132,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
             found = experiment.cells(args.datasets, args.tasks, args.protocols, args.archs, args.balances, args.seeds)
             out = args.out or Path("reports/experiment-quick" if quick else "reports/experiment")
             experiment.run_matrix(
-                found, out, data_dir,
+                found, out, data,
                 epochs=experiment.QUICK_EPOCHS if quick else args.epochs,
                 limit_rows=experiment.QUICK_ROWS if quick else args.limit_rows,
                 extra=experiment.passed_on(quick, vars(args)),
@@ -141,14 +157,15 @@ def main(argv: list[str] | None = None) -> int:
 
             print(f"trainer experiment: wrote {write_report(out)}", file=sys.stderr)
         elif args.command == "report":
-            from trainer.report import promote, write_report
+            from trainer.artifacts import promote
+            from trainer.report import write_report
 
             print(f"trainer report: wrote {write_report(args.out)}", file=sys.stderr)
             if args.promote:
                 for folder, chosen in promote(args.out, args.artifacts).items():
                     print(f"trainer report: promoted {chosen['cell']} to {args.artifacts / folder} (validation macro-F1 {chosen['validation_f1_macro']:.4f})", file=sys.stderr)
         elif args.command == "ship":
-            return ship(data_dir, args.out or Path("artifacts"), args.limit_rows, args.max_epochs)
+            return ship(data, args.out or Path("artifacts"), args.limit_rows, args.max_epochs)
     except (ValueError, OSError, RuntimeError) as exc:
         print(f"trainer: error: {exc}", file=sys.stderr)
         return 2

@@ -1,12 +1,17 @@
-"""`artifacts/index.json`: every model folder, and the default model per dataset and task.
+"""The artifacts folder: `artifacts/index.json` (every model folder, and the default model per dataset and task), and
+promotion of an experiment's chosen cells into it.
 
-The default per dataset and task is the model with the best macro-F1 on the validation split, never on the test split.
+Every choice is the model with the best macro-F1 on the validation split, never on the test split.
 """
 
 import json
+import shutil
 from pathlib import Path
 
+from trainer.experiment import finished_cells, model_dir
+
 SELECTION_RULE = "highest macro-F1 on the validation split (test results are never used to choose)"
+TIE_BREAK = "ties go to the lower seed, then the balancing name in alphabetical order"
 
 
 def update_index(root: Path) -> dict:
@@ -25,7 +30,7 @@ def update_index(root: Path) -> dict:
                 "validation_f1_macro": metrics["validation"]["f1_macro"],
             }
         )
-        if "selection" in metrics:  # promoted from an experiment by trainer.report.promote
+        if "selection" in metrics:  # promoted from an experiment by promote()
             selections[meta["model_id"]] = metrics["selection"]
     defaults = {}
     for m in models:
@@ -58,3 +63,52 @@ def _why(model: dict, selection: dict | None) -> str:
             f" cells of its architecture (balancing {', '.join(selection['candidates'])}; seeds {', '.join(map(str, seeds))}) by the same rule"
         )
     return why
+
+
+def promote(out: Path, artifacts: Path) -> dict:
+    """Per dataset, task and architecture, copy the official-protocol cell with the best validation macro-F1 into
+    artifacts/<dataset>-<task>-<architecture>/, record why in its metrics.json, and refresh artifacts/index.json."""
+    finished = finished_cells(out)
+    groups: dict[tuple, list[dict]] = {}
+    for metrics in finished:
+        cell = metrics["cell"]
+        if cell["protocol"] == "official":
+            groups.setdefault((cell["dataset"], cell["task"], cell["architecture"]), []).append(metrics)
+    if not groups:
+        raise ValueError(f"{out}: no finished official-protocol cells to promote")
+    artifacts.mkdir(parents=True, exist_ok=True)
+    selections = {}
+    for (dataset, task, architecture), candidates in sorted(groups.items()):
+        best = choose(candidates)
+        chosen = best["cell"]
+        selection = {
+            "rule": f"{SELECTION_RULE}, among the official-protocol cells of this dataset, task and architecture; {TIE_BREAK}",
+            "experiment": str(out.resolve()),
+            "cell": chosen["name"],
+            "balancing": chosen["balancing"],
+            "seed": chosen["seed"],
+            "validation_f1_macro": best["validation"]["f1_macro"],
+            "candidates": {},
+        }
+        for m in sorted(candidates, key=lambda m: (m["cell"]["balancing"], m["cell"]["seed"])):
+            selection["candidates"].setdefault(m["cell"]["balancing"], {})[str(m["cell"]["seed"])] = m["validation"]["f1_macro"]
+        target = artifacts / f"{dataset}-{task}-{architecture}"
+        # Staged beside the target and swapped in whole, so a failed copy never leaves a half-replaced model.
+        staging = target.with_name(target.name + ".promoting")
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.copytree(model_dir(out / "cells" / chosen["name"]), staging)
+        metrics = json.loads((staging / "metrics.json").read_text())
+        metrics["selection"] = selection
+        (staging / "metrics.json").write_text(json.dumps(metrics, indent=2))
+        shutil.rmtree(target, ignore_errors=True)
+        staging.rename(target)
+        selections[target.name] = selection
+    update_index(artifacts)
+    return selections
+
+
+def choose(candidates: list[dict]) -> dict:
+    """The cell with the highest validation macro-F1; ties go to the lower seed, then the balancing name."""
+    cell = lambda m: m["cell"]  # noqa: E731
+    return min(candidates, key=lambda m: (-m["validation"]["f1_macro"], cell(m)["seed"], cell(m)["balancing"], cell(m)["architecture"]))
+

@@ -2,15 +2,15 @@
 
 `gan`: a conditional WGAN-GP fills each class's deficit; a class with fewer real rows than
 GanConfig.min_class_rows falls back to SMOTE (which itself falls back to random over-sampling).
-`hybrid`: the seed paper's "Data Balancing" row, as a configurable mix: each method fills its
-stated share of every class's deficit (shares sum to 1; the last method takes rounding leftovers).
+`hybrid`: all four over-samplers together (the row the report's tables call "Data Balancing"), as a configurable
+mix: each method fills its stated share of every class's deficit (shares sum to 1; the last method takes rounding
+leftovers).
 """
 
-import numpy as np
-
-from trainer.balance import oversample
+from preprocess.defaults import GAN_EPOCHS, GAN_SECONDS
 from trainer.fidelity import fidelity_report
 from trainer.gan import FeatureLayout, GanConfig, gan_oversample
+from trainer.samplers import oversample
 
 HYBRID_SHARES = {"ros": 0.25, "smote": 0.25, "adasyn": 0.25, "gan": 0.25}
 
@@ -47,7 +47,7 @@ def _gan_rows(X, y, deficits, seed, report, layout, config, holdout):
     return new_X, new_y
 
 
-def gan_or_hybrid(X, y, method, deficits, seed, report, *, layout_groups, gan_epochs=300, gan_seconds=180.0,
+def gan_or_hybrid(X, y, method, deficits, seed, report, *, layout_groups, gan_epochs=GAN_EPOCHS, gan_seconds=GAN_SECONDS,
                   hybrid_shares=None, holdout=None):  # fmt: skip
     """New rows for `deficits` by the GAN alone or by the hybrid mix; fills `report` as it goes."""
     grouped = {c for group in layout_groups for c in group}

@@ -6,6 +6,21 @@ into the model's metadata, and the service reads it from there.
 
 from dataclasses import dataclass, field
 
+from preprocess.defaults import DATASET_IDS
+
+
+class DataError(ValueError):
+    """A data file that cannot be used as it is."""
+
+
+@dataclass(frozen=True)
+class DataFile:
+    """One stored data file: its checksum, and where a user without it gets the same content."""
+
+    sha256: str  # of the file as stored (compressed), as `sha256sum` prints it
+    origin: str  # how the stored file relates to the public dataset
+
+
 NSL_KDD_FEATURES = (
     "duration", "protocol_type", "service", "flag", "src_bytes", "dst_bytes", "land",
     "wrong_fragment", "urgent", "hot", "num_failed_logins", "logged_in", "num_compromised",
@@ -59,14 +74,21 @@ class DatasetSpec:
     categorical: dict[str, bool] = field(default_factory=dict)  # name -> closed vocabulary?
     bounded_01: frozenset[str] = frozenset()  # rates and flags that the data defines in [0, 1]
     has_header: bool = True
-    default_files: tuple[str, ...] = ()  # under the data directory
+    # The files training reads, under the data directory -> what the file is and the SHA-256 of the stored file.
+    files: dict[str, DataFile] = field(default_factory=dict)
     extra_columns: tuple[str, ...] = ()  # present in the file, neither feature nor label nor identifier
+    # Of `files`, the one tools draw example records from: rows no model trained on where the dataset has a test file.
+    records_file: str | None = None
 
     @property
     def columns(self) -> tuple[str, ...]:
         """Every column a file of this dataset holds, in the order headerless files use."""
         labels = tuple(dict.fromkeys(self.label_columns.values()))
         return self.features + labels + self.extra_columns + self.identifiers
+
+    @property
+    def default_files(self) -> tuple[str, ...]:
+        return tuple(self.files)
 
     @property
     def tasks(self) -> tuple[str, ...]:
@@ -77,6 +99,18 @@ class DatasetSpec:
         names = list(dict.fromkeys(self.class_maps[task].values()))
         normal = self.normal_class[task]
         return [normal] + [n for n in names if n != normal]
+
+
+_NSL_KDD_SOURCE = (
+    "the official NSL-KDD distribution (Canadian Institute for Cybersecurity, University of New Brunswick,"
+    " https://www.unb.ca/cic/datasets/nsl.html)"
+)
+_BOT_IOT_SOURCE = "BoT-IoT (UNSW Canberra, https://research.unsw.edu.au/projects/bot-iot-dataset)"
+_NF_SOURCE = "NF-BoT-IoT-v2 (University of Queensland, https://staff.itee.uq.edu.au/marius/NIDS_datasets/)"
+
+
+def _official_nsl_kdd(name: str, sha256: str) -> DataFile:
+    return DataFile(sha256, f"{name} of {_NSL_KDD_SOURCE}, unchanged, compressed with gzip")
 
 
 _BINARY = {"0": "normal", "1": "attack"}
@@ -97,7 +131,12 @@ NSL_KDD = DatasetSpec(
         {c for c in NSL_KDD_FEATURES if c.endswith("_rate")} | {"land", "logged_in", "is_host_login", "is_guest_login"}
     ),
     has_header=False,
-    default_files=("nsl-kdd/KDDTrain+.txt.gz", "nsl-kdd/KDDTest+.txt.gz", "nsl-kdd/KDDTest-21.txt.gz"),
+    files={
+        "nsl-kdd/KDDTrain+.txt.gz": _official_nsl_kdd("KDDTrain+.txt", "39e78eaceffb1a183af002b4994b100b69795895bfbf67cfc62dabd4c9b76d4e"),
+        "nsl-kdd/KDDTest+.txt.gz": _official_nsl_kdd("KDDTest+.txt", "1ebe1079af669e3c35ef7be25b5bafde1e47951244d1b4834682b14a22238da1"),
+        "nsl-kdd/KDDTest-21.txt.gz": _official_nsl_kdd("KDDTest-21.txt", "cf79d2eab7d8cc749e7c088260c0297cbb26d95062d27d1f8c761f4eeac3327a"),
+    },
+    records_file="nsl-kdd/KDDTest+.txt.gz",
 )
 
 _BOT_IOT_CATEGORIES = ("Normal", "DDoS", "DoS", "Reconnaissance", "Theft")
@@ -110,7 +149,20 @@ BOT_IOT = DatasetSpec(
     class_maps={"binary": _BINARY, "multiclass": {c: c for c in _BOT_IOT_CATEGORIES}},
     normal_class={"binary": "normal", "multiclass": "Normal"},
     categorical={"proto": False},
-    default_files=("bot-iot/balanced_bot_iot.csv.gz", "bot-iot/bot_iot_sample.csv.gz"),
+    # Small real samples of the UNSW "10 best features" extract, as published on GitHub; the extract itself is
+    # far larger, and a different sample of it has a different checksum (train on it with --file).
+    files={
+        "bot-iot/balanced_bot_iot.csv.gz": DataFile(
+            "4c8e0c6274e9432bdd5a1e6d2ca0045043247dfd0a88257e6c60c5cbf41bb8eb",
+            f"954 rows of the 5 % extract of {_BOT_IOT_SOURCE}: dataset/balanced_bot_iot.csv of"
+            " github.com/SurajSandhu/Valcore (commit ae7da7c), compressed with gzip",
+        ),
+        "bot-iot/bot_iot_sample.csv.gz": DataFile(
+            "69b8b30dfe6cb3d16c990ea7ff65b40abb1855f1acaf22e968dea5d6473b1292",
+            f"999 rows of the 5 % extract of {_BOT_IOT_SOURCE}: bot_iot_sample.csv of"
+            " github.com/minmin0111/IoT-Traffic-Anomaly-Detection (commit fa71c80), compressed with gzip",
+        ),
+    },
 )
 
 _NF_CATEGORIES = ("Benign", "DDoS", "DoS", "Reconnaissance", "Theft")
@@ -123,7 +175,16 @@ NF_BOT_IOT_V2 = DatasetSpec(
     label_columns={"binary": "Label", "multiclass": "Attack"},
     class_maps={"binary": _BINARY, "multiclass": {c: c for c in _NF_CATEGORIES}},
     normal_class={"binary": "normal", "multiclass": "Benign"},
-    default_files=("bot-iot/nf_bot_iot_v2_train.csv.gz",),
+    files={
+        "bot-iot/nf_bot_iot_v2_train.csv.gz": DataFile(
+            "087ead00a656fafeec333df7a762be1f7da4866c498ce1e0ccd2ea780fb8c553",
+            f"a 90 % per-class subset of reduced_datasets/botiot_reduced.csv.gz of github.com/c2dc/fl-unsup-nids"
+            f" (commit 7f080bf), itself drawn from {_NF_SOURCE}; the other 10 % is withheld for independent evaluation."
+            " Another subset or the full file trains too (--file), but is not the file the shipped models were trained on",
+        ),
+    },
+    records_file="bot-iot/nf_bot_iot_v2_train.csv.gz",  # its only file: the trainer splits test rows from it
 )
 
-DATASETS = {spec.name: spec for spec in (NSL_KDD, BOT_IOT, NF_BOT_IOT_V2)}
+_SPECS = {spec.name: spec for spec in (NSL_KDD, BOT_IOT, NF_BOT_IOT_V2)}
+DATASETS = {name: _SPECS[name] for name in DATASET_IDS}  # a dataset id without a spec fails here, at import

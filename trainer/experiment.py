@@ -15,7 +15,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-ARCHITECTURES = ("cnn", "cnn-lstm")
+from preprocess.defaults import ARCHITECTURES
+
+# The matrix `trainer experiment` runs when not told otherwise: the datasets a product model is trained on.
+FULL_DATASETS = ("nsl-kdd", "nf-bot-iot-v2")
 FULL_EPOCHS = 15
 QUICK_ROWS = 4000  # per file, stratified: the whole quick matrix finishes in minutes
 QUICK_EPOCHS = 2
@@ -89,8 +92,7 @@ def run_matrix(cell_list: list[Cell], out: Path, data_dir: Path, epochs: int, li
             code = subprocess.call(command, stdout=stream, stderr=subprocess.STDOUT)
         if code != 0:
             raise RuntimeError(f"cell {cell.name} failed (exit {code}); see {log}")
-        model_dir = next((folder / "run").glob("*/metrics.json")).parent
-        metrics = json.loads((model_dir / "metrics.json").read_text())
+        metrics = json.loads((model_dir(folder) / "metrics.json").read_text())
         metrics["cell"] = cell.__dict__ | {"name": cell.name, "command": shlex.join(command[1:]), "finished_at": time.time()}
         (folder / "metrics.json").write_text(json.dumps(metrics, indent=2))  # written last: marks the cell finished
         ran += 1
@@ -130,10 +132,20 @@ def _rows_of(metrics: dict) -> list[dict]:
     return rows
 
 
+def model_dir(cell_folder: Path) -> Path:
+    """The model folder `trainer train` wrote for a cell."""
+    return next((cell_folder / "run").glob("*/metrics.json")).parent
+
+
+def finished_cells(out: Path) -> list[dict]:
+    """Each finished cell's metrics (the model's metrics.json plus the cell's description), in cell-name order."""
+    return [json.loads(path.read_text()) for path in sorted((out / "cells").glob("*/metrics.json"))]
+
+
 def write_results(out: Path) -> Path:
     rows = []
-    for path in sorted((out / "cells").glob("*/metrics.json")):
-        rows += _rows_of(json.loads(path.read_text()))
+    for metrics in finished_cells(out):
+        rows += _rows_of(metrics)
     fields = RESULT_FIELDS + sorted({k for r in rows for k in r} - set(RESULT_FIELDS))
     path = out / "results.csv"
     with path.open("w", newline="") as f:

@@ -22,6 +22,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from preprocess.defaults import GAN_EPOCHS, GAN_SECONDS
+
 N_CRITIC = 5  # critic updates per generator update (Gulrajani et al., 2017)
 GP_WEIGHT = 10.0  # lambda of the gradient penalty
 GUMBEL_TAU = 0.2  # low temperature: training outputs close to one-hot, as in CTGAN
@@ -52,8 +54,8 @@ class FeatureLayout:
 
 @dataclass
 class GanConfig:
-    epochs: int = 300
-    max_seconds: float = 180.0
+    epochs: int = GAN_EPOCHS
+    max_seconds: float = GAN_SECONDS
     batch_size: int = 256
     noise_dim: int = 32
     min_class_rows: int = 20  # classes with fewer real rows do not get GAN samples

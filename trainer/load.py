@@ -11,11 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from trainer.datasets import DatasetSpec
-
-
-class DataError(ValueError):
-    """A data file that cannot be used as it is."""
+from trainer.datasets import DataError, DatasetSpec
 
 
 @dataclass

@@ -38,11 +38,11 @@ def build_cnn_lstm(width: int, n_classes: int) -> keras.Model:
     return keras.Model(inputs, outputs, name="cnn_lstm")
 
 
-ARCHITECTURES = {"cnn": build_cnn, "cnn-lstm": build_cnn_lstm}
+BUILDERS = {"cnn": build_cnn, "cnn-lstm": build_cnn_lstm}  # one per name in preprocess.defaults.ARCHITECTURES
 
 
 def build(architecture: str, width: int, n_classes: int, learning_rate: float = 1e-3) -> keras.Model:
-    model = ARCHITECTURES[architecture](width, n_classes)
+    model = BUILDERS[architecture](width, n_classes)
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
         loss="sparse_categorical_crossentropy",

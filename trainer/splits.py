@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
+from preprocess.defaults import PROTOCOLS
 from trainer.datasets import DatasetSpec
 from trainer.load import DataError, Labeled, load
 
@@ -94,7 +95,7 @@ def make_splits(
             train, validation = _split(rest, VALIDATION_SHARE / (1 - TEST_SHARE), seed)
             extra = {}
         else:
-            raise DataError(f"unknown protocol {protocol!r}: use 'official' or 'random'")
+            raise DataError(f"unknown protocol {protocol!r}: use one of {', '.join(PROTOCOLS)}")
     else:
         if protocol != "official":
             raise DataError(f"--protocol applies to nsl-kdd only; {spec.name} always uses a stratified random split")

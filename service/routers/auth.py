@@ -7,13 +7,13 @@ from fastapi.security import OAuth2PasswordRequestForm
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from service.core.security import create_access_token, hash_password, verify_password
 from service.deps import CurrentUser, SessionDep, SettingsDep
 from service.models import User
 from service.ratelimit import RateLimitsDep, client_address
 from service.schemas.common import documented
 from service.schemas.token import Token
 from service.schemas.user import UserCreate, UserPublic, is_valid_username, normalize_username
-from service.security import create_access_token, hash_password, verify_password
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 

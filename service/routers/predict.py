@@ -45,7 +45,7 @@ def build_router(schemas: PredictionSchemas, registry: Registry, batch_limit: in
         body = _validate_json(single_json, await request.body())
         model = _choose_model(registry, body.dataset, body.model)
         [prediction] = _predict(request, user.id, model, model.columns([body.record]), 1)
-        return _json({"model": model.id, "prediction": prediction})
+        return _json({"model": model.info.id, "prediction": prediction})
 
     # The body is read here rather than by FastAPI, which knows JSON only: CSV and Arrow bodies are decoded
     # by column. A JSON body is validated by pydantic straight from its bytes (half the time of parsing to
@@ -128,7 +128,7 @@ def _batch_from_json(request: Request, user_id: int, registry: Registry, adapter
     batch = _validate_json(adapter, body)
     model = _choose_model(registry, batch.dataset, batch.model)
     predictions = _predict(request, user_id, model, model.columns(batch.records), len(batch.records), "json")
-    return _json({"model": model.id, "predictions": predictions})
+    return _json({"model": model.info.id, "predictions": predictions})
 
 
 def _batch_from_columns(request: Request, user_id: int, model: ServedModel, decode, rules, body: bytes, limit: int) -> Response:
@@ -137,21 +137,19 @@ def _batch_from_columns(request: Request, user_id: int, model: ServedModel, deco
     except BodyError as exc:
         raise RequestValidationError(exc.errors) from None
     media_type = "csv" if decode is decode_csv else "arrow"
-    return _json({"model": model.id, "predictions": _predict(request, user_id, model, columns, rows, media_type)})
+    return _json({"model": model.info.id, "predictions": _predict(request, user_id, model, columns, rows, media_type)})
 
 
-def _predict(
-    request: Request, user_id: int, model: ServedModel, columns, rows: int, batch_format: str | None = None
-) -> list[dict]:
+def _predict(request: Request, user_id: int, served: ServedModel, columns, rows: int, batch_format: str | None = None) -> list[dict]:
     """The model's answers for these columns; the stages are timed and the answers counted in the metrics,
     and the access log learns who asked which model for how many records."""
-    metrics: Metrics | None = request.app.state.metrics
+    model = served.model
     began = time.perf_counter()
-    encoded = model.encode(columns, rows)
+    encoded = model.preprocessor.transform_columns(columns, rows)
     encoded_at = time.perf_counter()
-    probabilities = model.probabilities(encoded)
+    predictions = model.predict_encoded(encoded)
     inferred_at = time.perf_counter()
-    predictions = model.answers(probabilities)
+    metrics: Metrics | None = request.app.state.metrics
     if metrics is not None:
         metrics.observe_stages(model.id, encoded_at - began, inferred_at - encoded_at)
         metrics.observe_predictions(model.id, predictions)
@@ -159,7 +157,7 @@ def _predict(
             metrics.observe_batch(model.id, batch_format, rows)
     state = request.scope["state"]
     state["user_id"], state["model"], state["records"] = user_id, model.id, rows
-    return predictions
+    return predictions.answers()
 
 
 def _json(answer: dict[str, Any]) -> Response:
@@ -171,16 +169,14 @@ def _json(answer: dict[str, Any]) -> Response:
 def _choose_model(registry: Registry, dataset: str, model_id: str | None, location: str = "body") -> ServedModel:
     if model_id is None:
         return registry.default_for(dataset)
-    if model_id not in registry.models:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"unknown model '{model_id}'")
-    model = registry.models[model_id]
-    if model.dataset != dataset:
+    model = registry.get(model_id)
+    if model.info.dataset != dataset:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
             [
                 {
                     "loc": [location, "model"],
-                    "msg": f"model '{model_id}' serves '{model.dataset}' records, not '{dataset}'",
+                    "msg": f"model '{model_id}' serves '{model.info.dataset}' records, not '{dataset}'",
                     "type": "model_dataset_mismatch",
                 }
             ],

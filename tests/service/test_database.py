@@ -1,14 +1,12 @@
 """The schema comes from Alembic migrations and behaves the same on SQLite and PostgreSQL."""
 
 import multiprocessing
-import uuid
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from fastapi.testclient import TestClient
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 from service.core.db import create_db_engine, migrate
 from service.main import create_app
@@ -43,31 +41,16 @@ def _migrate_after(barrier, url: str) -> None:
     migrate(engine)
 
 
-@pytest.fixture
-def empty_database_url(database_url, tmp_path):
-    """A database no test has migrated: a new SQLite file, or a new PostgreSQL schema."""
-    if make_url(database_url).get_backend_name() == "sqlite":
-        yield f"sqlite:///{tmp_path / 'fresh.db'}"
-        return
-    schema = f"test_{uuid.uuid4().hex[:10]}"
-    engine = create_db_engine(database_url)
-    with engine.begin() as connection:
-        connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    yield make_url(database_url).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
-    with engine.begin() as connection:
-        connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-    engine.dispose()
-
-
-def test_workers_starting_together_migrate_once(empty_database_url):
+def test_workers_starting_together_migrate_once(new_database_url):
     """Several workers upgrade the same empty database at the same moment: all succeed."""
+    url = new_database_url("fresh")
     context = multiprocessing.get_context("fork")  # children start at once, with nothing to import
     barrier = context.Barrier(6)
-    workers = [context.Process(target=_migrate_after, args=(barrier, empty_database_url)) for _ in range(6)]
+    workers = [context.Process(target=_migrate_after, args=(barrier, url)) for _ in range(6)]
     for worker in workers:
         worker.start()
     for worker in workers:
         worker.join(timeout=60)
     assert [w.exitcode for w in workers] == [0] * 6
-    with create_db_engine(empty_database_url).connect() as connection:
+    with create_db_engine(url).connect() as connection:
         assert connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0001"]

@@ -3,7 +3,8 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from trainer.balance import balance, targets_for
+from trainer.balance import balance
+from trainer.samplers import targets_for
 
 
 @pytest.fixture

@@ -12,7 +12,8 @@ from preprocess import Preprocessor, load_metadata
 from trainer.load import load
 from trainer.datasets import NSL_KDD
 from trainer.splits import sample_rows
-from trainer.train import TrainConfig, run
+from trainer.config import TrainConfig
+from trainer.train import run
 
 
 @pytest.fixture(scope="module")

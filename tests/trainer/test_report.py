@@ -7,7 +7,9 @@ import pandas as pd
 import pytest
 
 from trainer.__main__ import main
-from trainer.report import mean_std, promote, rare_classes, write_report
+from trainer.artifacts import promote
+from trainer.report import write_report
+from trainer.report.common import mean_std, rare_classes
 
 
 def _table(page: str, section: str, split: str = "test split") -> dict[str, dict[str, str]]:
@@ -35,7 +37,7 @@ def test_mean_std_is_the_sample_std_over_seeds():
     assert mean_std(pd.Series([float("nan")])) == "–"
 
 
-def test_table_has_the_papers_rows_in_order_and_mean_std_over_seeds(page):
+def test_table_has_a_row_per_model_and_balancing_then_the_baseline_with_mean_std_over_seeds(page):
     table = _table(page, "nsl-kdd · multiclass · official protocol")
     assert list(table) == ["CNN - None", "CNN - ROS", "CNN - SMOTE", "CNN - GAN", "Random forest (baseline)"]
     none = table["CNN - None"]
@@ -66,7 +68,7 @@ def test_reading_says_what_balancing_raised_and_lowered(page):
 
 
 def test_reading_flags_a_difference_smaller_than_the_seed_spread(tmp_path):
-    from trainer.report import reading
+    from trainer.report.prose import reading
 
     rows = [
         {"dataset": "nsl-kdd", "task": "multiclass", "protocol": "official", "split": "test", "architecture": "cnn", "balancing": b, "seed": s, "f1_macro": v}

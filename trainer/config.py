@@ -1,0 +1,49 @@
+"""One training run's settings, and their defaults: `trainer train`'s options are built from these fields."""
+
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from preprocess.defaults import DEFAULT_DATA_DIR, GAN_EPOCHS, GAN_SECONDS, PROTOCOLS
+from trainer.datasets import DATASETS, DatasetSpec
+
+
+@dataclass
+class TrainConfig:
+    dataset: str
+    task: str
+    architecture: str
+    balance: str = "none"
+    balance_target: float = 1.0
+    protocol: str = PROTOCOLS[0]
+    seed: int = 0
+    epochs: int = 30
+    batch_size: int = 256
+    patience: int = 4
+    learning_rate: float = 1e-3
+    limit_rows: int | None = None
+    class_floor: int = 0
+    data_dir: Path = DEFAULT_DATA_DIR
+    files: list[Path] = field(default_factory=list)
+    out_dir: Path = Path("artifacts")
+    run_baseline: bool = True
+    gan_epochs: int = GAN_EPOCHS
+    gan_seconds: float = GAN_SECONDS
+
+    @property
+    def model_id(self) -> str:
+        return f"{self.dataset}-{self.task}-{self.architecture}"
+
+    @property
+    def spec(self) -> DatasetSpec:
+        return DATASETS[self.dataset]
+
+    @property
+    def family_task(self) -> str:
+        """The labels the network learns. Binary models learn the attack families (the multiclass labels) and add
+        their probabilities into "attack": taught that R2L and DoS differ, a detector finds more of the rare ones."""
+        return "multiclass" if self.task == "binary" else self.task
+
+
+def default(name: str):
+    """TrainConfig's default for one field."""
+    return next(f.default for f in fields(TrainConfig) if f.name == name)

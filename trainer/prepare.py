@@ -1,0 +1,93 @@
+"""The data half of a training run, without TensorFlow: load the splits, encode them, balance the training split.
+
+`trainer.train` runs these steps before fitting; `bench.training_cost` runs the same steps to time balancing alone.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from trainer.balance import balance
+from trainer.config import TrainConfig
+from trainer.encoder import Encoder
+from trainer.load import Labeled
+from trainer.splits import Splits, make_splits
+
+
+@dataclass
+class Classes:
+    """The classes the network learns (`families`) and those the model answers with (`output`)."""
+
+    families: list[str]
+    output: list[str]
+    normal: str  # the output class meaning normal traffic
+    output_of: dict[str, str]  # family -> output class
+
+    @property
+    def index_of(self) -> dict[str, int]:
+        return {c: i for i, c in enumerate(self.families)}
+
+    @property
+    def to_output(self) -> np.ndarray:
+        """Family index -> output class index."""
+        return np.array([self.output.index(self.output_of[f]) for f in self.families])
+
+
+@dataclass
+class Encoded:
+    """The splits, the encoder fitted on the training split, and each split as (X, family index)."""
+
+    splits: Splits
+    classes: Classes
+    encoder: Encoder
+    train: tuple[np.ndarray, np.ndarray]
+    validation: tuple[np.ndarray, np.ndarray]
+    test: tuple[np.ndarray, np.ndarray]
+    extra_tests: dict[str, tuple[np.ndarray, np.ndarray]]
+
+    @property
+    def held_out(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        return {"validation": self.validation, "test": self.test} | self.extra_tests
+
+
+def load_splits(cfg: TrainConfig) -> Splits:
+    return make_splits(cfg.spec, cfg.family_task, cfg.data_dir, cfg.protocol, cfg.seed, cfg.files or None, cfg.limit_rows, cfg.class_floor)
+
+
+def classes_of(cfg: TrainConfig, splits: Splits) -> Classes:
+    """The families present in the training split, and the output class each one counts towards."""
+    spec = cfg.spec
+    families = [c for c in spec.classes(cfg.family_task) if c in set(splits.train.labels)]
+    normal = spec.normal_class[cfg.task]
+    if cfg.task == "binary":
+        output = spec.classes("binary")
+        output_of = {f: normal if f == spec.normal_class[cfg.family_task] else output[1] for f in families}
+    else:
+        output, output_of = families, {f: f for f in families}
+    return Classes(families, output, normal, output_of)
+
+
+def encode(cfg: TrainConfig, splits: Splits, classes: Classes) -> Encoded:
+    """Fit the encoding on the training split only and apply it to every split."""
+    encoder = Encoder(cfg.spec, splits.train.features)
+    index_of = classes.index_of
+
+    def encoded(part: Labeled) -> tuple[np.ndarray, np.ndarray]:
+        known = part.labels.isin(index_of).to_numpy()  # a class absent from training cannot be predicted
+        return encoder.transform(part.features[known]), part.labels[known].map(index_of).to_numpy()
+
+    extra = {name: encoded(part) for name, part in splits.extra_tests.items()}
+    return Encoded(splits, classes, encoder, encoded(splits.train), encoded(splits.validation), encoded(splits.test), extra)
+
+
+def balance_training(cfg: TrainConfig, data: Encoded) -> tuple[np.ndarray, np.ndarray, dict]:
+    """The training split with synthetic rows added, labels as family indices, and the balancing report."""
+    families = np.array(data.classes.families)
+    (X_train, y_train), (X_val, y_val) = data.train, data.validation
+    X_bal, names_bal, report = balance(
+        X_train, families[y_train], cfg.balance, cfg.seed, cfg.balance_target,
+        layout_groups=data.encoder.onehot_groups(), gan_epochs=cfg.gan_epochs, gan_seconds=cfg.gan_seconds,
+        holdout=(X_val, families[y_val]),  # GAN fidelity is measured on validation rows, never test
+    )  # fmt: skip
+    index_of = data.classes.index_of
+    return X_bal, np.array([index_of[c] for c in names_bal]), report
