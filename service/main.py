@@ -50,7 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.rate_limits = RateLimits.from_settings(settings)
     app.state.metrics = Metrics() if settings.metrics_enabled else None
     if app.state.metrics is not None:
-        app.state.metrics.set_models((m.id, m.dataset) for m in registry.models.values())
+        app.state.metrics.set_models((m.info.id, m.info.dataset) for m in registry.models.values())
     # A JSON object may hold every field of the largest record and a few unknown ones (each reported by name).
     max_json_members = max(len(record.model_fields) for record in registry.records.values()) + 16
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, max_json_members=max_json_members)

@@ -16,7 +16,6 @@ from service.core.logging import access_logger
 from service.metrics import UNMATCHED_ROUTE, Metrics
 
 log = logging.getLogger(__name__)
-access_log = access_logger()
 
 
 class RequestIdMiddleware:
@@ -32,6 +31,7 @@ class RequestIdMiddleware:
         self.app = app
         self.log_tracebacks = log_tracebacks
         self.metrics = metrics
+        self.access_log = access_logger()  # bound here, after `python -m service` has configured logging
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -78,7 +78,7 @@ class RequestIdMiddleware:
         for name in REPORTED_STATE:
             if name in state:
                 fields[name] = state[name]
-        access_log.info("request", request_id=request_id, **fields)
+        self.access_log.info("request", request_id=request_id, **fields)
 
 
 # What routes may put in `request.state` for the access log: identifiers and counts, never content.
