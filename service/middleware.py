@@ -41,13 +41,17 @@ class RequestIdMiddleware:
         request_id = _caller_request_id(scope["headers"]) or uuid.uuid4().hex
         bind_contextvars(request_id=request_id)
         scope.setdefault("state", {})
-        status, started = 500, False
+        status, started, reported = 500, False, False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status, started
+            nonlocal status, started, reported
             if message["type"] == "http.response.start":
                 status, started = message["status"], True
                 message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+            elif message["type"] == "http.response.body" and not message.get("more_body", False) and not reported:
+                # Before the last bytes go out: a client that reads its answer and then asks /metrics finds it counted.
+                reported = True
+                self._report(scope, request_id, status, time.perf_counter() - began)
             await send(message)
 
         try:
@@ -65,7 +69,8 @@ class RequestIdMiddleware:
                 body = {"detail": "internal server error", "request_id": request_id}
                 await JSONResponse(body, status_code=500, headers={"x-request-id": request_id})(scope, receive, send)
         finally:
-            self._report(scope, request_id, status, time.perf_counter() - began)
+            if not reported:  # no answer, or the generic 500 sent above
+                self._report(scope, request_id, status, time.perf_counter() - began)
 
     def _report(self, scope: Scope, request_id: str, status: int, seconds: float) -> None:
         route = scope.get("route")
