@@ -21,7 +21,9 @@ from preprocess.transform import Preprocessor
 
 def create_app(model_dir: Path):
     meta = load_metadata(model_dir / "metadata.json")
-    model = Model(meta, ort.InferenceSession(str(model_dir / meta.onnx.file), session_options(), providers=["CPUExecutionProvider"]))
+    model = Model(
+        meta, ort.InferenceSession(str(model_dir / meta.onnx.file), session_options(), providers=["CPUExecutionProvider"])
+    )
     preprocessor = Preprocessor(meta)
     classes, normal = meta.classes, meta.normal_class
 

@@ -29,7 +29,12 @@ from service.core.logging import configure_logging
 from service.main import create_app
 
 # name -> (metrics on, access log on)
-VARIANTS = {"log + metrics (default)": (True, True), "metrics only": (True, False), "log only": (False, True), "neither": (False, False)}
+VARIANTS = {
+    "log + metrics (default)": (True, True),
+    "metrics only": (True, False),
+    "log only": (False, True),
+    "neither": (False, False),
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,7 +47,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     pin(0, SERVER_CORE)
     meta = load_metadata(args.artifacts / args.model / "metadata.json")
-    bodies = [json.dumps({"dataset": meta.dataset, "model": args.model, "record": r}).encode() for r in real_records(meta.dataset, 500, [meta])]
+    bodies = [
+        json.dumps({"dataset": meta.dataset, "model": args.model, "record": r}).encode()
+        for r in real_records(meta.dataset, 500, [meta])
+    ]
     # Log lines are written as the service writes them (JSON to a stream), to /dev/null so no terminal slows them.
     configure_logging("INFO")
     devnull = open(os.devnull, "w")  # noqa: SIM115 (open for the whole run)

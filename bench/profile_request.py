@@ -44,7 +44,7 @@ STAGES = {
     "read body, parse JSON": [("starlette/requests.py", "body"), ("starlette/requests.py", "json")],
     "validate request (pydantic)": [("fastapi/dependencies/utils.py", "request_body_to_args"),
                                     ("service/routers/predict.py", "_validate_json")],
-    "auth: verify JWT": [("service/core/security.py", "token_subject")],
+    "auth: verify JWT": [("service/core/security.py", "verify_token")],
     "auth: DB session, user lookup": [("service/deps.py", "get_current_user"), ("service/deps.py", "get_session")],
     "rate limiting": [("service/ratelimit.py", "*")],
     MIDDLEWARE: [("service/middleware.py", "*")],

@@ -25,7 +25,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -44,7 +43,12 @@ from preprocess.metadata import ModelMetadata, load_metadata
 from preprocess.transform import Preprocessor
 from service.codecs import ARROW_MEDIA_TYPE, CSV_MEDIA_TYPE
 
-MODELS = ("nsl-kdd-multiclass-cnn", "nsl-kdd-multiclass-cnn-lstm", "nf-bot-iot-v2-multiclass-cnn", "nf-bot-iot-v2-multiclass-cnn-lstm")
+MODELS = (
+    "nsl-kdd-multiclass-cnn",
+    "nsl-kdd-multiclass-cnn-lstm",
+    "nf-bot-iot-v2-multiclass-cnn",
+    "nf-bot-iot-v2-multiclass-cnn-lstm",
+)
 CONNECTIONS = (1, 8, 32)
 # Sides in table order; "baseline" is the seed paper's Flask + Keras.
 SIDES = {"ours": "ours", "floor": "floor (raw ASGI)", "bentoml": "BentoML", "baseline": "Flask + Keras"}
@@ -73,7 +77,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     needed = ["metadata.json", "model.onnx"] + (["model.keras"] if "baseline" in args.sides else [])
-    missing = [f"{args.artifacts / m}/{name}" for m in args.models for name in needed if not (args.artifacts / m / name).is_file()]
+    missing = [
+        f"{args.artifacts / m}/{name}" for m in args.models for name in needed if not (args.artifacts / m / name).is_file()
+    ]
     if missing:
         print(f"bench.serving: missing {', '.join(missing)} (the baseline needs the trainer's model.keras)", file=sys.stderr)
         return 2
@@ -121,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _bodies(dataset: str, model_id: str, rows: list[dict], batch_sizes: list[int]) -> dict:
     """Request bodies, encoded once: one per row for /predict, one per size and format for /predict/batch."""
+
     def encode(body: dict) -> bytes:
         return json.dumps(body).encode()
 
@@ -156,8 +163,13 @@ def _measure_ours(args: argparse.Namespace, bodies: dict, results: dict, work: P
         "NIDS_HOST": "127.0.0.1",
         "NIDS_PORT": str(port),
     }
-    with serve([sys.executable, "-m", "service"], port, work / "service.log", "/readyz", env, cwd=REPO, core=SERVER_CORE) as server:
-        results["servers"]["ours"] = {"command": "python -m service (uvicorn, 1 worker)", "rss_after_start_mb": round(server.rss_mb(), 1)}
+    with serve(
+        [sys.executable, "-m", "service"], port, work / "service.log", "/readyz", env, cwd=REPO, core=SERVER_CORE
+    ) as server:
+        results["servers"]["ours"] = {
+            "command": "python -m service (uvicorn, 1 worker)",
+            "rss_after_start_mb": round(server.rss_mb(), 1),
+        }
         token = _token(server.url)
         for m in args.models:
             results["models"][m]["ours"] = _measure(server.url, bodies[m], token, args, formats=tuple(BATCH_FORMATS))
@@ -204,7 +216,15 @@ def _measure(url: str, bodies: dict, token: str | None, args: argparse.Namespace
         for f in formats:
             path = "/predict/batch" + ("" if f == "json" else query)
             request_headers = headers | {"content-type": BATCH_FORMATS[f]}
-            run = load(url, path, [by_format[f]], headers=request_headers, requests=args.batch_requests, seconds=args.batch_seconds, warmup=1)
+            run = load(
+                url,
+                path,
+                [by_format[f]],
+                headers=request_headers,
+                requests=args.batch_requests,
+                seconds=args.batch_seconds,
+                warmup=1,
+            )
             if run.requests < 3 and not run.errors:  # a slow server still gets three timed requests
                 run = load(url, path, [by_format[f]], headers=request_headers, requests=3, seconds=float("inf"), warmup=0)
             batch[f][n] = run.summary(records_per_request=n)
@@ -221,7 +241,9 @@ def _check_same_answers(url: str, bodies: dict, token: str) -> None:
         for f, media_type in BATCH_FORMATS.items():
             params = None if f == "json" else query
             content = bodies["batch"][n][f]
-            answers[f] = client.post("/predict/batch", params=params, content=content, headers={"content-type": media_type}).json()
+            answers[f] = client.post(
+                "/predict/batch", params=params, content=content, headers={"content-type": media_type}
+            ).json()
     if not answers["json"] == answers["csv"] == answers["arrow"]:
         raise RuntimeError(f"/predict/batch answers differ between formats: { {f: str(a)[:200] for f, a in answers.items()} }")
 
@@ -229,12 +251,17 @@ def _check_same_answers(url: str, bodies: dict, token: str) -> None:
 def _inprocess_limit(model_dir: Path, meta: ModelMetadata, rows: list[dict], args: argparse.Namespace) -> dict:
     """Records/s of numpy preprocessing + onnxruntime (the service's session options and pieces) on the same
     rows in this process, on the server's core: what no server can beat."""
-    model = Model(meta, ort.InferenceSession(str(model_dir / meta.onnx.file), session_options(), providers=["CPUExecutionProvider"]))
+    model = Model(
+        meta, ort.InferenceSession(str(model_dir / meta.onnx.file), session_options(), providers=["CPUExecutionProvider"])
+    )
     pin(0, SERVER_CORE)
     try:
         limit = {}
         for n in args.batch_sizes:
-            call: Callable[[], object] = lambda n=n: model.run(model.preprocessor.transform(rows[:n]))
+
+            def call(n: int = n) -> object:
+                return model.run(model.preprocessor.transform(rows[:n]))
+
             seconds = median_seconds(call, max(args.batch_seconds, 0.2), least=3, most=200)
             limit[n] = {"ms": round(seconds * 1e3, 3), "records_per_s": round(n / seconds, 1)}
         return limit
@@ -268,10 +295,19 @@ def _targets(results: dict, args: argparse.Namespace) -> list[dict]:
         if TARGET_SINGLE_CONNECTIONS in args.connections and "floor" in r:
             ours, floor = r["ours"]["single"][TARGET_SINGLE_CONNECTIONS], r["floor"]["single"][TARGET_SINGLE_CONNECTIONS]
             share = _ratio(ours["requests_per_s"], floor["requests_per_s"])
-            target = f"/predict at {TARGET_SINGLE_CONNECTIONS} connections >= {TARGET_SINGLE_OF_FLOOR:.0%} of the floor's requests/s"
+            target = (
+                f"/predict at {TARGET_SINGLE_CONNECTIONS} connections >= {TARGET_SINGLE_OF_FLOOR:.0%} of the floor's requests/s"
+            )
             checks.append({"model": m, "target": target, "measured": f"{share:.0%}", "met": share >= TARGET_SINGLE_OF_FLOOR})
             target = f"/predict at {TARGET_SINGLE_CONNECTIONS} connections: p99 <= {TARGET_SINGLE_P99_MS:g} ms"
-            checks.append({"model": m, "target": target, "measured": f"{ours['p99_ms']:.1f} ms", "met": ours["p99_ms"] <= TARGET_SINGLE_P99_MS})
+            checks.append(
+                {
+                    "model": m,
+                    "target": target,
+                    "measured": f"{ours['p99_ms']:.1f} ms",
+                    "met": ours["p99_ms"] <= TARGET_SINGLE_P99_MS,
+                }
+            )
         for n in TARGET_BATCH_SIZES:
             if n not in args.batch_sizes:
                 continue
@@ -306,7 +342,11 @@ def _single_table(models: dict) -> str:
 def _batch_table(models: dict) -> str:
     """Records/s per side and format, and each as a share of the in-process limit."""
     columns = [(s, f) for s in SIDES for f in BATCH_FORMATS if any(f in r.get(s, {}).get("batch", {}) for r in models.values())]
-    headers = ["model", "records", "in-process limit records/s"] + [f"{SIDES[s]} {f} records/s (of limit)" for s, f in columns] + ["errors"]
+    headers = (
+        ["model", "records", "in-process limit records/s"]
+        + [f"{SIDES[s]} {f} records/s (of limit)" for s, f in columns]
+        + ["errors"]
+    )
     rows = []
     for m, r in models.items():
         for n, limit in r["inprocess_limit"].items():
@@ -326,7 +366,8 @@ def _inprocess_table(models: dict) -> str:
         for n, ms in r["inprocess"].items():
             served = ms["onnxruntime_served"]
             rows.append([m, n, ms["keras_predict"], ms["keras_call"], ms["keras_tf_function"], ms["onnxruntime"], served,
-                         f"{_ratio(ms['keras_tf_function'], served):.1f}x", f"{_ratio(ms['keras_predict'], served):.0f}x"])  # fmt: skip
+                         f"{_ratio(ms['keras_tf_function'], served):.1f}x",
+                         f"{_ratio(ms['keras_predict'], served):.0f}x"])  # fmt: skip
     headers = ["model", "batch", "keras predict()", "keras model(x)", "keras tf.function", "ort, one call",
                f"ort, {INFERENCE_ROWS}-row pieces (served)", "tf.function/served", "predict()/served"]  # fmt: skip
     return report.table(headers, rows)
@@ -336,15 +377,25 @@ def _markdown(results: dict) -> str:
     models = results["models"]
     ours = results["servers"].get("ours")
     memory = [["ours (all models loaded)", ours["rss_after_start_mb"], ours["peak_rss_mb"]]] if ours else []
-    memory += [[f"{SIDES[s]} {m}", "", r[s]["peak_rss_mb"]] for s in ("floor", "bentoml", "baseline") for m, r in models.items() if s in r]
+    memory += [
+        [f"{SIDES[s]} {m}", "", r[s]["peak_rss_mb"]]
+        for s in ("floor", "bentoml", "baseline")
+        for m, r in models.items()
+        if s in r
+    ]
     targets = [[t["model"], t["target"], t["measured"], "yes" if t["met"] else "**no**"] for t in results["targets"]]
-    pinned = "servers pinned to core 1, load generators to core 0" if results["settings"]["pinned"] else "not pinned (fewer than 2 cores)"
+    pinned = (
+        "servers pinned to core 1, load generators to core 0"
+        if results["settings"]["pinned"]
+        else "not pinned (fewer than 2 cores)"
+    )
     parts = [
         report.header("Serving benchmark: our service, the floor, BentoML and the paper's Flask + Keras", results["context"]),
         (
             "Ours: `python -m service` (uvicorn, 1 worker, onnxruntime with 1 thread, JWT auth, validation, body limits, JSON "
             "access log, Prometheus metrics). Floor: bench/floor.py, a raw ASGI app on uvicorn doing only JSON + the same numpy "
-            "preprocessing + onnxruntime. BentoML: bench/bento_onnx.py, the same ONNX file and preprocessing in a BentoML service. "
+            "preprocessing + onnxruntime. BentoML: bench/bento_onnx.py, the same ONNX file and preprocessing in a "
+            "BentoML service. "
             "Flask + Keras: bench/flask_keras.py, the seed paper's serving. Only ours authenticates or validates. "
             f"Same real records for all; {pinned}. Whole run: {results['seconds']:.0f} s.\n"
         ),

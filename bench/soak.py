@@ -69,6 +69,7 @@ def server_environment(args: argparse.Namespace, folder: Path, port: int) -> dic
         "NIDS_HOST": HOST,
         "NIDS_PORT": str(port),
         "NIDS_WORKERS": str(args.workers),
+        "NIDS_REGISTER_LIMIT_PER_CLIENT": f"{USERS}/minute",  # the users are registered from this one address
     }
 
 

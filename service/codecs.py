@@ -94,7 +94,9 @@ def _read_csv(body: bytes, column_types: dict[str, pa.DataType]) -> pa.Table:
     return pa_csv.read_csv(
         io.BytesIO(body),
         read_options=pa_csv.ReadOptions(use_threads=False),  # one request, one core: as the service's onnxruntime
-        convert_options=pa_csv.ConvertOptions(column_types=column_types, strings_can_be_null=False, quoted_strings_can_be_null=False),
+        convert_options=pa_csv.ConvertOptions(
+            column_types=column_types, strings_can_be_null=False, quoted_strings_can_be_null=False
+        ),
     )
 
 
@@ -109,8 +111,12 @@ def _first_line(exc: Exception) -> str:
 def _columns(table: pa.Table, rules: dict[str, ColumnRule], limit: int) -> tuple[dict[str, Any], int]:
     names = table.column_names
     problems = [_error([name], "unknown column", "extra_forbidden") for name in names if name not in rules]
-    problems += [_error([name], "duplicate column", "duplicate_column") for name in sorted({n for n in names if names.count(n) > 1})]
-    problems += [_error([r.name], "missing column", "missing") for r in rules.values() if r.kind != "ignored" and r.name not in names]
+    problems += [
+        _error([name], "duplicate column", "duplicate_column") for name in sorted({n for n in names if names.count(n) > 1})
+    ]
+    problems += [
+        _error([r.name], "missing column", "missing") for r in rules.values() if r.kind != "ignored" and r.name not in names
+    ]
     if problems:
         raise BodyError(problems)
     if table.num_rows == 0:
@@ -141,7 +147,7 @@ def _check(column: pa.Array, rule: ColumnRule) -> Any:
         if not allowed.all():
             _refuse(rule, int(np.flatnonzero(~allowed)[0]), f"not one of the {len(rule.choices)} values seen in training")
     elif rule.max_length is not None:
-        too_long = (pc.utf8_length(column).to_numpy(zero_copy_only=False) > rule.max_length)
+        too_long = pc.utf8_length(column).to_numpy(zero_copy_only=False) > rule.max_length
         if too_long.any():
             _refuse(rule, int(np.flatnonzero(too_long)[0]), f"longer than {rule.max_length} characters")
     return column.to_pylist()

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
+from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -35,11 +36,15 @@ def multiprocess_dir() -> str | None:
 class Metrics:
     """The service's metrics, registered in their own registry (or in the shared directory) per app."""
 
-    def __init__(self) -> None:
+    def __init__(self, collectors: Iterable[Collector] = ()) -> None:
+        """`collectors`: more metrics computed when scraped (drift), from the process that answers the scrape."""
+        self.collectors = list(collectors)
         self.shared = multiprocess_dir() is not None
         # In multiprocess mode the live objects only write their files; /metrics reads all workers' files.
         self._registry = None if self.shared else CollectorRegistry()
         registry = self._registry
+        for collector in self.collectors if registry is not None else ():
+            registry.register(collector)
         self.requests = Counter(
             "nids_http_requests", "HTTP requests answered, by route template and status", ["method", "route", "status"],
             registry=registry,
@@ -49,7 +54,9 @@ class Metrics:
             ["method", "route", "status"], buckets=LATENCY_BUCKETS, registry=registry,
         )  # fmt: skip
         self.failed_logins = Counter("nids_failed_logins", "POST /auth/token answered 401", registry=registry)
-        self.rate_limited = Counter("nids_rate_limited", "Requests refused with 429, by route template", ["route"], registry=registry)
+        self.rate_limited = Counter(
+            "nids_rate_limited", "Requests refused with 429, by route template", ["route"], registry=registry
+        )
         self.predictions = Counter(
             "nids_predictions", "Records predicted, by model and label", ["model", "label", "is_attack"], registry=registry
         )
@@ -113,7 +120,12 @@ class Metrics:
         self._child(self.batch_records, model_id, body_format).observe(records)
 
     def exposition_registry(self) -> CollectorRegistry:
-        return shared_registry() if self._registry is None else self._registry
+        if self._registry is not None:
+            return self._registry
+        registry = shared_registry()
+        for collector in self.collectors:
+            registry.register(collector)
+        return registry
 
     def exposition(self) -> bytes:
         return generate_latest(self.exposition_registry())

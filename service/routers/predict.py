@@ -74,7 +74,8 @@ def build_router(schemas: PredictionSchemas, registry: Registry, batch_limit: in
         if decode is None:
             raise HTTPException(
                 status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
-                f"content type '{media_type[:100]}' is not accepted: send {JSON_MEDIA_TYPE}, {CSV_MEDIA_TYPE} or {ARROW_MEDIA_TYPE}",
+                f"content type '{media_type[:100]}' is not accepted: "
+                f"send {JSON_MEDIA_TYPE}, {CSV_MEDIA_TYPE} or {ARROW_MEDIA_TYPE}",
             )
         if dataset not in rules:
             known = ", ".join(rules)
@@ -140,7 +141,9 @@ def _batch_from_columns(request: Request, user_id: int, model: ServedModel, deco
     return _json({"model": model.info.id, "predictions": _predict(request, user_id, model, columns, rows, media_type)})
 
 
-def _predict(request: Request, user_id: int, served: ServedModel, columns, rows: int, batch_format: str | None = None) -> list[dict]:
+def _predict(
+    request: Request, user_id: int, served: ServedModel, columns, rows: int, batch_format: str | None = None
+) -> list[dict]:
     """The model's answers for these columns; the stages are timed and the answers counted in the metrics,
     and the access log learns who asked which model for how many records."""
     model = served.model
@@ -155,6 +158,7 @@ def _predict(request: Request, user_id: int, served: ServedModel, columns, rows:
         metrics.observe_predictions(model.id, predictions)
         if batch_format is not None:
             metrics.observe_batch(model.id, batch_format, rows)
+    request.app.state.drift.observe(model.id, columns, rows)
     state = request.scope["state"]
     state["user_id"], state["model"], state["records"] = user_id, model.id, rows
     return predictions.answers()

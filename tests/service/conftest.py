@@ -158,6 +158,35 @@ def start_service(database_url, artifacts_dir, tmp_path_factory) -> Callable[...
     return start
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _registrations_unlimited_for_the_suite() -> Iterator[None]:
+    """The suite registers a user per test from the one TestClient address: registrations are limited only
+    where a test sets that limit itself. (Autouse: in place before the session's apps read their settings.)"""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("NIDS_REGISTER_LIMIT_PER_CLIENT", "100000/hour")
+        yield
+
+
+@pytest.fixture(scope="session")
+def bare_client(tmp_path_factory, artifacts_dir, make_settings) -> Iterator[TestClient]:
+    """An app serving one shipped model as it was before it had a training profile and background rows."""
+    root = tmp_path_factory.mktemp("bare-artifacts")
+    model_id = "nsl-kdd-multiclass-cnn"
+    index = json.loads((artifacts_dir / "index.json").read_text())
+    index["models"] = [entry for entry in index["models"] if entry["id"] == model_id]
+    index["dataset_defaults"] = {"nsl-kdd": model_id}
+    (root / "index.json").write_text(json.dumps(index))
+    (root / model_id).mkdir()
+    for source in (artifacts_dir / model_id).iterdir():
+        (root / model_id / source.name).symlink_to(source)
+    meta = load_metadata(artifacts_dir / model_id / "metadata.json")
+    meta = meta.model_copy(update={"training_profile": None, "background": None})
+    (root / model_id / "metadata.json").unlink()
+    (root / model_id / "metadata.json").write_text(meta.model_dump_json())
+    with TestClient(create_app(make_settings(artifacts_dir=root))) as client:
+        yield client
+
+
 @pytest.fixture(scope="session")
 def two_workers(start_service) -> Iterator[Server]:
     """`python -m service` with two uvicorn workers, shared by the metrics and log tests (which compare before/after)."""

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from jose import jwt
 from sqlalchemy import text
 
+from service.accounts import AccountCache
 from service.routers import auth as auth_router
 
 OTHER_SECRET = "another-signing-key-" + "z" * 32
@@ -144,11 +145,14 @@ def test_the_attacks_differ_from_a_valid_token_only_in_the_attack(client, user, 
     assert _me(client, _signed(_claims(user), signing_key, kid="any")).status_code == 200  # extra header fields are harmless
 
 
-def test_token_of_a_deleted_user_is_401(client, app, user, signing_key):
+def test_token_of_a_deleted_user_is_401_once_the_account_cache_expires(client, app, user, signing_key, replace_state):
+    replace_state(accounts=AccountCache(app.state.engine, ttl=1.0))
     token = _signed(_claims(user), signing_key)
     assert _me(client, token).status_code == 200
     with app.state.engine.begin() as connection:
         connection.execute(text("DELETE FROM users WHERE id = :id"), {"id": user["id"]})
+    assert _me(client, token).status_code == 200  # this worker read the account less than a second ago
+    time.sleep(1.1)
     assert _me(client, token).status_code == 401
 
 

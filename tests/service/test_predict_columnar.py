@@ -94,7 +94,11 @@ BAD_VALUES = {
     "fractional count": (lambda f: isinstance(f, NumericFeature) and f.dtype == "integer", 2.5, "whole number"),
     "text for a number": (lambda f: isinstance(f, NumericFeature), "many", "number"),
     "missing number": (lambda f: isinstance(f, NumericFeature), None, "a value is required"),
-    "value outside a closed set": (lambda f: isinstance(f, CategoricalFeature) and f.closed, "not-a-protocol-value", "not one of"),
+    "value outside a closed set": (
+        lambda f: isinstance(f, CategoricalFeature) and f.closed,
+        "not-a-protocol-value",
+        "not one of",
+    ),
 }
 
 
@@ -128,7 +132,10 @@ def test_row_limit_is_the_batch_limit(client, auth, examples, media_type):
     many = (records * 1001)[:1001]
     response = _post(client, auth, media_type, ENCODERS[media_type](pa.Table.from_pylist(many)), dataset=dataset)
     assert response.status_code == 422 and "at most 1000" in response.json()["detail"][0]["msg"]
-    assert _post(client, auth, media_type, ENCODERS[media_type](pa.Table.from_pylist(many[:1000])), dataset=dataset).status_code == 200
+    assert (
+        _post(client, auth, media_type, ENCODERS[media_type](pa.Table.from_pylist(many[:1000])), dataset=dataset).status_code
+        == 200
+    )
     empty = pa.Table.from_pylist(records).slice(0, 0)
     assert _post(client, auth, media_type, ENCODERS[media_type](empty), dataset=dataset).status_code == 422
 
@@ -145,7 +152,7 @@ def test_malformed_bodies_are_422_saying_so(client, auth, examples):
 
 
 def test_other_content_types_are_415(client, auth, examples):
-    dataset, records = _records(examples)
+    dataset, _ = _records(examples)
     response = _post(client, auth, "application/xml", b"<records/>", dataset=dataset)
     assert response.status_code == 415 and "text/csv" in response.json()["detail"]
 
