@@ -29,6 +29,7 @@ system-deps:
 	bash .ci/browser-tools.sh
 	bash .ci/java.sh
 	bash .ci/redis.sh
+	bash .ci/bench-tools.sh
 
 run: install-service
 	$(BIN)/python -m service
