@@ -25,7 +25,7 @@ from bench.report import RESULTS, context, header, table, write
 from inference import Model
 from nids.commands.score import DEFAULT_CHUNK_ROWS
 from nids.scoring.job import plan
-from nids.scoring.local import run_local
+from nids.scoring.local import Outputs, run_local
 from trainer.datasets import DATASETS
 
 TARGET = 0.80
@@ -58,7 +58,7 @@ def score_seconds(
     """(wall, CPU of all the process's threads) seconds, rows."""
     job = plan(path, artifacts, dataset=dataset)  # model loading is start-up, not per-row work: outside the clock
     wall, cpu = time.perf_counter(), time.process_time()
-    summary = run_local(job, folder / f"scored{suffix}", folder / "rejects.csv", chunk_rows)
+    summary = run_local(job, Outputs(folder / f"scored{suffix}", folder / "rejects.csv"), chunk_rows)
     return time.perf_counter() - wall, time.process_time() - cpu, summary.scored + summary.rejected
 
 

@@ -51,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
     from inference import ArtifactError
     from nids.alerts import AlertEmitter, sinks_from_options
     from nids.scoring.job import plan
+    from nids.scoring.local import Outputs
     from nids.scoring.output import check_output_path
     from nids.scoring.reader import InputError
 
@@ -70,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     progress = tqdm(total=job.source.total_rows, unit=" rows", unit_scale=True, file=sys.stderr, desc=job.model.id, leave=False)
     try:
-        summary = _run_engine(args, job, partial[args.output], partial[rejects], emitter, progress)
+        summary = _run_engine(args, job, Outputs(partial[args.output], partial[rejects], emitter, progress))
         for path, temporary in partial.items():
             temporary.replace(path)
     except InputError as exc:  # e.g. a file that ends mid-way: reported after `finally` has cleared the progress bar
@@ -95,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_engine(args: argparse.Namespace, job, output: Path, rejects: Path, emitter, progress):
+def _run_engine(args: argparse.Namespace, job, outputs):
     """The engine's Summary; raises InputError for a file that cannot be read to its end."""
     from nids.scoring.local import run_local
     from nids.scoring.reader import InputError
@@ -105,5 +106,5 @@ def _run_engine(args: argparse.Namespace, job, output: Path, rejects: Path, emit
             from nids.scoring.spark import run_spark  # pyspark only when asked for
         except ImportError as exc:
             raise InputError(f"--engine spark needs pyspark ({exc}): pip install -e '.[spark]'") from None
-        return run_spark(job, output, rejects, args.chunk_rows, args.master, emitter, progress)
-    return run_local(job, output, rejects, args.chunk_rows, emitter, progress)
+        return run_spark(job, outputs, args.chunk_rows, args.master)
+    return run_local(job, outputs, args.chunk_rows)

@@ -35,16 +35,19 @@ class Summary:
     alerts: int = 0  # emitted
 
 
-def run_local(
-    job: ScoreJob,
-    output: Path,
-    rejects_path: Path,
-    chunk_rows: int,
-    emitter: AlertEmitter | None = None,
-    progress: tqdm | None = None,
-) -> Summary:
+@dataclass(frozen=True)
+class Outputs:
+    """Where a run's results go, whichever engine scores: the two files, and optionally alerts and a progress bar."""
+
+    scored: Path
+    rejects: Path
+    emitter: AlertEmitter | None = None
+    progress: tqdm | None = None
+
+
+def run_local(job: ScoreJob, outputs: Outputs, chunk_rows: int) -> Summary:
     summary = Summary()
-    writer, rejects = ScoredWriter(output, job.schema), RejectsWriter(rejects_path)
+    writer, rejects = ScoredWriter(outputs.scored, job.schema), RejectsWriter(outputs.rejects)
     malformed_seen = 0
     # One writer thread: each chunk is written while the next one is scored.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="nids-write") as writes:
@@ -64,10 +67,10 @@ def run_local(
                 summary.scored += result.scored.num_rows
                 flagged = count_flagged(result.scored)
                 summary.attacks += flagged
-                if emitter is not None and flagged:
-                    summary.alerts += emit_alerts(emitter, result.scored, job.model)
-                if progress is not None:
-                    progress.update(chunk.table.num_rows)
+                if outputs.emitter is not None and flagged:
+                    summary.alerts += emit_alerts(outputs.emitter, result.scored, job.model)
+                if outputs.progress is not None:
+                    outputs.progress.update(chunk.table.num_rows)
             _write_malformed(job, rejects, malformed_seen)
             if writing is not None:
                 writing.result()

@@ -28,16 +28,14 @@ from pyspark import SparkFiles
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
-from tqdm import tqdm
 
 import inference
 import nids
 import preprocess
 import trainer
 from inference import Model, load_model
-from nids.alerts import AlertEmitter
 from nids.scoring.job import ScoreJob, score_chunk
-from nids.scoring.local import Summary, count_flagged
+from nids.scoring.local import Outputs, Summary, count_flagged
 from nids.scoring.output import RejectsWriter, ScoredWriter
 from nids.scoring.reader import InputError, parse_lines
 from nids.scoring.validate import ColumnRule
@@ -67,20 +65,12 @@ class TaskPlan:
     offsets: dict[int, tuple[int, int]]  # split's byte offset -> (its first row id, the 0-based index of its first row)
 
 
-def run_spark(
-    job: ScoreJob,
-    output: Path,
-    rejects_path: Path,
-    chunk_rows: int,
-    master: str,
-    emitter: AlertEmitter | None = None,
-    progress: tqdm | None = None,
-) -> Summary:
+def run_spark(job: ScoreJob, outputs: Outputs, chunk_rows: int, master: str) -> Summary:
     if not (shutil.which("java") or os.environ.get("JAVA_HOME")):
         raise InputError("--engine spark needs Java 17 (Debian: openjdk-17-jre-headless, installed by .ci/java.sh)")
     # The workers must run this interpreter, with the same onnxruntime and numpy, so their answers are the driver's.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    work = Path(tempfile.mkdtemp(prefix=f".{output.name}.spark-", dir=output.parent))
+    work = Path(tempfile.mkdtemp(prefix=f".{outputs.scored.name}.spark-", dir=outputs.scored.parent))
     builder = SparkSession.builder.master(master)
     if master.startswith("local"):  # a local run stays on loopback, whatever the host name resolves to
         builder = builder.config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
@@ -113,7 +103,7 @@ def run_spark(
         scored.write.parquet(str(work / "scored"))
         rejects.write.parquet(str(work / "rejects"))
         results.unpersist()
-        return _collect(job, work, output, rejects_path, emitter, progress)
+        return _collect(job, work, outputs)
     finally:
         spark.stop()
         shutil.rmtree(work, ignore_errors=True)
@@ -181,12 +171,10 @@ def _frame(table: pa.Table, schema: pa.Schema) -> pd.DataFrame:
     return pa.Table.from_arrays(columns, schema=schema).to_pandas()
 
 
-def _collect(
-    job: ScoreJob, work: Path, output: Path, rejects_path: Path, emitter: AlertEmitter | None, progress: tqdm | None
-) -> Summary:
+def _collect(job: ScoreJob, work: Path, outputs: Outputs) -> Summary:
     """Stream the sorted parts into the output files, in row order; alerts are sent from here, as the local engine does."""
     summary = Summary()
-    writer, rejects = ScoredWriter(output, job.schema), RejectsWriter(rejects_path)
+    writer, rejects = ScoredWriter(outputs.scored, job.schema), RejectsWriter(outputs.rejects)
     try:
         for part in sorted((work / "scored").glob("part-*.parquet")):
             for batch in pq.ParquetFile(part).iter_batches():
@@ -195,10 +183,10 @@ def _collect(
                 summary.scored += table.num_rows
                 flagged = count_flagged(table)
                 summary.attacks += flagged
-                if emitter is not None and flagged:
-                    summary.alerts += emit_alerts(emitter, table, job.model)
-                if progress is not None:
-                    progress.update(table.num_rows)
+                if outputs.emitter is not None and flagged:
+                    summary.alerts += emit_alerts(outputs.emitter, table, job.model)
+                if outputs.progress is not None:
+                    outputs.progress.update(table.num_rows)
         for part in sorted((work / "rejects").glob("part-*.parquet")):
             for row in pq.read_table(part).to_pylist():
                 rejects.write(row["row"], *(row[name] for name in REJECT_FIELDS))
