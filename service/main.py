@@ -13,6 +13,7 @@ from pydantic.json_schema import models_json_schema
 
 from inference import UnknownModelError
 from service.accounts import AccountCache
+from service.alerting import alert_emitter
 from service.core.config import Settings
 from service.core.db import create_db_engine, migrate
 from service.core.logging import configure_logging
@@ -44,6 +45,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(migrate, engine)
         yield
+        if app.state.alerts is not None:
+            await run_in_threadpool(app.state.alerts.close)  # delivers what is queued, within its timeout
         engine.dispose()
 
     docs = {} if settings.docs_enabled else {"docs_url": None, "redoc_url": None, "openapi_url": None}
@@ -51,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings, app.state.registry, app.state.engine = settings, registry, engine
     app.state.rate_limits = RateLimits.from_settings(settings, engine)
     app.state.accounts = AccountCache(engine, settings.account_cache_seconds)
+    app.state.alerts = alert_emitter(settings)
     app.state.drift = DriftMonitors({model_id: served.model.meta for model_id, served in registry.models.items()})
     metrics = Metrics([DriftCollector(app.state.drift)]) if settings.metrics_enabled else None
     app.state.metrics = metrics

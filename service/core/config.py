@@ -59,9 +59,7 @@ class Settings(BaseSettings):
         [], description="comma-separated browser origins allowed to call the API"
     )
     docs_enabled: bool | None = Field(None, description="/docs, /redoc and /openapi.json; default: on in development only")
-    log_tracebacks: bool = Field(
-        False, description="log the traceback of an unexpected error (debugging only: it may hold data)"
-    )
+    log_tracebacks: bool = Field(False, description="log the traceback of an unexpected error (debugging only: it may hold data)")
     onnx_intra_op_threads: int = Field(1, ge=1, description="threads one inference may use")
     onnx_inter_op_threads: int = Field(1, ge=1)
     metrics_enabled: bool = Field(True, description="Prometheus metrics at /metrics (or on metrics_port), open like /healthz")
@@ -69,6 +67,11 @@ class Settings(BaseSettings):
         None, ge=1, le=65535, description="serve /metrics on this port of `host` instead of the API's (python -m service only)"
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="of the JSON log lines on stderr")
+    alerts_jsonl: Path | None = Field(None, description="append an ECS alert per attack or unknown verdict to this file")
+    alerts_syslog: str | None = Field(None, description="send ECS alerts to this HOST:PORT as RFC 5424 syslog messages")
+    alerts_syslog_protocol: Literal["udp", "tcp"] = "udp"
+    alerts_webhook: str | None = Field(None, description="POST ECS alerts (JSON arrays) to this http(s) URL, with retries")
+    alerts_queue_size: int = Field(10_000, ge=1, description="alerts waiting for the receivers; beyond it, dropped and counted")
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     workers: int = Field(1, ge=1)
@@ -93,6 +96,21 @@ class Settings(BaseSettings):
             storage = SCHEMES.get(urlparse(url).scheme)
             if storage is None or not issubclass(storage, Storage) or not issubclass(storage, MovingWindowSupport):
                 raise ValueError(f"{url!r} is not a `limits` storage URL with moving windows, such as redis://host:6379")
+        return url
+
+    @field_validator("alerts_syslog")
+    @classmethod
+    def _check_syslog_target(cls, target: str | None) -> str | None:
+        host, _, port = (target or "").rpartition(":")
+        if target is not None and not (host and port.isdigit() and 0 < int(port) < 65536):
+            raise ValueError(f"{target!r} is not HOST:PORT")
+        return target
+
+    @field_validator("alerts_webhook")
+    @classmethod
+    def _check_webhook(cls, url: str | None) -> str | None:
+        if url is not None and not (url.startswith(("http://", "https://")) and urlparse(url).netloc):
+            raise ValueError(f"{url!r} is not an http:// or https:// URL")
         return url
 
     @field_validator("cors_origins")

@@ -3,6 +3,7 @@ so this router is built by a function."""
 
 import json
 import time
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
@@ -11,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter, ValidationError
 from pydantic_core import to_json
 
+from service.alerting import send_alerts
 from service.codecs import ARROW_MEDIA_TYPE, CSV_MEDIA_TYPE, BodyError, column_rules, decode_arrow, decode_csv
 from service.deps import CurrentUser, RegistryDep, get_current_user
 from service.metrics import Metrics
@@ -44,7 +46,7 @@ def build_router(schemas: PredictionSchemas, registry: Registry, batch_limit: in
         _require_json(request)
         body = _validate_json(single_json, await request.body())
         model = _choose_model(registry, body.dataset, body.model)
-        [prediction] = _predict(request, user.id, model, model.columns([body.record]), 1)
+        [prediction] = _predict(request, user.id, model, model.columns([body.record]), 1, records=[body.record])
         return _json({"model": model.info.id, "prediction": prediction})
 
     # The body is read here rather than by FastAPI, which knows JSON only: CSV and Arrow bodies are decoded
@@ -128,7 +130,7 @@ def _located(exc: ValidationError) -> RequestValidationError:
 def _batch_from_json(request: Request, user_id: int, registry: Registry, adapter: TypeAdapter, body: bytes) -> Response:
     batch = _validate_json(adapter, body)
     model = _choose_model(registry, batch.dataset, batch.model)
-    predictions = _predict(request, user_id, model, model.columns(batch.records), len(batch.records), "json")
+    predictions = _predict(request, user_id, model, model.columns(batch.records), len(batch.records), "json", batch.records)
     return _json({"model": model.info.id, "predictions": predictions})
 
 
@@ -142,7 +144,13 @@ def _batch_from_columns(request: Request, user_id: int, model: ServedModel, deco
 
 
 def _predict(
-    request: Request, user_id: int, served: ServedModel, columns, rows: int, batch_format: str | None = None
+    request: Request,
+    user_id: int,
+    served: ServedModel,
+    columns,
+    rows: int,
+    batch_format: str | None = None,
+    records: Sequence[Any] | None = None,
 ) -> list[dict]:
     """The model's answers for these columns; the stages are timed and the answers counted in the metrics,
     and the access log learns who asked which model for how many records."""
@@ -161,7 +169,10 @@ def _predict(
     request.app.state.drift.observe(model.id, columns, rows)
     state = request.scope["state"]
     state["user_id"], state["model"], state["records"] = user_id, model.id, rows
-    return predictions.answers()
+    answers = predictions.answers()
+    if request.app.state.alerts is not None:
+        send_alerts(request.app.state.alerts, model.id, served.info.dataset, answers, records)
+    return answers
 
 
 def _json(answer: dict[str, Any]) -> Response:

@@ -59,7 +59,7 @@ def test_base_dependencies_are_the_service_runtime_only():
 def test_service_image_installs_the_project_without_extras_and_keeps_only_its_venv(service_stages):
     build, final = service_stages
     assert [shlex.split(run.value[0]) for run in build.all("RUN")][-1] == ["pip", "install", "--no-cache-dir", "."]
-    assert [c.value[0] for c in build.all("COPY")] == ["pyproject.toml", "preprocess", "inference", "service"]  # no trainer/
+    assert [c.value[0] for c in build.all("COPY")] == ["pyproject.toml", "preprocess", "inference", "nids", "service"]  # no trainer/
     assert not any("pip" in run.value[0] for run in final.all("RUN")), "nothing installed in the final stage"
     assert [(c.flags, c.value) for c in final.all("COPY") if c.flags] == [(("--from=build",), ("/opt/venv", "/opt/venv"))]
     assert final.env()["PATH"].startswith("/opt/venv/bin:")
@@ -118,7 +118,7 @@ def test_service_image_command_serves_with_the_compose_settings_and_its_healthch
 def test_build_context_holds_what_the_images_copy_and_no_secrets_or_data():
     context = build_context(SERVICE_DOCKERFILE)
     tops = {path.split("/")[0] for path in context}
-    assert {"pyproject.toml", "README.md", "preprocess", "inference", "service", "trainer", "artifacts"} <= tops
+    assert {"pyproject.toml", "README.md", "preprocess", "inference", "nids", "service", "trainer", "artifacts"} <= tops
     assert "artifacts/index.json" in context
     assert not {".venv", ".git", ".env", "data", ".pytest_cache", "bench", "tests"} & tops
     assert not [p for p in context if "__pycache__" in p or p.endswith(".pyc")]
