@@ -87,7 +87,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in routers:
         app.include_router(router)
     if app.state.metrics is not None and settings.metrics_port is None:
-        app.add_route("/metrics", metrics_endpoint, methods=["GET"], include_in_schema=False)
+        # An API route (not a plain Starlette one), so its requests are counted under their own route template.
+        app.add_api_route("/metrics", metrics_endpoint, methods=["GET"], include_in_schema=False)
     _document_models(app, [*schemas.single_models, *schemas.batch_models])
     app.mount("/static", web.static_files, name="static")
     return app

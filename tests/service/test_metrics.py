@@ -62,6 +62,7 @@ def test_counts_after_known_requests_across_two_workers(two_workers, examples, i
     assert delta("nids_http_request_duration_seconds_count", method="POST", route="/predict", status="200") == singles
     assert delta("nids_http_requests_total", method="POST", route="/predict/batch", status="200") == 1
     assert delta("nids_http_requests_total", route="unmatched", status="404") == 1  # no raw path as a label value
+    assert delta("nids_http_requests_total", method="GET", route="/metrics", status="200") == 1  # the first scrape
     assert delta("nids_failed_logins_total") == refused[401]
     assert delta("nids_rate_limited_total", route="/auth/token") == refused[429]
     for (model, label), count in labels.items():
