@@ -61,13 +61,16 @@ async def _send(clients: list[httpx.AsyncClient], path: str, bodies: list[bytes]
     return Run(len(latencies), errors, first_error, wall, latencies, cpu / wall)
 
 
-async def _load(url: str, path: str, bodies: list[bytes], headers: dict, connections: int, requests: int,
-                seconds: float, warmup: int) -> Run:  # fmt: skip
+async def _load(
+    url: str, path: str, bodies: list[bytes], headers: dict, connections: int, requests: int, seconds: float, warmup: int
+) -> Run:
     # One client per connection: one httpx client's pool costs so much CPU per request at 32 connections
     # that the client, not the server, becomes the limit (measured here: 273 against 632 requests/s).
     headers = {"content-type": "application/json", **headers}
-    clients = [httpx.AsyncClient(base_url=url, headers=headers, limits=httpx.Limits(max_connections=1), timeout=300)
-               for _ in range(connections)]  # fmt: skip
+    clients = [
+        httpx.AsyncClient(base_url=url, headers=headers, limits=httpx.Limits(max_connections=1), timeout=300)
+        for _ in range(connections)
+    ]
     try:
         # Warm-up: opens every connection and lets the server fill its caches and thread pool.
         await _send(clients, path, bodies, max(warmup, connections) if warmup else 0, float("inf"))
@@ -76,7 +79,16 @@ async def _load(url: str, path: str, bodies: list[bytes], headers: dict, connect
         await asyncio.gather(*(client.aclose() for client in clients))
 
 
-def load(url: str, path: str, bodies: list[bytes], *, headers: dict | None = None, connections: int = 1,
-         requests: int = 1000, seconds: float = 10.0, warmup: int = 10) -> Run:  # fmt: skip
+def load(
+    url: str,
+    path: str,
+    bodies: list[bytes],
+    *,
+    headers: dict | None = None,
+    connections: int = 1,
+    requests: int = 1000,
+    seconds: float = 10.0,
+    warmup: int = 10,
+) -> Run:
     """Send up to `requests` POSTs of `bodies` (in turn) over `connections` connections for at most `seconds`."""
     return uvloop.run(_load(url, path, bodies, headers or {}, connections, requests, seconds, warmup))

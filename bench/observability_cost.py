@@ -105,12 +105,14 @@ def main(argv: list[str] | None = None) -> int:
         "cost_us": {n: round(m - base, 1) for n, m in medians.items()},
     }
     rows = [[n, medians[n], medians[n] - base, f"{(medians[n] - base) / base:+.1%}"] for n in VARIANTS]
-    markdown = "\n".join([
-        report.header("What the access log and the metrics cost per /predict request", results["context"]),
-        f"Model `{args.model}`, {results['requests_per_variant']} in-process requests per variant (JWT auth on), "
-        f"{args.rounds} interleaved rounds, one core; log lines rendered as JSON and written to /dev/null.\n",
-        report.table(["variant", "median µs per request", "µs above neither", "share"], rows),
-    ])  # fmt: skip
+    markdown = "\n".join(
+        [
+            report.header("What the access log and the metrics cost per /predict request", results["context"]),
+            f"Model `{args.model}`, {results['requests_per_variant']} in-process requests per variant (JWT auth on), "
+            f"{args.rounds} interleaved rounds, one core; log lines rendered as JSON and written to /dev/null.\n",
+            report.table(["variant", "median µs per request", "µs above neither", "share"], rows),
+        ]
+    )
     report.write("observability_cost", results, markdown, args.out)
     return 0
 

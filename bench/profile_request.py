@@ -42,8 +42,10 @@ MIDDLEWARE = "service middleware (ids, limits, JSON checks, headers)"
 # framework's own code count as the framework's.
 STAGES = {
     "read body, parse JSON": [("starlette/requests.py", "body"), ("starlette/requests.py", "json")],
-    "validate request (pydantic)": [("fastapi/dependencies/utils.py", "request_body_to_args"),
-                                    ("service/routers/predict.py", "_validate_json")],
+    "validate request (pydantic)": [
+        ("fastapi/dependencies/utils.py", "request_body_to_args"),
+        ("service/routers/predict.py", "_validate_json"),
+    ],
     "auth: verify JWT": [("service/core/security.py", "verify_token")],
     "auth: DB session, user lookup": [("service/deps.py", "get_current_user"), ("service/deps.py", "get_session")],
     "rate limiting": [("service/ratelimit.py", "*")],
@@ -51,11 +53,19 @@ STAGES = {
     "access log + metrics": [("structlog/", "*"), ("prometheus_client/", "*"), ("service/metrics.py", "*")],
     "preprocess (numpy)": [("preprocess/transform.py", "*"), ("service/registry.py", "columns")],
     "inference (onnxruntime)": [("onnxruntime/capi/", "run"), ("inference/model.py", "run")],
-    "build the answer": [("inference/model.py", "predict_encoded"), ("inference/model.py", "answers"),
-                         ("service/registry.py", "predict"), ("service/routers/predict.py", "predict"),
-                         ("service/routers/predict.py", "predict_batch"), ("service/routers/predict.py", "_choose_model")],
-    "validate + serialize response": [("fastapi/routing.py", "serialize_response"), ("starlette/responses.py", "*"),
-                                      ("service/routers/predict.py", "_json")],
+    "build the answer": [
+        ("inference/model.py", "predict_encoded"),
+        ("inference/model.py", "answers"),
+        ("service/registry.py", "predict"),
+        ("service/routers/predict.py", "predict"),
+        ("service/routers/predict.py", "predict_batch"),
+        ("service/routers/predict.py", "_choose_model"),
+    ],
+    "validate + serialize response": [
+        ("fastapi/routing.py", "serialize_response"),
+        ("starlette/responses.py", "*"),
+        ("service/routers/predict.py", "_json"),
+    ],
     OTHER: [("starlette/", "*"), ("fastapi/", "*"), ("anyio/", "*"), ("bench/profile_request.py", "run_sync")],
 }
 
@@ -71,9 +81,20 @@ class App:
         headers = [(b"host", b"bench"), (b"content-type", content_type.encode()), (b"content-length", str(len(body)).encode())]
         if self.token:
             headers.append((b"authorization", f"Bearer {self.token}".encode()))
-        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
-                 "path": path, "raw_path": path.encode(), "root_path": "", "query_string": b"", "headers": headers,
-                 "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000)}  # fmt: skip
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "root_path": "",
+            "query_string": b"",
+            "headers": headers,
+            "client": ("127.0.0.1", 50000),
+            "server": ("127.0.0.1", 8000),
+        }
         messages = [{"type": "http.request", "body": body, "more_body": False}]
         status, chunks = 0, []
 
@@ -177,7 +198,9 @@ def profile(client: App, path: str, bodies: list[bytes], count: int, interval: f
 
 def markdown(results: dict) -> str:
     parts = [report.header("Where a /predict request spends its time", results["context"])]
-    parts.append(f"Model `{results['model']}`, real records, in-process ASGI calls (no network) on one core, profiled by pyinstrument.\n")
+    parts.append(
+        f"Model `{results['model']}`, real records, in-process ASGI calls (no network) on one core, profiled by pyinstrument.\n"
+    )
     for name, r in results["profiles"].items():
         parts.append(f"## {name}\n")
         parts.append(
@@ -188,7 +211,10 @@ def markdown(results: dict) -> str:
         )
         rows = [[s, us, f"{r['stages_share'][s]:.0%}"] for s, us in r["stages_us"].items()]
         parts += [report.table(["stage", "µs per request", "share"], rows), ""]
-        parts += [report.table(["function (self time)", "µs per request"], [[f"`{f}`", us] for f, us in r["top_functions_us"].items()]), ""]
+        parts += [
+            report.table(["function (self time)", "µs per request"], [[f"`{f}`", us] for f, us in r["top_functions_us"].items()]),
+            "",
+        ]
     return "\n".join(parts)
 
 
@@ -208,8 +234,13 @@ def main(argv: list[str] | None = None) -> int:
     singles = [json.dumps({"dataset": meta.dataset, "model": args.model, "record": r}).encode() for r in rows]
     results = {"context": report.context(), "model": args.model, "profiles": {}}
     with tempfile.TemporaryDirectory(prefix="bench-profile-") as tmp:
-        settings = Settings(artifacts_dir=args.artifacts, database_url=f"sqlite:///{tmp}/nids.db", jwt_secret=secrets.token_urlsafe(48),
-                            batch_limit=max(args.batch_size, 1), max_body_bytes=64 * 2**20)  # fmt: skip
+        settings = Settings(
+            artifacts_dir=args.artifacts,
+            database_url=f"sqlite:///{tmp}/nids.db",
+            jwt_secret=secrets.token_urlsafe(48),
+            batch_limit=max(args.batch_size, 1),
+            max_body_bytes=64 * 2**20,
+        )
         app = create_app(settings)
         client = App(app)
         loop = asyncio.new_event_loop()

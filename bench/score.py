@@ -115,14 +115,40 @@ def main() -> None:
             "score_rows_per_cpu_s": ours_cpu,
             "cpu_ratio": cpu_ratio,
         }
-        rows.append([dataset, job.model.id, n_rows, max(raw), max(ours), f"{ratio:.0%}", "yes" if ratio >= TARGET else "NO",
-                     max(raw_cpu), max(ours_cpu), f"{cpu_ratio:.0%}"])  # fmt: skip
+        rows.append(
+            [
+                dataset,
+                job.model.id,
+                n_rows,
+                max(raw),
+                max(ours),
+                f"{ratio:.0%}",
+                "yes" if ratio >= TARGET else "NO",
+                max(raw_cpu),
+                max(ours_cpu),
+                f"{cpu_ratio:.0%}",
+            ]
+        )
     ours_header = f"nids score rows/s ({args.input_format} in, {args.output_format} out)"
-    markdown = header("nids score (local engine) against raw onnxruntime", ctx) + "\n" + table(
-        ["dataset", "model", "rows", "raw rows/s (preprocess + session.run)", ours_header, "ratio", f">= {TARGET:.0%}",
-         "raw rows per CPU-s", "nids score rows per CPU-s", "CPU ratio"],
-        rows,
-    )  # fmt: skip
+    markdown = (
+        header("nids score (local engine) against raw onnxruntime", ctx)
+        + "\n"
+        + table(
+            [
+                "dataset",
+                "model",
+                "rows",
+                "raw rows/s (preprocess + session.run)",
+                ours_header,
+                "ratio",
+                f">= {TARGET:.0%}",
+                "raw rows per CPU-s",
+                "nids score rows per CPU-s",
+                "CPU ratio",
+            ],
+            rows,
+        )
+    )
     markdown += (
         f"\n\nBest of {args.repeats} alternating runs each, chunks of {args.chunk_rows:,} rows, one onnxruntime thread. "
         "Raw: the file's feature columns already in memory, then only preprocessing and inference. "

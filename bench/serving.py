@@ -274,9 +274,23 @@ def _inprocess(args: argparse.Namespace, metas: dict, rows: dict, work: Path) ->
     inputs = work / "inputs.npz"
     np.savez(inputs, **{m: Preprocessor(meta).transform(rows[meta.dataset]) for m, meta in metas.items()})
     out = work / "inprocess.json"
-    command = [sys.executable, "-m", "bench.inprocess", "--artifacts", str(args.artifacts), "--models", *args.models,
-               "--sizes", *map(str, args.batch_sizes), "--seconds", str(args.inprocess_seconds),
-               "--inputs", str(inputs), "--json", str(out)]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "bench.inprocess",
+        "--artifacts",
+        str(args.artifacts),
+        "--models",
+        *args.models,
+        "--sizes",
+        *map(str, args.batch_sizes),
+        "--seconds",
+        str(args.inprocess_seconds),
+        "--inputs",
+        str(inputs),
+        "--json",
+        str(out),
+    ]
     with open(work / "inprocess.log", "wb") as log:
         if subprocess.call(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT) != 0:
             raise RuntimeError(f"bench.inprocess failed: {(work / 'inprocess.log').read_text()[-500:]}")
@@ -365,11 +379,30 @@ def _inprocess_table(models: dict) -> str:
     for m, r in models.items():
         for n, ms in r["inprocess"].items():
             served = ms["onnxruntime_served"]
-            rows.append([m, n, ms["keras_predict"], ms["keras_call"], ms["keras_tf_function"], ms["onnxruntime"], served,
-                         f"{_ratio(ms['keras_tf_function'], served):.1f}x",
-                         f"{_ratio(ms['keras_predict'], served):.0f}x"])  # fmt: skip
-    headers = ["model", "batch", "keras predict()", "keras model(x)", "keras tf.function", "ort, one call",
-               f"ort, {INFERENCE_ROWS}-row pieces (served)", "tf.function/served", "predict()/served"]  # fmt: skip
+            rows.append(
+                [
+                    m,
+                    n,
+                    ms["keras_predict"],
+                    ms["keras_call"],
+                    ms["keras_tf_function"],
+                    ms["onnxruntime"],
+                    served,
+                    f"{_ratio(ms['keras_tf_function'], served):.1f}x",
+                    f"{_ratio(ms['keras_predict'], served):.0f}x",
+                ]
+            )
+    headers = [
+        "model",
+        "batch",
+        "keras predict()",
+        "keras model(x)",
+        "keras tf.function",
+        "ort, one call",
+        f"ort, {INFERENCE_ROWS}-row pieces (served)",
+        "tf.function/served",
+        "predict()/served",
+    ]
     return report.table(headers, rows)
 
 

@@ -41,8 +41,16 @@ def _lua_string(text: str) -> str:
     return f"[==[{text}]==]"
 
 
-def run(url: str, path: str, bodies: list[bytes], *, token: str | None = None, connections: int = 8, seconds: float = 5.0,
-        content_type: str = "application/json") -> dict:  # fmt: skip
+def run(
+    url: str,
+    path: str,
+    bodies: list[bytes],
+    *,
+    token: str | None = None,
+    connections: int = 8,
+    seconds: float = 5.0,
+    content_type: str = "application/json",
+) -> dict:
     """One wrk run (one thread, `connections` keep-alive connections, `seconds` long): requests/s, latency in ms,
     and errors (socket errors, and answers of status 400 or more as wrk counts them)."""
     auth = f'wrk.headers["Authorization"] = {_lua_string("Bearer " + token)}' if token else ""

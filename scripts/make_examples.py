@@ -21,7 +21,7 @@ from preprocess.defaults import data_dir
 from trainer.datasets import NF_BOT_IOT_V2, NSL_KDD, DatasetSpec
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "lib"))
-from csv_records import parse_value  # noqa: E402 (a sibling helper, not a package)
+from csv_records import parse_value
 
 EXAMPLES = Path(__file__).resolve().parent / "examples"
 CSV_ROWS_PER_CLASS = 4
@@ -53,7 +53,7 @@ def example_files(folder: Path) -> dict[str, str]:
     files = {}
     for spec in SERVED:
         header, rows = first_rows_per_class(spec, folder / spec.records_file, CSV_ROWS_PER_CLASS)
-        firsts = {name: dict(zip(header, map(parse_value, found[0]))) for name, found in rows.items()}
+        firsts = {name: dict(zip(header, map(parse_value, found[0]), strict=True)) for name, found in rows.items()}
         for name, record in firsts.items():
             files[f"{spec.name}-{name.lower()}.json"] = _json({"dataset": spec.name, "record": record})
         files[f"{spec.name}-batch.json"] = _json({"dataset": spec.name, "records": list(firsts.values())})
@@ -76,7 +76,9 @@ def main() -> int:
     args = parser.parse_args()
     files = example_files(args.data_dir)
     if args.check:
-        stale = sorted(name for name, text in files.items() if not (EXAMPLES / name).is_file() or (EXAMPLES / name).read_text() != text)
+        stale = sorted(
+            name for name, text in files.items() if not (EXAMPLES / name).is_file() or (EXAMPLES / name).read_text() != text
+        )
         if stale:
             print(f"make_examples: out of date: {', '.join(stale)}", file=sys.stderr)
             return 1

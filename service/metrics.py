@@ -46,13 +46,18 @@ class Metrics:
         for collector in self.collectors if registry is not None else ():
             registry.register(collector)
         self.requests = Counter(
-            "nids_http_requests", "HTTP requests answered, by route template and status", ["method", "route", "status"],
+            "nids_http_requests",
+            "HTTP requests answered, by route template and status",
+            ["method", "route", "status"],
             registry=registry,
-        )  # fmt: skip
+        )
         self.latency = Histogram(
-            "nids_http_request_duration_seconds", "Time from the request's arrival to its last response byte",
-            ["method", "route", "status"], buckets=LATENCY_BUCKETS, registry=registry,
-        )  # fmt: skip
+            "nids_http_request_duration_seconds",
+            "Time from the request's arrival to its last response byte",
+            ["method", "route", "status"],
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
         self.failed_logins = Counter("nids_failed_logins", "POST /auth/token answered 401", registry=registry)
         self.rate_limited = Counter(
             "nids_rate_limited", "Requests refused with 429, by route template", ["route"], registry=registry
@@ -67,17 +72,26 @@ class Metrics:
             "nids_preprocess_seconds", "Encoding one request's records", ["model"], buckets=STAGE_BUCKETS, registry=registry
         )
         self.inference_seconds = Histogram(
-            "nids_inference_seconds", "onnxruntime time for one request's records", ["model"], buckets=STAGE_BUCKETS,
+            "nids_inference_seconds",
+            "onnxruntime time for one request's records",
+            ["model"],
+            buckets=STAGE_BUCKETS,
             registry=registry,
-        )  # fmt: skip
+        )
         self.batch_records = Histogram(
-            "nids_batch_records", "Records per /predict/batch request, by body format", ["model", "format"],
-            buckets=BATCH_BUCKETS, registry=registry,
-        )  # fmt: skip
-        self.models_loaded = Gauge(
-            "nids_model_loaded", "1 for each model a worker serves", ["model", "dataset"], multiprocess_mode="livemax",
+            "nids_batch_records",
+            "Records per /predict/batch request, by body format",
+            ["model", "format"],
+            buckets=BATCH_BUCKETS,
             registry=registry,
-        )  # fmt: skip
+        )
+        self.models_loaded = Gauge(
+            "nids_model_loaded",
+            "1 for each model a worker serves",
+            ["model", "dataset"],
+            multiprocess_mode="livemax",
+            registry=registry,
+        )
         self._children: dict[tuple, Any] = {}
 
     def _child(self, metric: Any, *labels: str) -> Any:

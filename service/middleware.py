@@ -78,8 +78,13 @@ class RequestIdMiddleware:
         if self.metrics is not None:
             self.metrics.observe_request(scope["method"], template, status, seconds)
         state = scope["state"]
-        fields = {"method": scope["method"], "path": scope["path"], "route": template, "status": status,
-                  "latency_ms": round(seconds * 1e3, 3)}  # fmt: skip
+        fields = {
+            "method": scope["method"],
+            "path": scope["path"],
+            "route": template,
+            "status": status,
+            "latency_ms": round(seconds * 1e3, 3),
+        }
         for name in REPORTED_STATE:
             if name in state:
                 fields[name] = state[name]

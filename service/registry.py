@@ -40,7 +40,8 @@ class ServedModel:
 
     def columns(self, records: Sequence[Any]) -> dict[str, tuple]:
         """Validated records (one attribute per column) -> feature name -> its values."""
-        return dict(zip([f.name for f in self.model.meta.features], zip(*map(self._feature_values, records)), strict=True))
+        names = [f.name for f in self.model.meta.features]
+        return dict(zip(names, zip(*map(self._feature_values, records), strict=True), strict=True))
 
 
 @dataclass(frozen=True)

@@ -29,4 +29,3 @@ def read_records(lines) -> list[dict]:
     if not records:
         raise ValueError("the CSV file has a header but no rows")
     return records
-

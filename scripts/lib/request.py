@@ -25,7 +25,7 @@ def body(path: Path, dataset: str | None, model: str | None) -> dict:
         except json.JSONDecodeError as exc:
             raise ValueError(f"not valid JSON: {exc}") from None
         if not isinstance(request, dict):
-            raise ValueError("expected a JSON object such as {\"dataset\": ..., \"record\": {...}}")
+            raise ValueError('expected a JSON object such as {"dataset": ..., "record": {...}}')
     if dataset:
         request["dataset"] = dataset
     if model:

@@ -1,6 +1,6 @@
 """Readable text for the API's JSON answers, read from standard input.
 
-    python3 show.py error|token|user|prediction|batch < answer.json
+python3 show.py error|token|user|prediction|batch < answer.json
 """
 
 import json

@@ -6,9 +6,7 @@ from service.deps import RegistryDep, SettingsDep, get_current_user
 from service.schemas.catalog import ModelInfo, ModelList, PlotName
 from service.schemas.common import documented
 
-router = APIRouter(
-    prefix="/models", tags=["models"], dependencies=[Depends(get_current_user)], responses=documented(401, 429)
-)
+router = APIRouter(prefix="/models", tags=["models"], dependencies=[Depends(get_current_user)], responses=documented(401, 429))
 
 
 @router.get("")
@@ -32,4 +30,3 @@ def get_plot(model_id: str, name: PlotName, registry: RegistryDep) -> Response:
     if name not in model.plots:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"model '{model_id}' has no {name} plot")
     return Response(model.plots[name], media_type="image/png")
-

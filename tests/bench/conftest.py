@@ -18,7 +18,9 @@ def run_module(data_dir) -> Callable[..., subprocess.CompletedProcess]:
 
     def run(module: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
         env = {**os.environ, "NIDS_DATA_DIR": str(data_dir)}
-        done = subprocess.run([sys.executable, "-m", module, *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
+        done = subprocess.run(
+            [sys.executable, "-m", module, *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout
+        )
         assert done.returncode == 0, f"{module} exited {done.returncode}:\n{done.stdout[-1500:]}\n{done.stderr[-3000:]}"
         return done
 
@@ -34,7 +36,24 @@ def tiny_model() -> str:
 @pytest.fixture(scope="session")
 def tiny_artifacts(tmp_path_factory, run_module, data_dir, tiny_model) -> Path:
     out = tmp_path_factory.mktemp("artifacts")
-    run_module("trainer", "train", "--dataset", "nsl-kdd", "--task", "multiclass", "--arch", "cnn", "--epochs", "1",
-               "--limit-rows", "2000", "--no-baseline", "--data-dir", str(data_dir), "--out", str(out))  # fmt: skip
+    run_module(
+        "trainer",
+        "train",
+        "--dataset",
+        "nsl-kdd",
+        "--task",
+        "multiclass",
+        "--arch",
+        "cnn",
+        "--epochs",
+        "1",
+        "--limit-rows",
+        "2000",
+        "--no-baseline",
+        "--data-dir",
+        str(data_dir),
+        "--out",
+        str(out),
+    )
     assert (out / tiny_model / "model.keras").is_file() and (out / tiny_model / "model.onnx").is_file()
     return out

@@ -12,9 +12,30 @@ def _results(out, name: str) -> dict:
 
 
 def test_serving_measures_ours_the_floor_bentoml_and_the_baseline(run_module, tiny_artifacts, tiny_model, tmp_path):
-    run_module("bench.serving", "--artifacts", str(tiny_artifacts), "--models", tiny_model, "--connections", "1", "8",
-               "--seconds", "1", "--batch-sizes", "1", "50", "--batch-requests", "3", "--batch-seconds", "1",
-               "--inprocess-seconds", "0.05", "--out", str(tmp_path), timeout=600)  # fmt: skip
+    run_module(
+        "bench.serving",
+        "--artifacts",
+        str(tiny_artifacts),
+        "--models",
+        tiny_model,
+        "--connections",
+        "1",
+        "8",
+        "--seconds",
+        "1",
+        "--batch-sizes",
+        "1",
+        "50",
+        "--batch-requests",
+        "3",
+        "--batch-seconds",
+        "1",
+        "--inprocess-seconds",
+        "0.05",
+        "--out",
+        str(tmp_path),
+        timeout=600,
+    )
     results = _results(tmp_path, "serving")
     model = results["models"][tiny_model]
     for side in ("ours", "floor", "bentoml", "baseline"):
@@ -38,21 +59,49 @@ def test_serving_measures_ours_the_floor_bentoml_and_the_baseline(run_module, ti
 
 
 def test_profile_request_sees_every_stage_of_a_request(run_module, tiny_artifacts, tiny_model, tmp_path):
-    run_module("bench.profile_request", "--artifacts", str(tiny_artifacts), "--model", tiny_model, "--requests", "100",
-               "--batch-size", "20", "--batch-requests", "3", "--out", str(tmp_path))  # fmt: skip
+    run_module(
+        "bench.profile_request",
+        "--artifacts",
+        str(tiny_artifacts),
+        "--model",
+        tiny_model,
+        "--requests",
+        "100",
+        "--batch-size",
+        "20",
+        "--batch-requests",
+        "3",
+        "--out",
+        str(tmp_path),
+    )
     profiles = _results(tmp_path, "profile_request")["profiles"]
     single = profiles["/predict, one record"]
     seen = {stage for stage, share in single["stages_share"].items() if share > 0}
     # A stage missing here means a function it names was renamed: the breakdown would silently lump it into another.
-    stages = ("validate request (pydantic)", "auth: verify JWT", "preprocess (numpy)", "inference (onnxruntime)", "build the answer")
+    stages = (
+        "validate request (pydantic)",
+        "auth: verify JWT",
+        "preprocess (numpy)",
+        "inference (onnxruntime)",
+        "build the answer",
+    )
     for stage in stages:
         assert stage in seen, f"{stage} not seen; seen: {sorted(seen)}"
     assert "/predict/batch, 20 records" in profiles
 
 
 def test_training_cost_reads_the_trainer_and_times_resampling(run_module, tiny_artifacts, tiny_model, tmp_path):
-    run_module("bench.training_cost", "--artifacts", str(tiny_artifacts), "--methods", "ros", "--limit-rows", "1000",
-               "--out", str(tmp_path))  # fmt: skip
+    run_module(
+        "bench.training_cost",
+        "--artifacts",
+        str(tiny_artifacts),
+        "--methods",
+        "ros",
+        "--limit-rows",
+        "1000",
+        "--out",
+        str(tmp_path),
+    )
     results = _results(tmp_path, "training_cost")
     assert [m["model"] for m in results["models"]] == [tiny_model]
     assert results["models"][0]["peak_rss_mb"] > 0 and results["models"][0]["limit_rows"] == 2000

@@ -4,8 +4,19 @@ import json
 
 
 def test_score_bench_measures_both_sides(run_module, artifacts_dir, tmp_path):
-    run_module("bench.score", "--artifacts", str(artifacts_dir), "--limit-rows", "300", "--repeats", "1",
-               "--chunk-rows", "128", "--out", str(tmp_path))  # fmt: skip
+    run_module(
+        "bench.score",
+        "--artifacts",
+        str(artifacts_dir),
+        "--limit-rows",
+        "300",
+        "--repeats",
+        "1",
+        "--chunk-rows",
+        "128",
+        "--out",
+        str(tmp_path),
+    )
     assert (tmp_path / "score.md").read_text().startswith("# ")
     results = json.loads((tmp_path / "score.json").read_text())["results"]
     assert set(results) == {"nsl-kdd", "nf-bot-iot-v2"}

@@ -59,7 +59,13 @@ def test_base_dependencies_are_the_service_runtime_only():
 def test_service_image_installs_the_project_without_extras_and_keeps_only_its_venv(service_stages):
     build, final = service_stages
     assert [shlex.split(run.value[0]) for run in build.all("RUN")][-1] == ["pip", "install", "--no-cache-dir", "."]
-    assert [c.value[0] for c in build.all("COPY")] == ["pyproject.toml", "preprocess", "inference", "nids", "service"]  # no trainer/
+    assert [c.value[0] for c in build.all("COPY")] == [
+        "pyproject.toml",
+        "preprocess",
+        "inference",
+        "nids",
+        "service",
+    ]  # no trainer/
     assert not any("pip" in run.value[0] for run in final.all("RUN")), "nothing installed in the final stage"
     assert [(c.flags, c.value) for c in final.all("COPY") if c.flags] == [(("--from=build",), ("/opt/venv", "/opt/venv"))]
     assert final.env()["PATH"].startswith("/opt/venv/bin:")

@@ -83,7 +83,13 @@ def write_novelty_artifacts(root: Path, shipped_root: Path) -> Path:
         "validation_normal_flagged": 0.05,
     }
     (folder / "metadata.json").write_text(json.dumps(meta, indent=2))
-    entry = {"id": NOVELTY_MODEL, "path": NOVELTY_MODEL, "dataset": meta["dataset"], "task": meta["task"],
-             "architecture": meta["architecture"], "balancing": "none"}  # fmt: skip
+    entry = {
+        "id": NOVELTY_MODEL,
+        "path": NOVELTY_MODEL,
+        "dataset": meta["dataset"],
+        "task": meta["task"],
+        "architecture": meta["architecture"],
+        "balancing": "none",
+    }
     (root / "index.json").write_text(json.dumps({"models": [entry], "dataset_defaults": {meta["dataset"]: NOVELTY_MODEL}}))
     return root

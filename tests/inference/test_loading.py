@@ -19,7 +19,7 @@ def test_every_indexed_model_loads_with_its_dataset_default(shipped, artifacts_d
 
 
 def test_an_unknown_model_id_is_a_lookup_error_naming_it(shipped):
-    with pytest.raises(UnknownModelError, match="^unknown model 'no-such-model'$") as raised:
+    with pytest.raises(UnknownModelError, match=r"^unknown model 'no-such-model'$") as raised:
         shipped.get("no-such-model")
     assert isinstance(raised.value, LookupError) and raised.value.model_id == "no-such-model"
 

@@ -47,7 +47,7 @@ def only(records: list[dict]) -> dict:
 
 
 def test_records_hold_the_flow_key_then_every_model_feature_in_order(flows):
-    assert COLUMNS == IDENTIFIERS + NF_BOT_IOT_V2.features
+    assert IDENTIFIERS + NF_BOT_IOT_V2.features == COLUMNS
     assert set(IDENTIFIERS) <= set(NF_BOT_IOT_V2.identifiers)
     for by_encoding in flows.values():
         for records in by_encoding.values():

@@ -10,10 +10,10 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
+from inference import Model
 from service.core.config import Settings
 from service.main import create_app
 from service.middleware import RequestIdMiddleware
-from inference import Model
 
 STRICT_CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'"
 
@@ -65,9 +65,7 @@ def test_the_docs_page_is_only_kept_out_of_frames(client):
 
 
 def test_cors_is_closed_by_default(client):
-    preflight = client.options(
-        "/predict", headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"}
-    )
+    preflight = client.options("/predict", headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})
     simple = client.get("/healthz", headers={"Origin": "https://evil.example"})
     for response in (preflight, simple):
         assert not any(name.startswith("access-control-") for name in response.headers)

@@ -39,17 +39,20 @@ def test_a_request_line_has_its_fields_and_no_secret(two_workers, examples):
         token = client.post("/auth/token", data={"username": username, "password": password}).json()["access_token"]
         me = client.get("/auth/me", headers={"Authorization": f"Bearer {token}"}).json()
         response = client.post(
-            "/predict", headers={"Authorization": f"Bearer {token}", "X-Request-ID": f"log-test-{username}"},
+            "/predict",
+            headers={"Authorization": f"Bearer {token}", "X-Request-ID": f"log-test-{username}"},
             json={"dataset": dataset, "record": record},
-        )  # fmt: skip
+        )
         assert response.status_code == 200
         csv_id = f"log-csv-{username}"
         header = ",".join(record)
         values = ",".join(str(v) for v in record.values())
         csv = client.post(
-            "/predict/batch", params={"dataset": dataset}, content=f"{header}\n{values}\n".encode(),
+            "/predict/batch",
+            params={"dataset": dataset},
+            content=f"{header}\n{values}\n".encode(),
             headers={"Authorization": f"Bearer {token}", "content-type": "text/csv", "X-Request-ID": csv_id},
-        )  # fmt: skip
+        )
         assert csv.status_code == 200, csv.text
     line = _wait_for(two_workers.log, f"log-test-{username}")
     assert line["level"] == "info" and line["logger"] == "service.access" and line["timestamp"].endswith("Z")

@@ -65,4 +65,3 @@ def test_plots_need_a_token_a_known_model_and_a_listed_name(client, auth, index)
     for name in ("metadata", "model", "..%2Fmetadata", "..%2F..%2Findex"):
         response = client.get(f"/models/{model_id}/plots/{name}.png", headers=auth)
         assert response.status_code in (404, 422) and response.headers["content-type"] == "application/json", name
-

@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from preprocess.metadata import CategoricalFeature, NumericFeature
 from inference import Model
+from preprocess.metadata import CategoricalFeature, NumericFeature
 
 
 def _reference(index, metadata) -> dict:
@@ -101,7 +101,7 @@ def test_unknown_model_is_404(client, auth, examples):
 def test_model_of_another_dataset_is_422(client, auth, index, examples):
     if len(index["dataset_defaults"]) < 2:
         pytest.skip("needs models of two datasets")
-    (dataset, by_class), (_, other_model) = list(examples.items())[0], list(index["dataset_defaults"].items())[1]
+    (dataset, by_class), (_, other_model) = next(iter(examples.items())), list(index["dataset_defaults"].items())[1]
     for path, body in (
         ("/predict", {"record": next(iter(by_class.values()))}),
         ("/predict/batch", {"records": list(by_class.values())}),

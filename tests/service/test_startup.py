@@ -114,7 +114,7 @@ def test_default_model_must_exist(make_settings, artifacts_copy):
     dataset = next(iter(index["dataset_defaults"]))
     index["dataset_defaults"][dataset] = "not-a-model"
     (artifacts_copy / "index.json").write_text(json.dumps(index))
-    with pytest.raises(ArtifactError, match="index.json: dataset_defaults must name one of"):
+    with pytest.raises(ArtifactError, match=r"index\.json: dataset_defaults must name one of"):
         _start(make_settings, artifacts_copy)
 
 

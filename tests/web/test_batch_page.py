@@ -3,6 +3,7 @@
 import csv
 import gzip
 import io
+import itertools
 import json
 from collections import Counter
 
@@ -20,7 +21,7 @@ def kdd_test_csv(data_dir, tmp_path_factory):
     """The first rows of the real KDDTest+ file, which has no header, written as a CSV file with the
     dataset's column names (label and difficulty columns included, as the file has them)."""
     with gzip.open(data_dir / "nsl-kdd" / "KDDTest+.txt.gz", "rt", newline="") as source:
-        rows = [row for _, row in zip(range(ROWS), csv.reader(source))]
+        rows = list(itertools.islice(csv.reader(source), ROWS))
     path = tmp_path_factory.mktemp("csv") / "kdd-test-50.csv"
     with path.open("w", newline="") as out:
         writer = csv.writer(out)
@@ -60,10 +61,7 @@ def test_fifty_real_rows_give_the_apis_predictions_and_download_as_csv(
     sent = []  # (status, rows) of each /predict/batch request the page makes
     page.on(
         "response",
-        lambda r: (
-            r.url.endswith("/predict/batch")
-            and sent.append((r.status, len(json.loads(r.request.post_data)["records"])))
-        ),
+        lambda r: r.url.endswith("/predict/batch") and sent.append((r.status, len(json.loads(r.request.post_data)["records"]))),
     )
     batch = open_batch_page(page)
     batch.get_by_label("Model").select_option(model["id"])
@@ -131,6 +129,4 @@ def test_a_bad_cell_is_named_by_row_and_column(logged_in, catalog, kdd_test_csv,
     batch.get_by_label("Model").select_option(default_kdd_model(catalog)["id"])
     batch.get_by_label("CSV file with a header row").set_input_files(bad)
     batch.get_by_role("button", name="Predict file").click()
-    expect(page.locator("#batch-problems")).to_contain_text(
-        "Row 3, column duration: Input should be greater than or equal to 0"
-    )
+    expect(page.locator("#batch-problems")).to_contain_text("Row 3, column duration: Input should be greater than or equal to 0")

@@ -36,9 +36,7 @@ def test_every_model_shows_its_metrics_balancing_and_figures(logged_in, artifact
             image = section.locator(f"img[data-plot='{name}']")
             expect(image).to_have_attribute("src", re.compile(r"^data:image/png;base64,."))
             png = (artifacts_dir / entry["path"] / f"{name}.png").read_bytes()
-            assert image.evaluate("img => img.naturalWidth") == int.from_bytes(
-                png[16:20], "big"
-            )  # the PNG header's width
+            assert image.evaluate("img => img.naturalWidth") == int.from_bytes(png[16:20], "big")  # the PNG header's width
     page.get_by_role("heading", name="Models", exact=True).scroll_into_view_if_needed()
     screenshot(page, "models")
 
@@ -51,10 +49,14 @@ def test_each_model_shows_the_drift_of_its_recent_records(logged_in, api, auth, 
     for start in range(0, len(records), 20):  # within the web server's small batch and body limits
         chunk = records[start : start + 20]
         inputs = [
-            {"name": f.name, "datatype": "BYTES" if f.kind == "categorical" else {"integer": "INT64", "number": "FP64"}[f.dtype],
-             "shape": [len(chunk)], "data": [r[f.name] for r in chunk]}
+            {
+                "name": f.name,
+                "datatype": "BYTES" if f.kind == "categorical" else {"integer": "INT64", "number": "FP64"}[f.dtype],
+                "shape": [len(chunk)],
+                "data": [r[f.name] for r in chunk],
+            }
             for f in meta.features
-        ]  # fmt: skip
+        ]
         assert api.post(f"/v2/models/{meta.model_id}/infer", json={"inputs": inputs}, headers=auth).status_code == 200
     report = api.get(f"/models/{meta.model_id}/drift", headers=auth).json()
     page.get_by_role("link", name="Models").click()

@@ -63,9 +63,7 @@ def test_every_example_of_the_default_models_gets_the_apis_verdict(logged_in, ap
     for model in (m for m in catalog.values() if m["default"]):
         page.get_by_label("Model").select_option(model["id"])
         for label, record in model["examples"].items():
-            page.get_by_role("group", name="Fill with a real test record").get_by_role(
-                "button", name=label, exact=True
-            ).click()
+            page.get_by_role("group", name="Fill with a real test record").get_by_role("button", name=label, exact=True).click()
             for name, value in record.items():  # the form holds the example as shipped
                 shown = page.locator(f"#predict-fields [name='{name}']").input_value()
                 assert (float(shown) if isinstance(value, int | float) else shown) == value, name
