@@ -11,6 +11,7 @@ from preprocess.defaults import (
     DATA_DIR_ENV,
     DATASET_IDS,
     DEFAULT_DATA_DIR,
+    NOVELTY_METHODS,
     PROTOCOLS,
     TASKS,
     data_dir,
@@ -45,6 +46,13 @@ def _positive(kind):
         return value
 
     return parse
+
+
+def _share(text: str) -> float:
+    value = float(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
 
 
 def parser() -> argparse.ArgumentParser:
@@ -82,6 +90,9 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--no-baseline", action="store_true", help="skip the random-forest baseline")
     train.add_argument("--gan-epochs", type=_positive(int), default=default("gan_epochs"))
     train.add_argument("--gan-seconds", type=_positive(float), default=default("gan_seconds"))
+    train.add_argument("--novelty", default=default("novelty"), choices=NOVELTY_METHODS, help="unseen-attack detector exported as the graph's second output")
+    train.add_argument("--novelty-budget", type=_share, default=default("novelty_budget"), help="at most this share of normal validation records flagged unknown")
+    train.add_argument("--ensemble-seeds", type=_positive(int), default=default("ensemble_seeds"), help="train this many networks (seeds seed, seed+1, ...) and serve their mean")
 
     ship = sub.add_parser("ship", help="retrain every shipped model into the artifacts folder (one process each)")
     common(ship)
@@ -139,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
                     batch_size=args.batch_size, limit_rows=args.limit_rows, class_floor=args.class_floor, data_dir=data, files=args.files or [],
                     out_dir=args.out or default("out_dir"), run_baseline=not args.no_baseline,
                     gan_epochs=args.gan_epochs, gan_seconds=args.gan_seconds,
+                    novelty=args.novelty, novelty_budget=args.novelty_budget, ensemble_seeds=args.ensemble_seeds,
                 )
             )  # fmt: skip
         elif args.command == "experiment":

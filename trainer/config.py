@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from preprocess.defaults import DEFAULT_DATA_DIR, GAN_EPOCHS, GAN_SECONDS, PROTOCOLS
+from preprocess.defaults import DEFAULT_DATA_DIR, GAN_EPOCHS, GAN_SECONDS, NOVELTY_BUDGET, NOVELTY_METHODS, PROTOCOLS
 from trainer.datasets import DATASETS, DatasetSpec
 
 
@@ -28,6 +28,9 @@ class TrainConfig:
     run_baseline: bool = True
     gan_epochs: int = GAN_EPOCHS
     gan_seconds: float = GAN_SECONDS
+    novelty: str = NOVELTY_METHODS[0]
+    novelty_budget: float = NOVELTY_BUDGET
+    ensemble_seeds: int = 1  # networks trained with seeds seed, seed + 1, ...; served as one graph of their mean
 
     @property
     def model_id(self) -> str:

@@ -45,6 +45,11 @@ class Encoded:
     test: tuple[np.ndarray, np.ndarray]
     extra_tests: dict[str, tuple[np.ndarray, np.ndarray]]
 
+    def subtypes(self, split: str) -> np.ndarray:
+        """The raw labels (e.g. nsl-kdd attack names) of a held-out split's rows, aligned with its (X, y)."""
+        part = {"validation": self.splits.validation, "test": self.splits.test} | self.splits.extra_tests
+        return part[split].subtypes[known_rows(part[split], self.classes)].to_numpy()
+
     @property
     def held_out(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         return {"validation": self.validation, "test": self.test} | self.extra_tests
@@ -67,13 +72,18 @@ def classes_of(cfg: TrainConfig, splits: Splits) -> Classes:
     return Classes(families, output, normal, output_of)
 
 
+def known_rows(part: Labeled, classes: Classes) -> np.ndarray:
+    """The rows of a class trained on: a class absent from training cannot be predicted, so it is not scored."""
+    return part.labels.isin(classes.index_of).to_numpy()
+
+
 def encode(cfg: TrainConfig, splits: Splits, classes: Classes) -> Encoded:
     """Fit the encoding on the training split only and apply it to every split."""
     encoder = Encoder(cfg.spec, splits.train.features)
     index_of = classes.index_of
 
     def encoded(part: Labeled) -> tuple[np.ndarray, np.ndarray]:
-        known = part.labels.isin(index_of).to_numpy()  # a class absent from training cannot be predicted
+        known = known_rows(part, classes)
         return encoder.transform(part.features[known]), part.labels[known].map(index_of).to_numpy()
 
     extra = {name: encoded(part) for name, part in splits.extra_tests.items()}

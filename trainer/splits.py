@@ -35,6 +35,7 @@ def _concat(parts: list[Labeled], source: str) -> Labeled:
         pd.concat([p.features for p in parts], ignore_index=True),
         pd.concat([p.labels for p in parts], ignore_index=True),
         source,
+        pd.concat([p.subtypes for p in parts], ignore_index=True),
     )
 
 
