@@ -128,9 +128,10 @@ def threshold_for(normal_scores: np.ndarray, budget: float) -> Threshold:
     ordered = np.sort(np.asarray(normal_scores, dtype=np.float64))
     allowed = int(np.floor(budget * len(ordered)))
     kept = ordered[-allowed - 1]
-    # with nothing to flag, above the highest score by more than the export's parity tolerance
-    first_flagged = ordered[-allowed] if allowed else kept + 2 * max(abs(kept), 1.0) * PARITY_TOLERANCE
-    value = float((kept + first_flagged) / 2)
+    if allowed:
+        value = float((kept + ordered[-allowed]) / 2)
+    else:  # nothing may be flagged: above the highest score by twice the export's parity tolerance
+        value = float(kept + 2 * max(abs(kept), 1.0) * PARITY_TOLERANCE)
     return Threshold(value, float((ordered > value).mean()))
 
 

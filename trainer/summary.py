@@ -18,6 +18,17 @@ def write_summary(root: Path) -> Path:
         "| model | balancing | protocol | test accuracy | macro-F1 | weighted F1 | false alarms | recall per class | 2nd test set accuracy | random forest accuracy / macro-F1 | fit time | peak RSS |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
+    alert_header = [
+        "",
+        "## Alerts: called attack or flagged unknown",
+        "",
+        "A record raises an alert when the model calls it an attack or its novelty detector flags it unknown. Unseen attacks:",
+        "the split's attack types (raw labels) absent from the model's training split, caught = alerted (called attack alone).",
+        "",
+        "| model | split | normal flagged unknown | normal alerted | attacks caught | unseen attacks caught (called attack) |",
+        "|---|---|---|---|---|---|",
+    ]
+    alert_lines, unseen_lines = [], []
     commands = []
     for path in sorted(root.glob("*/metrics.json")):
         m = json.loads(path.read_text())
@@ -32,7 +43,22 @@ def write_summary(root: Path) -> Path:
             f"| {recall} | {extra} | {forest_text} | {m['training']['fit_seconds']:.0f} s ({m['training']['epochs_run']} epochs) "
             f"| {m['training']['peak_rss_mb']:.0f} MB |"
         )
+        for split, scores in [("validation", m["validation"]), ("test", test), *m.get("extra_tests", {}).items()]:
+            found = scores.get("alerts")
+            if found:
+                unseen = found.get("unseen_attacks")
+                unseen_text = f"{_pct(unseen['caught'])} ({_pct(unseen['called_attack'])}) of {unseen['rows']}" if unseen else "none"
+                alert_lines.append(
+                    f"| {m['model_id']} | {split} | {_pct(found['normal_flagged_unknown'])} | {_pct(found['normal_alerted'])} "
+                    f"| {_pct(found['attack_caught'])} | {unseen_text} |"
+                )
+        per_type = test.get("alerts", {}).get("unseen_attack_types")
+        if per_type:
+            listed = ", ".join(f"{name} {_pct(t['caught'])} ({_pct(t['called_attack'])}) of {t['rows']}" for name, t in per_type.items())
+            unseen_lines.append(f"- `{m['model_id']}`, test, per unseen attack type, caught (called attack) of rows: {listed}")
         commands.append(f"- `{m['model_id']}`: `{m['command']}` (seed {m['split']['seed']}, files {', '.join(m['split']['files'])})")
+    if alert_lines:  # models trained before alerts were measured have none
+        lines += alert_header + alert_lines + ([""] + unseen_lines if unseen_lines else [])
     lines += ["", "Produced by:", "", *commands, ""]
     page = root / "README.md"
     page.write_text("\n".join(lines))
