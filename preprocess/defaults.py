@@ -28,5 +28,5 @@ def data_dir(value: str | Path | None = None) -> Path:
     return Path(value or os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR)
 
 # Unseen-attack detectors a model can carry as its ONNX graph's second output; the first is the default.
-NOVELTY_METHODS = ("mahalanobis", "energy", "none")
+NOVELTY_METHODS = ("mahalanobis", "energy", "input-mahalanobis", "none")
 NOVELTY_BUDGET = 0.02  # the share of normal validation records a detector's threshold may flag

@@ -23,6 +23,8 @@ METHOD_TEXT = {
     "mahalanobis": "smallest squared Mahalanobis distance to a training class's mean, on the network's penultimate layer"
     " (shared Ledoit-Wolf covariance of the training rows)",
     "energy": "energy of the logits, -logsumexp: low when some known class fits the record well",
+    "input-mahalanobis": "smallest squared Mahalanobis distance to a training class's mean, on the encoded record itself"
+    " (shared Ledoit-Wolf covariance of the training rows)",
 }
 
 
@@ -31,9 +33,9 @@ class ClassDistance(layers.Layer):
     """min over classes of |(f - centre_c) @ whiten|^2: the squared Mahalanobis distance to the nearest class mean when
     whiten @ whiten.T is the precision matrix. Whitening first keeps float32 exact enough: no large terms cancel."""
 
-    def __init__(self, n_classes: int, width: int, **kwargs):
+    def __init__(self, n_classes: int, width: int, reads: str = "penultimate", **kwargs):
         super().__init__(**kwargs)
-        self.n_classes, self.width = n_classes, width
+        self.n_classes, self.width, self.reads = n_classes, width, reads  # reads: "penultimate" features or the "input"
         self.centres = self.add_weight(shape=(n_classes, width), initializer="zeros", trainable=False, name="centres")
         self.whiten = self.add_weight(shape=(width, width), initializer="identity", trainable=False, name="whiten")
 
@@ -43,7 +45,7 @@ class ClassDistance(layers.Layer):
         return ops.min(ops.sum(ops.square(z - centres), axis=-1), axis=-1)
 
     def get_config(self):
-        return super().get_config() | {"n_classes": self.n_classes, "width": self.width}
+        return super().get_config() | {"n_classes": self.n_classes, "width": self.width, "reads": self.reads}
 
 
 @keras.saving.register_keras_serializable(package="nids")
@@ -71,15 +73,19 @@ def penultimate(network: keras.Model):
 def detector(method: str, network: keras.Model, X_train: np.ndarray, y_train: np.ndarray, name: str = NOVELTY_OUTPUT) -> layers.Layer:
     """The detector layer for `method` on `network`'s penultimate layer, its constants fitted on the training rows
     (X_train, family indices y_train)."""
-    features_of = keras.Model(network.input, penultimate(network))
-    features = features_of.predict(X_train, batch_size=4096, verbose=0).astype(np.float64)
+    if method == "input-mahalanobis":
+        features = X_train.astype(np.float64)
+    else:
+        features_of = keras.Model(network.input, penultimate(network))
+        features = features_of.predict(X_train, batch_size=4096, verbose=0).astype(np.float64)
     width = features.shape[1]
-    if method == "mahalanobis":
+    if method in ("mahalanobis", "input-mahalanobis"):
         classes = np.unique(y_train)
         centres = np.stack([features[y_train == c].mean(axis=0) for c in classes])
         within = features - centres[np.searchsorted(classes, y_train)]
-        precision = LedoitWolf(assume_centered=True).fit(within).precision_  # shrunk: dead ReLU units have no variance
-        layer = ClassDistance(len(classes), width, name=name)
+        # shrunk: dead ReLU units and one-hot columns never set in training have no variance
+        precision = LedoitWolf(assume_centered=True).fit(within).precision_
+        layer = ClassDistance(len(classes), width, reads="input" if method == "input-mahalanobis" else "penultimate", name=name)
         layer.build((None, width))
         layer.set_weights([centres.astype(np.float32), np.linalg.cholesky(precision).astype(np.float32)])
         return layer
@@ -92,6 +98,11 @@ def detector(method: str, network: keras.Model, X_train: np.ndarray, y_train: np
     raise ValueError(f"unknown novelty method {method!r}: use one of {', '.join(METHOD_TEXT)}")
 
 
+def read_by(layer: layers.Layer, inputs, features):
+    """The tensor a detector scores: the encoded record, or the network's penultimate features."""
+    return inputs if getattr(layer, "reads", "penultimate") == "input" else features
+
+
 def served_graph(members: list[keras.Model], detectors: list[layers.Layer] | None = None) -> keras.Model:
     """One graph over one input: the members' mean probabilities (a member alone: its own) and, with a detector per
     member, the mean of their novelty scores as a second output."""
@@ -99,7 +110,8 @@ def served_graph(members: list[keras.Model], detectors: list[layers.Layer] | Non
         (member,) = members
         if not detectors:
             return member
-        return keras.Model(member.input, [member.output, detectors[0](penultimate(member))], name=f"{member.name}_novelty")
+        score = detectors[0](read_by(detectors[0], member.input, penultimate(member)))
+        return keras.Model(member.input, [member.output, score], name=f"{member.name}_novelty")
     inputs = keras.Input(shape=members[0].input.shape[1:], name=INPUT_NAME)
     probabilities, scores = [], []
     for i, member in enumerate(members):
@@ -107,7 +119,7 @@ def served_graph(members: list[keras.Model], detectors: list[layers.Layer] | Non
         p, features = head(inputs)
         probabilities.append(p)
         if detectors:
-            scores.append(detectors[i](features))
+            scores.append(detectors[i](read_by(detectors[i], inputs, features)))
     outputs = [layers.Average(name=OUTPUT_NAME)(probabilities)]
     if detectors:
         outputs.append(layers.Average(name=NOVELTY_OUTPUT)(scores))
@@ -142,6 +154,7 @@ class FittedNovelty:
 
     method: str
     budget: float
+    members: int
     model: keras.Model
     threshold: Threshold
     candidates: dict[str, dict]
@@ -149,7 +162,7 @@ class FittedNovelty:
     def info(self) -> NoveltyInfo:
         return NoveltyInfo(
             output_name=NOVELTY_OUTPUT,
-            method=f"{self.method}: {METHOD_TEXT[self.method]}",
+            method=f"{self.method}: {METHOD_TEXT[self.method]}" + (f"; the mean of {self.members} networks' scores" if self.members > 1 else ""),
             threshold=self.threshold.value,
             budget=self.budget,
             validation_normal_flagged=self.threshold.normal_flagged,
@@ -190,4 +203,4 @@ def fit_novelty(method: str, members: list[keras.Model], data: Encoded, budget: 
         }
         fitted[candidate] = (model, threshold)
     model, threshold = fitted[method]
-    return FittedNovelty(method, budget, model, threshold, candidates)
+    return FittedNovelty(method, budget, len(members), model, threshold, candidates)

@@ -91,7 +91,7 @@ def test_alerts_count_attack_calls_and_unknown_flags():
     assert without["normal_flagged_unknown"] is None and without["attack_caught"] == 0.25 and "unseen_attacks" not in without
 
 
-@pytest.mark.parametrize("method", ["mahalanobis", "energy"])
+@pytest.mark.parametrize("method", ["mahalanobis", "energy", "input-mahalanobis"])
 def test_threshold_is_set_on_normal_validation_records_only(fitted, method):
     cfg, data, network = fitted
     novelty = fit_novelty(method, [network], data, cfg.novelty_budget)
@@ -103,7 +103,7 @@ def test_threshold_is_set_on_normal_validation_records_only(fitted, method):
     shuffled_test = (data.test[0][::-1] * 0.5, data.test[1][::-1])
     again = fit_novelty(method, [network], dataclasses.replace(data, test=shuffled_test, extra_tests={}), cfg.novelty_budget)
     assert again.threshold == novelty.threshold
-    assert set(novelty.candidates) == {"mahalanobis", "energy"}
+    assert set(novelty.candidates) == {"mahalanobis", "energy", "input-mahalanobis"}
 
 
 def test_no_detector_serves_the_network_alone(fitted):
@@ -165,7 +165,7 @@ def test_ensemble_is_one_graph_of_its_members_mean(ensemble_run):
     meta = json.loads((folder / "metadata.json").read_text())
     assert meta["architecture"] == "cnn x2" and meta["classes"] == ["normal", "attack"]
     assert [m["seed"] for m in meta["training"]["members"]] == [0, 1]
-    assert meta["novelty"]["method"].startswith("energy")
+    assert meta["novelty"]["method"].startswith("energy") and meta["novelty"]["method"].endswith("the mean of 2 networks' scores")
     assert max(metrics["onnx_parity"].values()) <= PARITY_TOLERANCE
     model = keras.saving.load_model(folder / "model.keras")
     members = [layer for layer in model.layers if layer.name.startswith("member_")]
