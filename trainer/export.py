@@ -1,6 +1,7 @@
 """Keras -> ONNX with a dynamic batch dimension, checked against Keras before it is accepted."""
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -22,8 +23,9 @@ class ExportError(RuntimeError):
     pass
 
 
-def output_names(model) -> list[str]:
-    return [OUTPUT_NAME, NOVELTY_OUTPUT][: len(model.outputs)]
+def output_names(outputs) -> list[str]:
+    """The graph's output names for a model's outputs (a Keras model, or its list of output arrays)."""
+    return [OUTPUT_NAME, NOVELTY_OUTPUT][: len(getattr(outputs, "outputs", outputs))]
 
 
 def export_onnx(model, width: int, path: Path) -> None:
@@ -46,18 +48,19 @@ def keras_outputs(model, X: np.ndarray) -> list[np.ndarray]:
     return list(outputs) if isinstance(outputs, list | tuple) else [outputs]
 
 
-def check_parity(model, path: Path, X: np.ndarray) -> dict[str, float]:
+def check_parity(outputs: Callable[[np.ndarray], list[np.ndarray]], path: Path, X: np.ndarray) -> dict[str, float]:
     """Per output, the largest ONNX vs Keras difference over the rows: absolute for probabilities, relative to
     max(1, |Keras score|) for the novelty score (a squared distance runs to thousands, where float32 keeps ~7 digits).
-    Raises ExportError above the tolerance."""
+    `outputs` computes, in Python, the outputs the graph must reproduce. Raises ExportError above the tolerance."""
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    names = output_names(model)
+    expected = outputs(X)
+    names = output_names(expected)
     onnx_outputs = session.run(names, {INPUT_NAME: X.astype(np.float32)})
     worst = {}
-    for name, served, reference in zip(names, onnx_outputs, keras_outputs(model, X), strict=True):
-        served, reference = served.reshape(reference.shape).astype(np.float64), reference.astype(np.float64)
-        scale = 1.0 if name == OUTPUT_NAME else np.maximum(1.0, np.abs(reference))
-        worst[name] = float((np.abs(served - reference) / scale).max())
+    for name, served, wanted in zip(names, onnx_outputs, expected, strict=True):
+        served, wanted = served.reshape(wanted.shape).astype(np.float64), wanted.astype(np.float64)
+        scale = 1.0 if name == OUTPUT_NAME else np.maximum(1.0, np.abs(wanted))
+        worst[name] = float((np.abs(served - wanted) / scale).max())
         if worst[name] > PARITY_TOLERANCE:
             raise ExportError(f"{path}: ONNX and Keras {name} disagree by {worst[name]:.2e} (> {PARITY_TOLERANCE}) on {len(X)} rows")
     return worst

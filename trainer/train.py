@@ -9,6 +9,7 @@ import shlex
 import sys
 import time
 from dataclasses import asdict
+from functools import partial
 from pathlib import Path
 
 import keras
@@ -58,9 +59,10 @@ def run(cfg: TrainConfig) -> dict:
         fit_seconds += seconds
     history = histories[0]  # the plots and epoch count follow the first network
     model, novelty = assemble(cfg, data, members)
-    metrics = evaluate_all(cfg, data, model, novelty)
+    outputs = partial(keras_outputs, model)
+    metrics = evaluate_all(cfg, data, outputs, novelty)
     out = Path(cfg.out_dir) / cfg.model_id
-    parity = export(model, data, out)
+    parity = export(model, data, out, outputs)
     meta = metadata(cfg, data, balance_report, histories, out / "model.onnx", novelty)
     metrics.update(
         model_id=cfg.model_id,
@@ -121,14 +123,15 @@ def assemble(cfg: TrainConfig, data: Encoded, members: list[keras.Model]) -> tup
     return novelty.model, novelty
 
 
-def evaluate_all(cfg: TrainConfig, data: Encoded, model: keras.Model, novelty: FittedNovelty | None = None) -> dict:
+def evaluate_all(cfg: TrainConfig, data: Encoded, outputs, novelty: FittedNovelty | None = None) -> dict:
     """Validation (for model choice) and test (reported, never used to choose), and the baseline's on the same rows.
+    `outputs(X)` is the served model's outputs in Python (probabilities, then the novelty score if any).
     Every split also reports alerts: called attack or flagged unknown, overall and per attack type absent from training."""
     classes, to_output = data.classes, data.classes.to_output
     normal, unseen = classes.output.index(classes.normal), set(data.splits.train.subtypes)
 
     def scores(name, X, y):
-        probabilities, *score = keras_outputs(model, X)
+        probabilities, *score = outputs(X)
         predicted = probabilities.argmax(axis=1)
         result = evaluate(to_output[y], predicted, classes.output, classes.normal)
         unknown = score[0].reshape(len(y)) > novelty.threshold.value if novelty else None
@@ -150,22 +153,27 @@ def evaluate_all(cfg: TrainConfig, data: Encoded, model: keras.Model, novelty: F
     return metrics
 
 
-def export(model: keras.Model, data: Encoded, out: Path) -> dict[str, float]:
+def export(model: keras.Model, data: Encoded, out: Path, outputs) -> dict[str, float]:
     """Write model.onnx (and model.keras, for the Keras-serving baseline in bench/; the service reads only the ONNX
-    file) and return, per output, the largest difference between ONNX and Keras on held-out rows."""
+    file) and return, per output, the largest difference between ONNX and Keras (`outputs`) on held-out rows."""
     out.mkdir(parents=True, exist_ok=True)
     onnx_path = out / "model.onnx"
     width = data.train[0].shape[1]
     export_onnx(model, width, onnx_path)
     model.save(out / "model.keras")
     held_out = np.concatenate([data.test[0], data.validation[0]])[: max(PARITY_MIN_ROWS, 2000)]
-    parity = check_parity(model, onnx_path, held_out)
+    parity = check_parity(outputs, onnx_path, held_out)
     log(f"ONNX parity on {len(held_out)} held-out rows: " + ", ".join(f"{name} {worst:.2e}" for name, worst in parity.items()))
     return parity
 
 
 def metadata(
-    cfg: TrainConfig, data: Encoded, balance_report: dict, histories: list[dict], onnx_path: Path, novelty: FittedNovelty | None
+    cfg: TrainConfig,
+    data: Encoded,
+    balance_report: dict,
+    histories: list[dict],
+    onnx_path: Path,
+    novelty: FittedNovelty | None,
 ) -> ModelMetadata:
     """What the service needs to serve the model, checked: its numpy transform must reproduce the trainer's encoding."""
     spec, classes, splits, encoder = cfg.spec, data.classes, data.splits, data.encoder
@@ -179,7 +187,7 @@ def metadata(
         model_id=cfg.model_id,
         dataset=cfg.dataset,
         task=cfg.task,
-        architecture=cfg.architecture if len(histories) == 1 else f"{cfg.architecture} x{len(histories)}",
+        architecture=(cfg.architecture if len(histories) == 1 else f"{cfg.architecture} x{len(histories)}"),
         features=encoder.features,
         ignored_columns=[c for c in spec.columns if c not in spec.features],
         encoded_features=encoder.encoded_features,
