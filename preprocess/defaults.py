@@ -12,6 +12,11 @@ TASKS = ("binary", "multiclass")
 ARCHITECTURES = ("cnn", "cnn-lstm")
 PROTOCOLS = ("official", "random")  # how nsl-kdd is split; the other datasets have one stratified split
 BALANCINGS = ("none", "ros", "smote", "adasyn", "gan", "hybrid")
+# How the validation split is drawn from the training data: a stratified random share, or (nsl-kdd official
+# protocol, its default) whole attack subtypes held out as well, as the test file holds attacks training lacks.
+VALIDATIONS = ("random", "subtypes")
+# The training loss: plain, class-weighted, focal, or logit-adjusted by the training priors; crossentropy first (the default).
+LOSSES = ("crossentropy", "class-weight", "focal", "logit-adjust")
 
 # The real datasets: --data-dir, else $NIDS_DATA_DIR, else this folder, relative to the working
 # directory (beside the checkout when a command runs from the repository root).

@@ -21,7 +21,9 @@ from trainer.artifacts import update_index
 from trainer.config import TrainConfig
 from trainer.evaluate import evaluate
 from trainer.export import OPSET, PARITY_MIN_ROWS, check_parity, export_onnx, sha256_of
+from trainer.losses import loss_for
 from trainer.models import INPUT_NAME, OUTPUT_NAME, build, summed_into
+from trainer.pipeline import PREDICT_BATCH
 from trainer.prepare import Encoded, balance_training, classes_of, encode, load_splits
 from trainer.summary import write_summary
 
@@ -50,9 +52,10 @@ def run(cfg: TrainConfig) -> dict:
     keras.utils.set_random_seed(cfg.seed)  # the GAN reseeds the process; the network starts from the same seed either way
     log(f"balance {cfg.balance}: {balance_report['counts_before']} -> {balance_report['counts_after']}")
     model, history, fit_seconds = fit(cfg, data, X_bal, y_bal)
-    metrics = evaluate_all(cfg, data, model)
+    probabilities = predict_held_out(data, model)
+    metrics = evaluate_all(cfg, data, probabilities)
     out = Path(cfg.out_dir) / cfg.model_id
-    parity = export(model, data, out)
+    parity = export(model, data, probabilities, out)
     meta = metadata(cfg, data, balance_report, history, out / "model.onnx")
     metrics.update(
         model_id=cfg.model_id,
@@ -76,11 +79,15 @@ def run(cfg: TrainConfig) -> dict:
 
 def fit(cfg: TrainConfig, data: Encoded, X_bal: np.ndarray, y_bal: np.ndarray) -> tuple[keras.Model, dict, float]:
     """Train with early stopping on the validation split; a binary model sums its families' outputs into its classes."""
-    network = build(cfg.architecture, X_bal.shape[1], len(data.classes.families), cfg.learning_rate)
+    n_families = len(data.classes.families)
+    loss, weights = loss_for(cfg.loss, y_bal, n_families, cfg.focal_gamma, cfg.logit_tau)
+    network = build(cfg.architecture, X_bal.shape[1], n_families, cfg.learning_rate, loss)
     fit_started = time.perf_counter()
     history = network.fit(
         X_bal, y_bal,
+        sample_weight=weights,
         validation_data=data.validation,
+        validation_batch_size=PREDICT_BATCH,
         epochs=cfg.epochs,
         batch_size=cfg.batch_size,
         shuffle=True,
@@ -93,33 +100,40 @@ def fit(cfg: TrainConfig, data: Encoded, X_bal: np.ndarray, y_bal: np.ndarray) -
     return model, history, fit_seconds
 
 
-def evaluate_all(cfg: TrainConfig, data: Encoded, model: keras.Model) -> dict:
-    """Validation (for model choice) and test (reported, never used to choose), and the baseline's on the same rows."""
+def predict_held_out(data: Encoded, model: keras.Model) -> dict[str, np.ndarray]:
+    """The model's probabilities on every held-out split, computed once: evaluation and the ONNX parity check share them."""
+    return {name: model.predict(X, batch_size=PREDICT_BATCH, verbose=0) for name, (X, _) in data.held_out.items()}
+
+
+def evaluate_all(cfg: TrainConfig, data: Encoded, probabilities: dict[str, np.ndarray]) -> dict:
+    """Validation (for model choice) and test (reported, never used to choose), and the baselines' on the same rows."""
     classes, to_output = data.classes, data.classes.to_output
 
-    def scores(X, y):
-        return evaluate(to_output[y], model.predict(X, batch_size=4096, verbose=0).argmax(axis=1), classes.output, classes.normal)
+    def scores(name):
+        return evaluate(to_output[data.held_out[name][1]], probabilities[name].argmax(axis=1), classes.output, classes.normal)
 
-    metrics = {"validation": scores(*data.validation), "test": scores(*data.test)}
-    metrics["extra_tests"] = {name: scores(*part) for name, part in data.extra_tests.items()}
+    metrics = {"validation": scores("validation"), "test": scores("test")}
+    metrics["extra_tests"] = {name: scores(name) for name in data.extra_tests}
     log(f"test accuracy {metrics['test']['accuracy']:.4f}, macro-F1 {metrics['test']['f1_macro']:.4f}")
     if cfg.run_baseline:
         X_train, y_train = data.train
         held_out = {n: (X, to_output[y]) for n, (X, y) in data.held_out.items()}
-        metrics["baseline"] = baseline.run(X_train, to_output[y_train], held_out, classes.output, classes.normal, cfg.seed)
+        metrics["baselines"] = baseline.run(X_train, to_output[y_train], held_out, classes.output, classes.normal, cfg.seed)
     return metrics
 
 
-def export(model: keras.Model, data: Encoded, out: Path) -> float:
+def export(model: keras.Model, data: Encoded, probabilities: dict[str, np.ndarray], out: Path) -> float:
     """Write model.onnx (and model.keras, for the Keras-serving baseline in bench/; the service reads only the ONNX
-    file) and return the largest difference between ONNX and Keras on held-out rows."""
+    file) and return the largest difference between ONNX and Keras on held-out rows (Keras' already computed)."""
     out.mkdir(parents=True, exist_ok=True)
     onnx_path = out / "model.onnx"
     width = data.train[0].shape[1]
     export_onnx(model, width, onnx_path)
     model.save(out / "model.keras")
-    held_out = np.concatenate([data.test[0], data.validation[0]])[: max(PARITY_MIN_ROWS, 2000)]
-    parity = check_parity(model, onnx_path, held_out)
+    rows = max(PARITY_MIN_ROWS, 2000)
+    held_out = np.concatenate([data.test[0], data.validation[0]])[:rows]
+    keras_probabilities = np.concatenate([probabilities["test"], probabilities["validation"]])[:rows]
+    parity = check_parity(keras_probabilities, onnx_path, held_out)
     log(f"ONNX parity: max |difference| {parity:.2e} on {len(held_out)} held-out rows")
     return parity
 
@@ -150,6 +164,8 @@ def metadata(cfg: TrainConfig, data: Encoded, balance_report: dict, history: dic
             "output": "softmax over the classes" if cfg.task != "binary" else "attack = sum of the attack families' probabilities",
             "epochs_run": len(history["loss"]),
             "batch_size": cfg.batch_size,
+            "loss": cfg.loss,
+            "validation": splits.description["validation"]["kind"],
         },
         examples=examples,
         onnx=OnnxModelInfo(

@@ -34,7 +34,11 @@ def test_run_writes_a_complete_model_folder_and_index(trained):
     assert "validation" in index["defaults"]["nsl-kdd/multiclass"]["why"]
     assert metrics["onnx_parity_max_abs_diff"] <= 1e-4
     assert set(metrics["extra_tests"]) == {"KDDTest-21.txt.gz"}
-    assert metrics["baseline"]["test"]["rows"] == metrics["test"]["rows"]
+    assert set(metrics["baselines"]) == {"random-forest", "gradient-boosting"}
+    for anchor in metrics["baselines"].values():
+        assert {"validation", "test", "KDDTest-21.txt.gz"} <= set(anchor)
+        assert anchor["test"]["rows"] == metrics["test"]["rows"] and anchor["test"]["accuracy"] > 0.5
+    assert metrics["split"]["validation"]["kind"] == "subtypes" and metrics["split"]["validation"]["held_out_subtypes"]
 
 
 def test_balancing_touches_the_training_split_only(trained):
