@@ -153,7 +153,7 @@ def metadata(cfg: TrainConfig, data: Encoded, balance_report: dict, history: dic
         task=cfg.task,
         architecture=cfg.architecture,
         features=encoder.features,
-        ignored_columns=[c for c in spec.columns if c not in spec.features],
+        ignored_columns=[c for c in spec.columns if c not in spec.features] + encoder.constant,
         encoded_features=encoder.encoded_features,
         classes=classes.output,
         normal_class=classes.normal,

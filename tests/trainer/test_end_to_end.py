@@ -75,3 +75,10 @@ def test_cli_bad_data_dir_is_one_line_and_nonzero(tmp_path):
 def test_cli_rejects_a_non_positive_epoch_count(tmp_path):
     result = subprocess.run([sys.executable, "-m", "trainer", "train", "--dataset", "nsl-kdd", "--epochs", "0"], capture_output=True, text=True)
     assert result.returncode == 2 and "must be positive" in result.stderr
+
+
+def test_constant_training_columns_are_ignored_columns_of_the_model(trained):
+    _, folder = trained
+    meta = load_metadata(folder / "metadata.json")
+    assert "num_outbound_cmds" in meta.ignored_columns
+    assert "num_outbound_cmds" not in {f.name for f in meta.features} | set(meta.encoded_features)
