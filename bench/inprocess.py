@@ -43,7 +43,7 @@ def compare(model_dir: Path, x: np.ndarray, sizes: list[int], seconds: float) ->
     import onnxruntime as ort
     import tensorflow as tf
 
-    from service.registry import infer, session_options
+    from inference import Model, session_options
 
     meta = load_metadata(model_dir / "metadata.json")
     model = keras.saving.load_model(model_dir / "model.keras")
@@ -51,15 +51,16 @@ def compare(model_dir: Path, x: np.ndarray, sizes: list[int], seconds: float) ->
         lambda batch: model(batch, training=False), input_signature=[tf.TensorSpec([None, x.shape[1]], tf.float32)]
     )
     session = ort.InferenceSession(str(model_dir / meta.onnx.file), session_options(), providers=["CPUExecutionProvider"])
+    served = Model(meta, session)
     results = {}
     for size in sizes:
         batch = x[:size]
-        ways = {
-            "keras_predict": lambda: model.predict(batch, verbose=0),
-            "keras_call": lambda: model(batch, training=False),
-            "keras_tf_function": lambda: compiled(batch),
-            "onnxruntime": lambda: session.run([meta.onnx.output_name], {meta.onnx.input_name: batch}),
-            "onnxruntime_served": lambda: infer(session, meta.onnx, batch),
+        ways = {  # each way binds this size's batch as a default argument, so no call can see another size's
+            "keras_predict": lambda batch=batch: model.predict(batch, verbose=0),
+            "keras_call": lambda batch=batch: model(batch, training=False),
+            "keras_tf_function": lambda batch=batch: compiled(batch),
+            "onnxruntime": lambda batch=batch: session.run([meta.onnx.output_name], {meta.onnx.input_name: batch}),
+            "onnxruntime_served": lambda batch=batch: served.run(batch),
         }
         results[size] = {name: round(median_seconds(call, seconds) * 1e3, 4) for name, call in ways.items()}
     return results

@@ -7,7 +7,7 @@ from pydantic import ValidationError
 
 from preprocess.defaults import data_dir
 from preprocess.metadata import ModelMetadata
-from service.schemas.prediction import record_model
+from service.schemas.records import record_model
 from trainer.datasets import DATASETS
 from trainer.load import load
 

@@ -7,9 +7,10 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
-# Only what the service package needs: the trainer stays out of this image.
+# Only what the service package needs (the metadata contract, the inference core and the service): the trainer stays out of this image.
 COPY pyproject.toml README.md ./
 COPY preprocess ./preprocess
+COPY inference ./inference
 COPY service ./service
 # `.` without extras: the base dependency list is the service's runtime.
 RUN pip install --no-cache-dir .

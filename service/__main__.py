@@ -8,10 +8,10 @@ import uvicorn
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
+from inference import ArtifactError
 from service.core.config import Settings
 from service.core.db import migrate
 from service.main import create_app
-from service.registry import ArtifactError
 
 
 def main() -> None:

@@ -3,7 +3,6 @@
 from fastapi import APIRouter, Depends, HTTPException, Response, status
 
 from service.deps import RegistryDep, SettingsDep, get_current_user
-from service.registry import Registry, ServedModel
 from service.schemas.catalog import ModelInfo, ModelList, PlotName
 from service.schemas.common import documented
 
@@ -19,7 +18,7 @@ def list_models(registry: RegistryDep, settings: SettingsDep) -> ModelList:
 
 @router.get("/{model_id}", responses=documented(404))
 def get_model(model_id: str, registry: RegistryDep) -> ModelInfo:
-    return _served(registry, model_id).info
+    return registry.get(model_id).info
 
 
 @router.get(
@@ -29,13 +28,8 @@ def get_model(model_id: str, registry: RegistryDep) -> ModelInfo:
 )
 def get_plot(model_id: str, name: PlotName, registry: RegistryDep) -> Response:
     """One of the figures the trainer drew for this model, as listed in its `plots`."""
-    model = _served(registry, model_id)
+    model = registry.get(model_id)
     if name not in model.plots:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"model '{model_id}' has no {name} plot")
     return Response(model.plots[name], media_type="image/png")
 
-
-def _served(registry: Registry, model_id: str) -> ServedModel:
-    if model_id not in registry.models:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"unknown model '{model_id}'")
-    return registry.models[model_id]

@@ -27,7 +27,7 @@ def build_router(schemas: PredictionSchemas) -> APIRouter:
         body: Annotated[schemas.single, Body(openapi_examples=schemas.single_examples)], registry: RegistryDep
     ) -> Response:
         model = _choose_model(registry, body.dataset, body.model)
-        return _json({"model": model.id, "prediction": model.predict([body.record])[0]})
+        return _json({"model": model.info.id, "prediction": model.predict([body.record])[0]})
 
     # Sync: FastAPI runs it in its thread pool, so a large batch never blocks the event loop.
     @router.post("/batch", response_model=BatchPredictResponse, responses=documented(413))
@@ -35,7 +35,7 @@ def build_router(schemas: PredictionSchemas) -> APIRouter:
         body: Annotated[schemas.batch, Body(openapi_examples=schemas.batch_examples)], registry: RegistryDep
     ) -> Response:
         model = _choose_model(registry, body.dataset, body.model)
-        return _json({"model": model.id, "predictions": model.predict(body.records)})
+        return _json({"model": model.info.id, "predictions": model.predict(body.records)})
 
     return router
 
@@ -49,16 +49,14 @@ def _json(answer: dict[str, Any]) -> Response:
 def _choose_model(registry: Registry, dataset: str, model_id: str | None) -> ServedModel:
     if model_id is None:
         return registry.default_for(dataset)
-    if model_id not in registry.models:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"unknown model '{model_id}'")
-    model = registry.models[model_id]
-    if model.dataset != dataset:
+    model = registry.get(model_id)
+    if model.info.dataset != dataset:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
             [
                 {
                     "loc": ["body", "model"],
-                    "msg": f"model '{model_id}' serves '{model.dataset}' records, not '{dataset}'",
+                    "msg": f"model '{model_id}' serves '{model.info.dataset}' records, not '{dataset}'",
                     "type": "model_dataset_mismatch",
                 }
             ],

@@ -1,24 +1,22 @@
-"""Prediction requests and answers.
+"""Prediction requests and answers. The request bodies are built at start-up around each dataset's
+record type (service/schemas/records.py), one body per dataset, told apart by `dataset`."""
 
-The record types are generated from model metadata, so the feature list of a dataset exists once:
-field names are the dataset's column names, so a row of its CSV file posts as it is.
-"""
-
-import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from preprocess.metadata import CategoricalFeature, ModelMetadata, NumericFeature
+from service.schemas.records import class_name
 
-OPEN_CATEGORY_MAX_LENGTH = 64
 MODEL_ID_MAX_LENGTH = 128
-# Counters are 64-bit at most; Python ints are unbounded, and a larger one would not even convert to float.
-INT64_MAX = 2**63 - 1
-# Identifiers and labels are ignored, but still bounded: a record is no place for megabytes of text.
-IgnoredValue = int | float | bool | Annotated[str, Field(max_length=256)] | None
+
+
+class Novelty(BaseModel):
+    """How unlike the training data the record is, from the model's novelty detector (fitted on training rows only)."""
+
+    score: float = Field(description="the detector's score: higher is less like the training data")
+    threshold: float = Field(description="the score above which a record is flagged unknown, set on validation data")
+    unknown: bool = Field(description="true when `score` is above `threshold`: traffic unlike any seen in training")
 
 
 class Prediction(BaseModel):
@@ -26,6 +24,7 @@ class Prediction(BaseModel):
     is_attack: bool = Field(description="false only when the label is the model's normal class")
     confidence: float = Field(description="the probability of `label`")
     probabilities: dict[str, float] = Field(description="probability of each class")
+    novelty: Novelty | None = Field(None, description="present only when the model has a novelty detector")
 
 
 class PredictResponse(BaseModel):
@@ -36,49 +35,6 @@ class PredictResponse(BaseModel):
 class BatchPredictResponse(BaseModel):
     model: str
     predictions: list[Prediction] = Field(description="in the order of the request's records")
-
-
-def record_model(models: Sequence[ModelMetadata]) -> type[BaseModel]:
-    """The record type of a dataset, from the metadata of its models (which take the same columns).
-
-    Features are typed and bounded, unknown fields rejected. A closed categorical accepts the values
-    any of the models saw in training; a model that did not see one encodes it as unseen.
-    """
-    meta = models[0]
-    choices = {f.name: sorted({v for m in models for v in _vocabulary(m, f.name)}) for f in meta.features}
-    fields: dict[str, Any] = {f.name: _feature_field(f, choices[f.name]) for f in meta.features}
-    fields |= {name: (IgnoredValue, Field(None, description="accepted and ignored")) for name in meta.ignored_columns}
-    example = next(iter(meta.examples.values()), None)
-    return create_model(
-        f"{_class_name(meta.dataset)}Record",
-        __config__=ConfigDict(
-            extra="forbid", allow_inf_nan=False, json_schema_extra={"examples": [example]} if example else None
-        ),
-        __doc__=f"One {meta.dataset} flow record, keyed by the dataset's column names.",
-        **fields,
-    )
-
-
-def _vocabulary(meta: ModelMetadata, name: str) -> list[str]:
-    feature = next(f for f in meta.features if f.name == name)
-    return feature.vocabulary if isinstance(feature, CategoricalFeature) else []
-
-
-def _feature_field(feature: NumericFeature | CategoricalFeature, choices: list[str]) -> tuple[Any, Any]:
-    if isinstance(feature, CategoricalFeature):
-        if feature.closed:
-            return Literal[tuple(choices)], Field(description="one of the values seen in training: the set is closed")
-        return str, Field(
-            max_length=OPEN_CATEGORY_MAX_LENGTH, description="a value not seen in training is encoded as unseen (all zero)"
-        )
-    if feature.dtype == "integer":
-        low, high = (None if b is None else int(b) for b in (feature.minimum, feature.maximum))
-        return int, Field(ge=low, le=INT64_MAX if high is None else high)
-    return float, Field(ge=feature.minimum, le=feature.maximum)
-
-
-def _class_name(dataset: str) -> str:
-    return "".join(part.capitalize() for part in re.split(r"[^A-Za-z0-9]+", dataset))
 
 
 @dataclass(frozen=True)
@@ -96,7 +52,7 @@ def prediction_schemas(
 ) -> PredictionSchemas:
     singles, batches = [], []
     for dataset, record in records.items():
-        name = _class_name(dataset)
+        name = class_name(dataset)
         config = ConfigDict(extra="forbid")
         common: dict[str, Any] = {
             "dataset": (Literal[dataset], ...),

@@ -1,9 +1,11 @@
-"""Predictions through the API equal onnxruntime run directly on Preprocessor-encoded real rows."""
+"""Predictions through the API equal onnxruntime run directly on Preprocessor-encoded real rows, and the
+inference core's answers (which the command line and the batch job give) to the last bit."""
 
 import numpy as np
 import onnxruntime as ort
 import pytest
 
+from inference import load_models
 from preprocess.transform import Preprocessor
 
 # Real rows of each dataset, posted exactly as the file holds them (labels and identifiers included).
@@ -59,3 +61,20 @@ def test_single_predictions_equal_direct_onnxruntime(client, auth, index, metada
             response = client.post("/predict", headers=auth, json={"dataset": dataset, "record": record})
             probabilities = response.json()["prediction"]["probabilities"]
             np.testing.assert_allclose([probabilities[c] for c in metadata[model_id].classes], row, rtol=0, atol=1e-6)
+
+
+def test_answers_equal_the_inference_core_exactly(client, auth, index, real_rows, artifacts_dir):
+    """The command line and the batch job answer through inference/: the API must give the very same answers."""
+    models = load_models(artifacts_dir)
+    for entry in index["models"]:
+        if entry["dataset"] not in REAL_FILES:
+            continue
+        records = real_rows[entry["dataset"]]
+        core = models.get(entry["id"]).predict_records(records).answers()
+        response = client.post(
+            "/predict/batch", headers=auth, json={"dataset": entry["dataset"], "model": entry["id"], "records": records}
+        )
+        assert response.json()["predictions"] == core, entry["id"]
+        body = {"dataset": entry["dataset"], "model": entry["id"], "record": records[0]}
+        single = client.post("/predict", headers=auth, json=body)
+        assert single.json()["prediction"] == core[0], entry["id"]

@@ -9,9 +9,9 @@ import sys
 import pytest
 from pydantic import ValidationError
 
+from inference import ArtifactError
 from service.core.config import Settings
 from service.main import create_app
-from service.registry import ArtifactError
 
 
 @pytest.fixture

@@ -38,7 +38,7 @@ def test_mean_std_is_the_sample_std_over_seeds():
     assert mean_std(pd.Series([float("nan")])) == "–"
 
 
-def test_table_has_the_papers_rows_in_order_and_mean_std_over_seeds(page):
+def test_table_has_a_row_per_model_and_balancing_then_the_baseline_with_mean_std_over_seeds(page):
     table = _table(page, "nsl-kdd · multiclass · official protocol")
     assert list(table) == ["CNN - None", "CNN - ROS", "CNN - SMOTE", "CNN - GAN", "Random forest (baseline)", "Gradient-boosted trees (baseline)"]
     assert table["Random forest (baseline)"]["R2L recall"] == "0.125 ± 0.000"  # conftest.BASELINE_R2L: 1 and 5 of 8

@@ -1,0 +1,89 @@
+"""Predictions of the inference core: the shared answer format, chunked inference, and the novelty score."""
+
+import numpy as np
+import pytest
+
+from inference import INFERENCE_ROWS, Model, load_models
+from preprocess.metadata import NumericFeature
+from preprocess.transform import Preprocessor
+from tests.inference.conftest import NOVELTY_MODEL, novelty_scores, tiny_weights
+
+
+@pytest.fixture(scope="session")
+def novelty_model(novelty_artifacts) -> Model:
+    return load_models(novelty_artifacts).get(NOVELTY_MODEL)
+
+
+def _distinct_records(model: Model, count: int) -> list[dict]:
+    """`count` different records: the examples in turn, each with its first numeric feature set to its position."""
+    examples = list(model.meta.examples.values())
+    name = next(f.name for f in model.meta.features if isinstance(f, NumericFeature))
+    return [examples[i % len(examples)] | {name: i} for i in range(count)]
+
+
+def test_answers_are_the_shared_format_and_agree_with_the_arrays(shipped):
+    for model in shipped.models.values():
+        predictions = model.predict_records(list(model.meta.examples.values()))
+        answers = predictions.answers()
+        assert len(answers) == len(predictions) == len(model.meta.examples)
+        for i, answer in enumerate(answers):
+            assert set(answer) == {"label", "is_attack", "confidence", "probabilities"}, model.id
+            assert list(answer["probabilities"]) == model.meta.classes
+            assert answer["label"] == predictions.labels[i] == max(answer["probabilities"], key=answer["probabilities"].get)
+            assert answer["confidence"] == answer["probabilities"][answer["label"]] == predictions.confidence[i]
+            assert answer["is_attack"] == (answer["label"] != model.meta.normal_class) == predictions.is_attack[i]
+        assert predictions.probabilities.dtype == np.float32 and predictions.novelty_score is None
+
+
+def test_records_and_columns_give_the_same_predictions(shipped):
+    model = shipped.default_for("nsl-kdd")
+    records = _distinct_records(model, 20)
+    columns = {f.name: [r[f.name] for r in records] for f in model.meta.features}
+    by_columns, by_records = model.predict_columns(columns, len(records)), model.predict_records(records)
+    np.testing.assert_array_equal(by_columns.probabilities, by_records.probabilities)
+
+
+def test_a_batch_run_in_pieces_equals_each_record_alone(shipped):
+    for model in shipped.models.values():
+        records = _distinct_records(model, 2 * INFERENCE_ROWS + 7)
+        batch = model.predict_records(records)
+        alone = np.concatenate([model.predict_records([r]).probabilities for r in records])
+        np.testing.assert_allclose(batch.probabilities, alone, rtol=0, atol=1e-6, err_msg=model.id)
+        np.testing.assert_array_equal(batch.best, alone.argmax(axis=1))
+
+
+def test_no_records_give_no_predictions(shipped):
+    """Not passed to onnxruntime, which aborts the process on an empty batch of the LSTM graphs."""
+    for model in shipped.models.values():
+        predictions = model.predict_records([])
+        assert predictions.probabilities.shape == (0, len(model.meta.classes)) and predictions.answers() == []
+
+
+def test_novelty_score_threshold_and_unknown(novelty_model):
+    meta = novelty_model.meta
+    records = list(meta.examples.values())
+    predictions = novelty_model.predict_records(records)
+    expected = novelty_scores(meta, records)
+    np.testing.assert_allclose(predictions.novelty_score, expected, rtol=1e-5)
+    assert predictions.novelty_threshold == meta.novelty.threshold
+    np.testing.assert_array_equal(predictions.unknown, expected > meta.novelty.threshold)
+    assert predictions.unknown.sum() == len(records) - 2  # the threshold lies between the second and third lowest
+    logits = Preprocessor(meta).transform(records) @ tiny_weights(meta.onnx.input_width, len(meta.classes))
+    softmax = np.exp(logits - logits.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(predictions.probabilities, softmax / softmax.sum(axis=1, keepdims=True), atol=1e-6)
+    for answer, score, unknown in zip(predictions.answers(), predictions.novelty_score, predictions.unknown, strict=True):
+        assert answer["novelty"] == {"score": score, "threshold": meta.novelty.threshold, "unknown": unknown}
+        assert set(answer) == {"label", "is_attack", "confidence", "probabilities", "novelty"}
+
+
+def test_a_score_just_above_the_threshold_is_unknown_even_where_float32_rounds_them_equal(novelty_model):
+    record = next(iter(novelty_model.meta.examples.values()))
+    score = novelty_model.predict_records([record]).novelty_score[0]
+    threshold = float(np.nextafter(score, -np.inf))  # below the score in float64, equal to it in float32
+    assert np.float32(threshold) == np.float32(score)
+    meta = novelty_model.meta
+    strict = Model(
+        meta.model_copy(update={"novelty": meta.novelty.model_copy(update={"threshold": threshold})}), novelty_model.session
+    )
+    (answer,) = strict.predict_records([record]).answers()
+    assert answer["novelty"]["unknown"] and answer["novelty"]["score"] > answer["novelty"]["threshold"]

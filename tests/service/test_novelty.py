@@ -1,0 +1,48 @@
+"""A model with a novelty detector: its answers carry `novelty`, the shipped models' answers do not."""
+
+import pytest
+from fastapi.testclient import TestClient
+
+from inference import load_models
+from service.main import create_app
+from tests.inference.conftest import NOVELTY_MODEL, write_novelty_artifacts
+
+
+@pytest.fixture(scope="module")
+def novelty_root(tmp_path_factory, artifacts_dir):
+    return write_novelty_artifacts(tmp_path_factory.mktemp("novelty-artifacts"), artifacts_dir)
+
+
+@pytest.fixture(scope="module")
+def novelty_client(make_settings, novelty_root):
+    """The tiny novelty model served alone, on the test database: tokens of the shared app's users work here."""
+    with TestClient(create_app(make_settings(artifacts_dir=novelty_root))) as client:
+        yield client
+
+
+def test_answers_carry_novelty_score_threshold_and_unknown(novelty_client, auth, novelty_root):
+    model = load_models(novelty_root).get(NOVELTY_MODEL)
+    records = list(model.meta.examples.values())
+    expected = model.predict_records(records).answers()
+    batch = novelty_client.post("/predict/batch", headers=auth, json={"dataset": model.dataset, "records": records})
+    assert batch.status_code == 200, batch.text
+    assert batch.json() == {"model": NOVELTY_MODEL, "predictions": expected}
+    novelty = [p["novelty"] for p in batch.json()["predictions"]]
+    assert {n["threshold"] for n in novelty} == {model.meta.novelty.threshold}
+    assert [n["unknown"] for n in novelty] == [n["score"] > n["threshold"] for n in novelty]
+    assert 0 < sum(n["unknown"] for n in novelty) < len(records)  # the tiny model's threshold splits its examples
+    for record, answer in zip(records, expected, strict=True):
+        single = novelty_client.post("/predict", headers=auth, json={"dataset": model.dataset, "record": record})
+        assert single.json()["prediction"] == answer
+
+
+def test_shipped_models_answer_without_novelty(client, auth, examples):
+    for dataset, by_class in examples.items():
+        response = client.post("/predict/batch", headers=auth, json={"dataset": dataset, "records": list(by_class.values())})
+        assert all("novelty" not in p for p in response.json()["predictions"])
+
+
+def test_openapi_documents_novelty_as_optional(client):
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    assert "novelty" in schemas["Prediction"]["properties"] and "novelty" not in schemas["Prediction"]["required"]
+    assert set(schemas["Novelty"]["required"]) == {"score", "threshold", "unknown"}
