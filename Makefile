@@ -1,13 +1,17 @@
-# Two entry points for a fresh Debian machine with Python 3.11 (run as root: `make test` installs system packages):
-#   make run   - install the service alone and serve the shipped models (SQLite, http://127.0.0.1:8000)
-#   make test  - install everything (service, trainer, test tools, PostgreSQL, Chromium, docker-compose)
-#                and run the whole suite: once on SQLite, then the service and deployment tests on PostgreSQL
+# Entry points on a Debian machine with Python 3.11; each installs into .venv with pip first:
+#   make run         - the service alone, serving the shipped models (SQLite, http://127.0.0.1:8000)
+#   make lint        - ruff check and ruff format --check over the tree ([tool.ruff] in pyproject.toml)
+#   make test-quick  - no root, no datasets: the tests that need neither PostgreSQL, Chromium, docker-compose,
+#                      the real datasets nor a fresh install from PyPI (the markers in pyproject.toml), on SQLite
+#   make test        - as root (installs PostgreSQL, Chromium and docker-compose from Debian): make lint, the whole
+#                      suite on SQLite, then tests/service and tests/deploy/test_scripts.py again on PostgreSQL
 PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 TEST_DATABASE_URL ?= postgresql+psycopg://postgres:postgres@127.0.0.1:5432/nids_test
+QUICK_MARKERS := not data and not browser and not compose and not slow
 
-.PHONY: run test install-service install-dev system-deps
+.PHONY: run lint test test-quick install-service install-dev system-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +31,13 @@ system-deps:
 run: install-service
 	$(BIN)/python -m service
 
-test: install-dev system-deps
+lint: install-dev
+	$(BIN)/python -m ruff check .
+	$(BIN)/python -m ruff format --check .
+
+test-quick: install-dev
+	env -u NIDS_TEST_DATABASE_URL $(BIN)/python -m pytest -m "$(QUICK_MARKERS)"
+
+test: install-dev system-deps lint
 	env -u NIDS_TEST_DATABASE_URL $(BIN)/python -m pytest
 	NIDS_TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m pytest tests/service tests/deploy/test_scripts.py

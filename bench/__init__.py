@@ -1,4 +1,4 @@
-"""Benchmarks: serving speed against the paper's way of serving, training cost, and a request profile.
+"""Benchmarks: serving speed against a Flask + Keras baseline, training cost, and a request profile.
 
 Run each as a module from the repository root, e.g. `python -m bench.serving`; each prints its table
 and writes it as JSON and Markdown under bench/results/.

@@ -1,5 +1,5 @@
-"""The baseline: the model served the way the seed paper's system serves it, a Flask route calling
-Keras `model.predict` on the request's record.
+"""The baseline: the model served the way research prototypes commonly serve a Keras model, a Flask
+route calling Keras `model.predict` on the request's record.
 
 It takes the same JSON bodies and gives the same answers as our /predict and /predict/batch, through the
 same numpy Preprocessor, so only the serving differs. It authenticates and validates nothing, so it does

@@ -55,12 +55,12 @@ def compare(model_dir: Path, x: np.ndarray, sizes: list[int], seconds: float) ->
     results = {}
     for size in sizes:
         batch = x[:size]
-        ways = {
-            "keras_predict": lambda: model.predict(batch, verbose=0),
-            "keras_call": lambda: model(batch, training=False),
-            "keras_tf_function": lambda: compiled(batch),
-            "onnxruntime": lambda: session.run([meta.onnx.output_name], {meta.onnx.input_name: batch}),
-            "onnxruntime_served": lambda: served.run(batch),
+        ways = {  # each way binds this size's batch as a default argument, so no call can see another size's
+            "keras_predict": lambda batch=batch: model.predict(batch, verbose=0),
+            "keras_call": lambda batch=batch: model(batch, training=False),
+            "keras_tf_function": lambda batch=batch: compiled(batch),
+            "onnxruntime": lambda batch=batch: session.run([meta.onnx.output_name], {meta.onnx.input_name: batch}),
+            "onnxruntime_served": lambda batch=batch: served.run(batch),
         }
         results[size] = {name: round(median_seconds(call, seconds) * 1e3, 4) for name, call in ways.items()}
     return results

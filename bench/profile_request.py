@@ -43,7 +43,7 @@ MIDDLEWARE = "service middleware (ids, limits, JSON checks, headers)"
 STAGES = {
     "read body, parse JSON": [("starlette/requests.py", "body"), ("starlette/requests.py", "json")],
     "validate request (pydantic)": [("fastapi/dependencies/utils.py", "request_body_to_args")],
-    "auth: verify JWT": [("service/core/security.py", "token_subject")],
+    "auth: verify JWT": [("service/core/security.py", "verify_token")],
     "auth: DB session, user lookup": [("service/deps.py", "get_current_user"), ("service/deps.py", "get_session")],
     "rate limiting": [("service/ratelimit.py", "*")],
     MIDDLEWARE: [("service/middleware.py", "*")],

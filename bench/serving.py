@@ -3,7 +3,7 @@
     python -m bench.serving [--artifacts artifacts]
 
 For each model: our service (`python -m service`: uvicorn, one worker, onnxruntime) and the baseline
-(bench.flask_keras: Flask + Keras `model.predict`, the seed paper's way) each answer /predict at 1, 8 and 32
+(bench.flask_keras: Flask + Keras `model.predict`, the common research-prototype way) each answer /predict at 1, 8 and 32
 concurrent connections and /predict/batch at 1 to 10,000 records, from the same client and the same real
 records; then Keras against onnxruntime in-process (bench.inprocess). The server runs pinned to core 1 and
 the client to core 0. Prints the tables with our/baseline ratios, writes bench/results/serving.json and .md.
@@ -30,9 +30,15 @@ from inference import INFERENCE_ROWS
 from preprocess.metadata import load_metadata
 from preprocess.transform import Preprocessor
 
-MODELS = ("nsl-kdd-multiclass-cnn", "nsl-kdd-multiclass-cnn-lstm", "nf-bot-iot-v2-multiclass-cnn", "nf-bot-iot-v2-multiclass-cnn-lstm")
+MODELS = (
+    "nsl-kdd-multiclass-cnn",
+    "nsl-kdd-multiclass-cnn-lstm",
+    "nf-bot-iot-v2-multiclass-cnn",
+    "nf-bot-iot-v2-multiclass-cnn-lstm",
+)
 CONNECTIONS = (1, 8, 32)
-# Issue 6's targets, checked (not asserted) at the end of every run.
+# The product's serving targets (throughput against the baseline, records/s in batches), checked, not asserted,
+# at the end of every run.
 TARGET_SINGLE_RATIO, TARGET_SINGLE_CONNECTIONS = 10.0, 8
 TARGET_BATCH_RECORDS_PER_S, TARGET_BATCH_SIZE = 20_000.0, 1000
 
@@ -54,8 +60,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    missing = [f"{args.artifacts / m}/{name}" for m in args.models for name in ("metadata.json", "model.onnx", "model.keras")
-               if not (args.artifacts / m / name).is_file()]  # fmt: skip
+    missing = [
+        f"{args.artifacts / m}/{name}"
+        for m in args.models
+        for name in ("metadata.json", "model.onnx", "model.keras")
+        if not (args.artifacts / m / name).is_file()
+    ]
     if missing:
         print(f"bench.serving: missing {', '.join(missing)} (the baseline needs the trainer's model.keras)", file=sys.stderr)
         return 2
@@ -83,8 +93,13 @@ def main(argv: list[str] | None = None) -> int:
             "NIDS_HOST": "127.0.0.1",
             "NIDS_PORT": str(port),
         }
-        with serve([sys.executable, "-m", "service"], port, work / "service.log", "/readyz", env, cwd=REPO) as server:
-            results["service"] = {"command": "python -m service (uvicorn, 1 worker)", "rss_after_start_mb": round(server.rss_mb(), 1)}
+        with serve(
+            [sys.executable, "-m", "service"], port, work / "service.log", "/readyz", env, cwd=REPO, core=SERVER_CORE
+        ) as server:
+            results["service"] = {
+                "command": "python -m service (uvicorn, 1 worker)",
+                "rss_after_start_mb": round(server.rss_mb(), 1),
+            }
             headers = {"Authorization": f"Bearer {_token(server.url)}"}
             for m in args.models:
                 results["models"][m]["ours"] = _measure(server.url, bodies[m], headers, args)
@@ -94,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         for m in args.models:
             port = free_port()
             command = [sys.executable, "-m", "bench.flask_keras", str(args.artifacts / m), "--port", str(port)]
-            with serve(command, port, work / f"baseline-{m}.log", "/healthz", cwd=REPO) as server:
+            with serve(command, port, work / f"baseline-{m}.log", "/healthz", cwd=REPO, core=SERVER_CORE) as server:
                 results["models"][m]["baseline"] = _measure(server.url, bodies[m], {}, args)
                 results["models"][m]["baseline"]["peak_rss_mb"] = round(server.peak_rss_mb(), 1)
             print(f"bench.serving: baseline, {m}: done", file=sys.stderr, flush=True)
@@ -130,13 +145,23 @@ def _token(url: str) -> str:
 
 def _measure(url: str, bodies: dict, headers: dict, args: argparse.Namespace) -> dict:
     single = {
-        c: load(url, "/predict", bodies["single"], headers=headers, connections=c, requests=args.requests,
-                seconds=args.seconds, warmup=2 * c).summary()
+        c: load(
+            url,
+            "/predict",
+            bodies["single"],
+            headers=headers,
+            connections=c,
+            requests=args.requests,
+            seconds=args.seconds,
+            warmup=2 * c,
+        ).summary()
         for c in args.connections
-    }  # fmt: skip
+    }
     batch = {}
     for n, body in bodies["batch"].items():
-        run = load(url, "/predict/batch", [body], headers=headers, requests=args.batch_requests, seconds=args.batch_seconds, warmup=1)
+        run = load(
+            url, "/predict/batch", [body], headers=headers, requests=args.batch_requests, seconds=args.batch_seconds, warmup=1
+        )
         if run.requests < 3 and not run.errors:  # a slow server still gets three timed requests
             run = load(url, "/predict/batch", [body], headers=headers, requests=3, seconds=float("inf"), warmup=0)
         batch[n] = run.summary(records_per_request=n)
@@ -148,9 +173,23 @@ def _inprocess(args: argparse.Namespace, metas: dict, rows: dict, work: Path) ->
     inputs = work / "inputs.npz"
     np.savez(inputs, **{m: Preprocessor(meta).transform(rows[meta.dataset]) for m, meta in metas.items()})
     out = work / "inprocess.json"
-    command = [sys.executable, "-m", "bench.inprocess", "--artifacts", str(args.artifacts), "--models", *args.models,
-               "--sizes", *map(str, args.batch_sizes), "--seconds", str(args.inprocess_seconds),
-               "--inputs", str(inputs), "--json", str(out)]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "bench.inprocess",
+        "--artifacts",
+        str(args.artifacts),
+        "--models",
+        *args.models,
+        "--sizes",
+        *map(str, args.batch_sizes),
+        "--seconds",
+        str(args.inprocess_seconds),
+        "--inputs",
+        str(inputs),
+        "--json",
+        str(out),
+    ]
     with open(work / "inprocess.log", "wb") as log:
         if subprocess.call(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT) != 0:
             raise RuntimeError(f"bench.inprocess failed: {(work / 'inprocess.log').read_text()[-500:]}")
@@ -172,7 +211,9 @@ def _targets(results: dict, args: argparse.Namespace) -> list[dict]:
         if TARGET_BATCH_SIZE in args.batch_sizes:
             rate = r["ours"]["batch"][TARGET_BATCH_SIZE]["records_per_s"]
             target = f"/predict/batch of {TARGET_BATCH_SIZE:,} >= {TARGET_BATCH_RECORDS_PER_S:,.0f} records/s"
-            checks.append({"model": m, "target": target, "measured": f"{rate:,.0f} records/s", "met": rate >= TARGET_BATCH_RECORDS_PER_S})
+            checks.append(
+                {"model": m, "target": target, "measured": f"{rate:,.0f} records/s", "met": rate >= TARGET_BATCH_RECORDS_PER_S}
+            )
     return checks
 
 
@@ -186,10 +227,30 @@ def _single_table(models: dict) -> str:
         for c, o in r["ours"]["single"].items():
             b = r["baseline"]["single"][c]
             ratio = _ratio(o["requests_per_s"], b["requests_per_s"])
-            rows.append([m, c, o["requests_per_s"], b["requests_per_s"], f"{ratio:.1f}x", _percentiles(o, 2), _percentiles(b, 1),
-                         o["errors"] + b["errors"], o["client_cpu"]])  # fmt: skip
-    headers = ["model", "connections", "ours req/s", "baseline req/s", "ratio", "ours p50/p90/p99 ms", "baseline p50/p90/p99 ms",
-               "errors", "client CPU"]  # fmt: skip
+            rows.append(
+                [
+                    m,
+                    c,
+                    o["requests_per_s"],
+                    b["requests_per_s"],
+                    f"{ratio:.1f}x",
+                    _percentiles(o, 2),
+                    _percentiles(b, 1),
+                    o["errors"] + b["errors"],
+                    o["client_cpu"],
+                ]
+            )
+    headers = [
+        "model",
+        "connections",
+        "ours req/s",
+        "baseline req/s",
+        "ratio",
+        "ours p50/p90/p99 ms",
+        "baseline p50/p90/p99 ms",
+        "errors",
+        "client CPU",
+    ]
     return report.table(headers, rows)
 
 
@@ -199,9 +260,30 @@ def _batch_table(models: dict) -> str:
         for n, o in r["ours"]["batch"].items():
             b = r["baseline"]["batch"][n]
             ratio = _ratio(o["records_per_s"], b["records_per_s"])
-            rows.append([m, n, o["records_per_s"], b["records_per_s"], f"{ratio:.1f}x", o["p50_ms"], b["p50_ms"], o["requests"],
-                         o["errors"] + b["errors"]])  # fmt: skip
-    headers = ["model", "records", "ours records/s", "baseline records/s", "ratio", "ours p50 ms", "baseline p50 ms", "requests", "errors"]
+            rows.append(
+                [
+                    m,
+                    n,
+                    o["records_per_s"],
+                    b["records_per_s"],
+                    f"{ratio:.1f}x",
+                    o["p50_ms"],
+                    b["p50_ms"],
+                    o["requests"],
+                    o["errors"] + b["errors"],
+                ]
+            )
+    headers = [
+        "model",
+        "records",
+        "ours records/s",
+        "baseline records/s",
+        "ratio",
+        "ours p50 ms",
+        "baseline p50 ms",
+        "requests",
+        "errors",
+    ]
     return report.table(headers, rows)
 
 
@@ -210,10 +292,30 @@ def _inprocess_table(models: dict) -> str:
     for m, r in models.items():
         for n, ms in r["inprocess"].items():
             served = ms["onnxruntime_served"]
-            rows.append([m, n, ms["keras_predict"], ms["keras_call"], ms["keras_tf_function"], ms["onnxruntime"], served,
-                         f"{_ratio(ms['keras_tf_function'], served):.1f}x", f"{_ratio(ms['keras_predict'], served):.0f}x"])  # fmt: skip
-    headers = ["model", "batch", "keras predict()", "keras model(x)", "keras tf.function", "ort, one call",
-               f"ort, {INFERENCE_ROWS}-row pieces (served)", "tf.function/served", "predict()/served"]  # fmt: skip
+            rows.append(
+                [
+                    m,
+                    n,
+                    ms["keras_predict"],
+                    ms["keras_call"],
+                    ms["keras_tf_function"],
+                    ms["onnxruntime"],
+                    served,
+                    f"{_ratio(ms['keras_tf_function'], served):.1f}x",
+                    f"{_ratio(ms['keras_predict'], served):.0f}x",
+                ]
+            )
+    headers = [
+        "model",
+        "batch",
+        "keras predict()",
+        "keras model(x)",
+        "keras tf.function",
+        "ort, one call",
+        f"ort, {INFERENCE_ROWS}-row pieces (served)",
+        "tf.function/served",
+        "predict()/served",
+    ]
     return report.table(headers, rows)
 
 
@@ -224,20 +326,22 @@ def _markdown(results: dict) -> str:
     targets = [[t["model"], t["target"], t["measured"], "yes" if t["met"] else "**no**"] for t in results["targets"]]
     pinned = "server pinned to core 1, client to core 0" if results["settings"]["pinned"] else "not pinned (fewer than 2 cores)"
     parts = [
-        report.header("Serving benchmark: our service against the paper's Flask + Keras serving", results["context"]),
+        report.header("Serving benchmark: our service against a Flask + Keras baseline", results["context"]),
         "Ours: `python -m service` (uvicorn, 1 worker, onnxruntime with 1 thread, JWT auth on every request). "
         "Baseline: bench/flask_keras.py, Flask's threaded dev server calling Keras `model.predict` (no auth, no validation). "
-        f"Same load generator (async httpx, one client per keep-alive connection), same real records; {pinned}. Whole run: {results['seconds']:.0f} s.\n",
+        "Same load generator (async httpx, one client per keep-alive connection), same real records; "
+        f"{pinned}. Whole run: {results['seconds']:.0f} s.\n",
         "## /predict, one record per request\n",
         _single_table(models),
-        "\nclient CPU: CPU seconds the load generator used per wall second; near 1 means the client, not the server, was the limit.\n",
+        "\nclient CPU: CPU seconds the load generator used per wall second; "
+        "near 1 means the client, not the server, was the limit.\n",
         "## /predict/batch, one connection\n",
         _batch_table(models),
     ]
     if all("inprocess" in r for r in models.values()):
         parts += ["\n## In-process: Keras against onnxruntime, median ms per batch, one core\n", _inprocess_table(models)]
     parts += ["\n## Peak memory (RSS, MB)\n", report.table(["server", "after start", "peak"], memory)]
-    parts += ["\n## Targets (issue 6)\n", report.table(["model", "target", "measured", "met"], targets)]
+    parts += ["\n## Serving targets\n", report.table(["model", "target", "measured", "met"], targets)]
     return "\n".join(parts)
 
 

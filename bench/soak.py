@@ -2,7 +2,7 @@
 server (`python -m service`: uvicorn with 2 worker processes), started here on loopback and stopped
 at the end. Exits non-zero on any 5xx answer or connection error, or when the workers' memory grows.
 
-    python bench/soak.py [--duration 60] [--clients 64] [--workers 2]
+    python -m bench.soak [--duration 60] [--clients 64] [--workers 2]
 
 Requests carry the real test records shipped in each dataset's default model metadata. After a
 warm-up (not counted: at least --warmup seconds and --warmup-requests answers) the load runs for
@@ -16,10 +16,7 @@ import json
 import os
 import random
 import secrets
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,6 +25,8 @@ from pathlib import Path
 
 import httpx
 import psutil
+
+from bench.processes import Server, ServerNotReady, free_port, serve
 
 REPO = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"  # loopback only
@@ -62,55 +61,21 @@ def real_records(artifacts: Path) -> dict[str, list[dict]]:
     }
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return probe.getsockname()[1]
-
-
-def start_server(args: argparse.Namespace, folder: Path) -> tuple[subprocess.Popen, str, Path]:
-    port = free_port()
-    env = os.environ | {
+def server_environment(args: argparse.Namespace, folder: Path, port: int) -> dict[str, str]:
+    return {
         "NIDS_ARTIFACTS_DIR": str(args.artifacts),
         "NIDS_DATABASE_URL": args.database_url or f"sqlite:///{folder / 'soak.db'}",
         "NIDS_JWT_SECRET": secrets.token_urlsafe(48),
         "NIDS_HOST": HOST,
         "NIDS_PORT": str(port),
         "NIDS_WORKERS": str(args.workers),
+        "NIDS_REGISTER_LIMIT_PER_CLIENT": f"{USERS}/minute",  # the users are registered from this one address
     }
-    log = folder / "server.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "service"], cwd=REPO, env=env, stdout=output, stderr=subprocess.STDOUT
-        )
-    url = f"http://{HOST}:{port}"
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            sys.exit(f"soak: the server exited with {process.returncode}:\n{log.read_text()[-2000:]}")
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return process, url, log
-        except httpx.TransportError:
-            pass
-        time.sleep(0.25)
-    stop_server(process)
-    sys.exit("soak: the server did not become ready within 180 s")
 
 
-def stop_server(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def workers_rss_mb(server: subprocess.Popen) -> float:
+def workers_rss_mb(server: Server) -> float:
     """Resident memory summed over uvicorn's worker processes (the server itself when it has none)."""
-    master = psutil.Process(server.pid)
+    master = psutil.Process(server.process.pid)
     processes = master.children(recursive=True) or [master]
     return sum(p.memory_info().rss for p in processes) / 2**20
 
@@ -163,10 +128,9 @@ def percentile_ms(values: list[float], p: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[p - 1] * 1e3 if len(values) > 1 else values[0] * 1e3
 
 
-async def run_load(
-    args: argparse.Namespace, url: str, server: subprocess.Popen, records: dict
-) -> tuple[Tally, tuple[float, int], float, float]:
+async def run_load(args: argparse.Namespace, server: Server, records: dict) -> tuple[Tally, tuple[float, int], float, float]:
     """The measured tally, the warm-up's (seconds, answers), and the workers' RSS after the warm-up and at the end."""
+    url = server.url
     async with httpx.AsyncClient(base_url=url) as setup:
         for i in range(USERS):
             response = await setup.post("/auth/register", json={"username": f"soak-{i}", "password": PASSWORD})
@@ -174,9 +138,7 @@ async def run_load(
                 sys.exit(f"soak: registering a user answered {response.status_code}: {response.text}")
     tallies = [Tally()]
     stop = asyncio.Event()
-    clients = [
-        asyncio.create_task(client_loop(i, url, records, args.batch_size, tallies, stop)) for i in range(args.clients)
-    ]
+    clients = [asyncio.create_task(client_loop(i, url, records, args.batch_size, tallies, stop)) for i in range(args.clients)]
     started = time.monotonic()
     while time.monotonic() - started < args.warmup or sum(tallies[0].statuses.values()) < args.warmup_requests:
         await asyncio.sleep(0.5)
@@ -194,11 +156,13 @@ def main() -> None:
     records = real_records(args.artifacts)
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="nids-soak-") as folder:
-        server, url, log = start_server(args, Path(folder))
+        port, log = free_port(), Path(folder) / "server.log"
+        command = [sys.executable, "-m", "service"]
         try:
-            tally, warmup, rss_warm, rss_end = asyncio.run(run_load(args, url, server, records))
-        finally:
-            stop_server(server)
+            with serve(command, port, log, "/readyz", server_environment(args, Path(folder), port), cwd=REPO) as server:
+                tally, warmup, rss_warm, rss_end = asyncio.run(run_load(args, server, records))
+        except ServerNotReady as error:
+            sys.exit(f"soak: {error}")
         server_log = log.read_text(errors="replace")
 
     requests = sum(tally.statuses.values())

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Create a user account.
 #   NIDS_PASSWORD=... scripts/register.sh USERNAME    (without NIDS_PASSWORD it asks)
-# Username: 3 to 64 letters, digits, '.', '_' or '-'; password: 8 to 128 characters.
+# Username: 3 to 32 letters, digits, '.', '_' or '-', starting with a letter or digit (upper case and look-alike
+# spellings count as the same name); password: 8 to 128 characters.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh
 source "$(dirname "$0")/lib/common.sh"

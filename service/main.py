@@ -10,13 +10,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 
 from inference import UnknownModelError
+from service.accounts import AccountCache
 from service.core.config import Settings
 from service.core.db import create_db_engine, migrate
+from service.drift import DriftMonitors
 from service.errors import unknown_model_handler, validation_error_handler
 from service.middleware import BodySizeLimitMiddleware, RequestIdMiddleware, SecurityHeadersMiddleware
 from service.ratelimit import RateLimits
 from service.registry import load_registry
-from service.routers import auth, health, models, predict
+from service.routers import auth, drift, explain, health, models, predict, v2
 from service.schemas.prediction import prediction_schemas
 from service.web import router as web
 
@@ -43,7 +45,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     docs = {} if settings.docs_enabled else {"docs_url": None, "redoc_url": None, "openapi_url": None}
     app = FastAPI(title="NIDS prediction API", version="0.1.0", description=DESCRIPTION, lifespan=lifespan, **docs)
     app.state.settings, app.state.registry, app.state.engine = settings, registry, engine
-    app.state.rate_limits = RateLimits.from_settings(settings)
+    app.state.rate_limits = RateLimits.from_settings(settings, engine)
+    app.state.accounts = AccountCache(engine, settings.account_cache_seconds)
+    app.state.drift = DriftMonitors({model_id: served.model.meta for model_id, served in registry.models.items()})
     # A JSON object may hold every field of the largest record and a few unknown ones (each reported by name).
     max_json_members = max(len(record.model_fields) for record in registry.records.values()) + 16
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, max_json_members=max_json_members)
@@ -58,7 +62,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestIdMiddleware, log_tracebacks=settings.log_tracebacks)  # outermost: sees the others' errors
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(UnknownModelError, unknown_model_handler)
-    for router in (health.router, auth.router, models.router, predict.build_router(schemas), web.router):
+    v2.add_error_handlers(app)
+    routers = [health.router, auth.router, models.router, drift.router, predict.build_router(schemas)]
+    routers += [explain.build_router(schemas, registry), v2.build_router(registry, settings), web.router]
+    for router in routers:
         app.include_router(router)
     app.mount("/static", web.static_files, name="static")
     return app

@@ -3,7 +3,15 @@
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from preprocess.defaults import DEFAULT_DATA_DIR, GAN_EPOCHS, GAN_SECONDS, NOVELTY_BUDGET, NOVELTY_METHODS, PROTOCOLS
+from preprocess.defaults import (
+    DEFAULT_DATA_DIR,
+    GAN_EPOCHS,
+    GAN_SECONDS,
+    LOSSES,
+    NOVELTY_BUDGET,
+    NOVELTY_METHODS,
+    PROTOCOLS,
+)
 from trainer.datasets import DATASETS, DatasetSpec
 
 
@@ -15,6 +23,10 @@ class TrainConfig:
     balance: str = "none"
     balance_target: float = 1.0
     protocol: str = PROTOCOLS[0]
+    validation: str | None = None  # one of VALIDATIONS; None: the dataset and protocol's default (trainer.splits)
+    loss: str = LOSSES[0]
+    focal_gamma: float = 2.0
+    logit_tau: float = 1.0
     seed: int = 0
     epochs: int = 30
     batch_size: int = 256
@@ -31,6 +43,7 @@ class TrainConfig:
     novelty: str = NOVELTY_METHODS[0]
     novelty_budget: float = NOVELTY_BUDGET
     ensemble_seeds: int = 1  # networks trained with seeds seed, seed + 1, ...; served as one graph of their mean
+    balanced_cache: Path | None = None  # folder of balanced training sets, reused across runs (trainer.prepare)
 
     @property
     def model_id(self) -> str:

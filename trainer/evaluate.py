@@ -45,7 +45,9 @@ def evaluate(y_true: np.ndarray, y_pred: np.ndarray, classes: list[str], normal_
     }
 
 
-def alerts(y_true: np.ndarray, y_pred: np.ndarray, unknown: np.ndarray | None, normal: int, subtypes: np.ndarray, unseen: set[str]) -> dict:
+def alerts(
+    y_true: np.ndarray, y_pred: np.ndarray, unknown: np.ndarray | None, normal: int, subtypes: np.ndarray, unseen: set[str]
+) -> dict:
     """What an analyst is shown: a record raises an alert when it is called an attack or flagged unknown.
 
     y_true / y_pred are output class indices, `unknown` the novelty flags (None without a detector), `subtypes` each
@@ -64,12 +66,11 @@ def alerts(y_true: np.ndarray, y_pred: np.ndarray, unknown: np.ndarray | None, n
         "attack_caught": share(alert, ~is_normal),
         "attack_called_attack": share(called_attack, ~is_normal),
     }
-    per_type = {}
-    for name in sorted(unseen & set(subtypes[~is_normal])):
-        rows = (subtypes == name) & ~is_normal
-        per_type[name] = {"rows": int(rows.sum()), "caught": share(alert, rows), "called_attack": share(called_attack, rows)}
+    def caught(rows):
+        return {"rows": int(rows.sum()), "caught": share(alert, rows), "called_attack": share(called_attack, rows)}
+
+    per_type = {name: caught((subtypes == name) & ~is_normal) for name in sorted(unseen & set(subtypes[~is_normal]))}
     if per_type:
-        rows = np.isin(subtypes, list(per_type)) & ~is_normal
-        report["unseen_attacks"] = {"rows": int(rows.sum()), "caught": share(alert, rows), "called_attack": share(called_attack, rows)}
+        report["unseen_attacks"] = caught(np.isin(subtypes, list(per_type)) & ~is_normal)
         report["unseen_attack_types"] = per_type
     return report

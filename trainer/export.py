@@ -1,7 +1,6 @@
 """Keras -> ONNX with a dynamic batch dimension, checked against Keras before it is accepted."""
 
 import hashlib
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +10,7 @@ import tensorflow as tf
 import tf2onnx
 
 from trainer.models import INPUT_NAME, OUTPUT_NAME
+from trainer.pipeline import PREDICT_BATCH
 
 NOVELTY_OUTPUT = "novelty"  # a detector's score, the graph's second output when it has one
 
@@ -44,16 +44,15 @@ def export_onnx(model, width: int, path: Path) -> None:
 
 def keras_outputs(model, X: np.ndarray) -> list[np.ndarray]:
     """The model's outputs as a list (probabilities, then the novelty score if any)."""
-    outputs = model.predict(X, batch_size=4096, verbose=0)
+    outputs = model.predict(X, batch_size=PREDICT_BATCH, verbose=0)
     return list(outputs) if isinstance(outputs, list | tuple) else [outputs]
 
 
-def check_parity(outputs: Callable[[np.ndarray], list[np.ndarray]], path: Path, X: np.ndarray) -> dict[str, float]:
-    """Per output, the largest ONNX vs Keras difference over the rows: absolute for probabilities, relative to
-    max(1, |Keras score|) for the novelty score (a squared distance runs to thousands, where float32 keeps ~7 digits).
-    `outputs` computes, in Python, the outputs the graph must reproduce. Raises ExportError above the tolerance."""
+def check_parity(expected: list[np.ndarray], path: Path, X: np.ndarray) -> dict[str, float]:
+    """Per output, the largest ONNX vs Keras difference over the rows (`expected`: the Keras model's outputs on X):
+    absolute for probabilities, relative to max(1, |Keras score|) for the novelty score (a squared distance runs to
+    thousands, where float32 keeps ~7 significant digits). Raises ExportError above the tolerance."""
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    expected = outputs(X)
     names = output_names(expected)
     onnx_outputs = session.run(names, {INPUT_NAME: X.astype(np.float32)})
     worst = {}
@@ -62,7 +61,9 @@ def check_parity(outputs: Callable[[np.ndarray], list[np.ndarray]], path: Path, 
         scale = 1.0 if name == OUTPUT_NAME else np.maximum(1.0, np.abs(wanted))
         worst[name] = float((np.abs(served - wanted) / scale).max())
         if worst[name] > PARITY_TOLERANCE:
-            raise ExportError(f"{path}: ONNX and Keras {name} disagree by {worst[name]:.2e} (> {PARITY_TOLERANCE}) on {len(X)} rows")
+            raise ExportError(
+                f"{path}: ONNX and Keras {name} disagree by {worst[name]:.2e} (> {PARITY_TOLERANCE}) on {len(X)} rows"
+            )
     return worst
 
 

@@ -70,7 +70,9 @@ def penultimate(network: keras.Model):
     return network.get_layer(OUTPUT_NAME).input
 
 
-def detector(method: str, network: keras.Model, X_train: np.ndarray, y_train: np.ndarray, name: str = NOVELTY_OUTPUT) -> layers.Layer:
+def detector(
+    method: str, network: keras.Model, X_train: np.ndarray, y_train: np.ndarray, name: str = NOVELTY_OUTPUT
+) -> layers.Layer:
     """The detector layer for `method` on `network`'s penultimate layer, its constants fitted on the training rows
     (X_train, family indices y_train)."""
     if method == "input-mahalanobis":
@@ -140,10 +142,9 @@ def threshold_for(normal_scores: np.ndarray, budget: float) -> Threshold:
     ordered = np.sort(np.asarray(normal_scores, dtype=np.float64))
     allowed = int(np.floor(budget * len(ordered)))
     kept = ordered[-allowed - 1]
-    if allowed:
-        value = float((kept + ordered[-allowed]) / 2)
-    else:  # nothing may be flagged: above the highest score by twice the export's parity tolerance
-        value = float(kept + 2 * max(abs(kept), 1.0) * PARITY_TOLERANCE)
+    # with nothing to flag: above the highest score by twice the export's parity tolerance
+    first_flagged = ordered[-allowed] if allowed else kept + 4 * max(abs(kept), 1.0) * PARITY_TOLERANCE
+    value = float((kept + first_flagged) / 2)
     return Threshold(value, float((ordered > value).mean()))
 
 
@@ -162,7 +163,8 @@ class FittedNovelty:
     def info(self) -> NoveltyInfo:
         return NoveltyInfo(
             output_name=NOVELTY_OUTPUT,
-            method=f"{self.method}: {METHOD_TEXT[self.method]}" + (f"; the mean of {self.members} networks' scores" if self.members > 1 else ""),
+            method=f"{self.method}: {METHOD_TEXT[self.method]}"
+            + (f"; the mean of {self.members} networks' scores" if self.members > 1 else ""),
             threshold=self.threshold.value,
             budget=self.budget,
             validation_normal_flagged=self.threshold.normal_flagged,

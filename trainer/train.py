@@ -9,7 +9,6 @@ import shlex
 import sys
 import time
 from dataclasses import asdict
-from functools import partial
 from pathlib import Path
 
 import keras
@@ -22,8 +21,10 @@ from trainer.artifacts import update_index
 from trainer.config import TrainConfig
 from trainer.evaluate import alerts, evaluate
 from trainer.export import OPSET, PARITY_MIN_ROWS, check_parity, export_onnx, keras_outputs, sha256_of
+from trainer.losses import loss_for
 from trainer.models import INPUT_NAME, OUTPUT_NAME, build, summed_into
 from trainer.novelty import FittedNovelty, fit_novelty, served_graph
+from trainer.pipeline import PREDICT_BATCH
 from trainer.prepare import Encoded, balance_training, classes_of, encode, load_splits
 from trainer.summary import write_summary
 
@@ -59,10 +60,10 @@ def run(cfg: TrainConfig) -> dict:
         fit_seconds += seconds
     history = histories[0]  # the plots and epoch count follow the first network
     model, novelty = assemble(cfg, data, members)
-    outputs = partial(keras_outputs, model)
+    outputs = predict_held_out(data, model)
     metrics = evaluate_all(cfg, data, outputs, novelty)
     out = Path(cfg.out_dir) / cfg.model_id
-    parity = export(model, data, out, outputs)
+    parity = export(model, data, outputs, out)
     meta = metadata(cfg, data, balance_report, histories, out / "model.onnx", novelty)
     metrics.update(
         model_id=cfg.model_id,
@@ -93,11 +94,15 @@ def member_seeds(cfg: TrainConfig) -> list[int]:
 
 def fit(cfg: TrainConfig, data: Encoded, X_bal: np.ndarray, y_bal: np.ndarray) -> tuple[keras.Model, dict, float]:
     """Train with early stopping on the validation split; a binary model sums its families' outputs into its classes."""
-    network = build(cfg.architecture, X_bal.shape[1], len(data.classes.families), cfg.learning_rate)
+    n_families = len(data.classes.families)
+    loss, weights = loss_for(cfg.loss, y_bal, n_families, cfg.focal_gamma, cfg.logit_tau)
+    network = build(cfg.architecture, X_bal.shape[1], n_families, cfg.learning_rate, loss)
     fit_started = time.perf_counter()
     history = network.fit(
         X_bal, y_bal,
+        sample_weight=weights,
         validation_data=data.validation,
+        validation_batch_size=PREDICT_BATCH,
         epochs=cfg.epochs,
         batch_size=cfg.batch_size,
         shuffle=True,
@@ -123,15 +128,23 @@ def assemble(cfg: TrainConfig, data: Encoded, members: list[keras.Model]) -> tup
     return novelty.model, novelty
 
 
-def evaluate_all(cfg: TrainConfig, data: Encoded, outputs, novelty: FittedNovelty | None = None) -> dict:
-    """Validation (for model choice) and test (reported, never used to choose), and the baseline's on the same rows.
-    `outputs(X)` is the served model's outputs in Python (probabilities, then the novelty score if any).
+def predict_held_out(data: Encoded, model: keras.Model) -> dict[str, list[np.ndarray]]:
+    """The model's outputs (probabilities, then the novelty score if any) on every held-out split, computed once:
+    evaluation and the ONNX parity check share them."""
+    return {name: keras_outputs(model, X) for name, (X, _) in data.held_out.items()}
+
+
+def evaluate_all(
+    cfg: TrainConfig, data: Encoded, outputs: dict[str, list[np.ndarray]], novelty: FittedNovelty | None = None
+) -> dict:
+    """Validation (for model choice) and test (reported, never used to choose), and the baselines' on the same rows.
     Every split also reports alerts: called attack or flagged unknown, overall and per attack type absent from training."""
     classes, to_output = data.classes, data.classes.to_output
     normal, unseen = classes.output.index(classes.normal), set(data.splits.train.subtypes)
 
-    def scores(name, X, y):
-        probabilities, *score = outputs(X)
+    def scores(name):
+        y = data.held_out[name][1]
+        probabilities, *score = outputs[name]
         predicted = probabilities.argmax(axis=1)
         result = evaluate(to_output[y], predicted, classes.output, classes.normal)
         unknown = score[0].reshape(len(y)) > novelty.threshold.value if novelty else None
@@ -139,8 +152,8 @@ def evaluate_all(cfg: TrainConfig, data: Encoded, outputs, novelty: FittedNovelt
         result["alerts"] = alerts(to_output[y], predicted, unknown, normal, subtypes, set(subtypes) - unseen)
         return result
 
-    metrics = {name: scores(name, *part) for name, part in (("validation", data.validation), ("test", data.test))}
-    metrics["extra_tests"] = {name: scores(name, *part) for name, part in data.extra_tests.items()}
+    metrics = {"validation": scores("validation"), "test": scores("test")}
+    metrics["extra_tests"] = {name: scores(name) for name in data.extra_tests}
     test_alerts = metrics["test"]["alerts"]
     log(
         f"test accuracy {metrics['test']['accuracy']:.4f}, macro-F1 {metrics['test']['f1_macro']:.4f}; normal alerted"
@@ -149,20 +162,22 @@ def evaluate_all(cfg: TrainConfig, data: Encoded, outputs, novelty: FittedNovelt
     if cfg.run_baseline:
         X_train, y_train = data.train
         held_out = {n: (X, to_output[y]) for n, (X, y) in data.held_out.items()}
-        metrics["baseline"] = baseline.run(X_train, to_output[y_train], held_out, classes.output, classes.normal, cfg.seed)
+        metrics["baselines"] = baseline.run(X_train, to_output[y_train], held_out, classes.output, classes.normal, cfg.seed)
     return metrics
 
 
-def export(model: keras.Model, data: Encoded, out: Path, outputs) -> dict[str, float]:
+def export(model: keras.Model, data: Encoded, outputs: dict[str, list[np.ndarray]], out: Path) -> dict[str, float]:
     """Write model.onnx (and model.keras, for the Keras-serving baseline in bench/; the service reads only the ONNX
-    file) and return, per output, the largest difference between ONNX and Keras (`outputs`) on held-out rows."""
+    file) and return, per output, the largest difference between ONNX and Keras on held-out rows (Keras' already computed)."""
     out.mkdir(parents=True, exist_ok=True)
     onnx_path = out / "model.onnx"
     width = data.train[0].shape[1]
     export_onnx(model, width, onnx_path)
     model.save(out / "model.keras")
-    held_out = np.concatenate([data.test[0], data.validation[0]])[: max(PARITY_MIN_ROWS, 2000)]
-    parity = check_parity(outputs, onnx_path, held_out)
+    rows = max(PARITY_MIN_ROWS, 2000)
+    held_out = np.concatenate([data.test[0], data.validation[0]])[:rows]
+    expected = [np.concatenate(pair)[:rows] for pair in zip(outputs["test"], outputs["validation"], strict=True)]
+    parity = check_parity(expected, onnx_path, held_out)
     log(f"ONNX parity on {len(held_out)} held-out rows: " + ", ".join(f"{name} {worst:.2e}" for name, worst in parity.items()))
     return parity
 
@@ -189,7 +204,7 @@ def metadata(
         task=cfg.task,
         architecture=(cfg.architecture if len(histories) == 1 else f"{cfg.architecture} x{len(histories)}"),
         features=encoder.features,
-        ignored_columns=[c for c in spec.columns if c not in spec.features],
+        ignored_columns=[c for c in spec.columns if c not in spec.features] + encoder.constant,
         encoded_features=encoder.encoded_features,
         classes=classes.output,
         normal_class=classes.normal,
@@ -200,6 +215,8 @@ def metadata(
             "output": "softmax over the classes" if cfg.task != "binary" else "attack = sum of the attack families' probabilities",
             "epochs_run": len(histories[0]["loss"]),
             "batch_size": cfg.batch_size,
+            "loss": cfg.loss,
+            "validation": splits.description["validation"]["kind"],
         }
         | ({"members": members(cfg, histories)} if len(histories) > 1 else {}),
         examples=examples,
@@ -217,7 +234,7 @@ def metadata(
 def members(cfg: TrainConfig, histories: list[dict]) -> list[dict]:
     """An ensemble's networks: each one's seed, epochs and best validation loss (the weights it kept)."""
     return [
-        {"architecture": cfg.architecture, "seed": seed, "epochs_run": len(h["loss"]), "best_val_loss": round(float(min(h["val_loss"])), 5)}
+        {"architecture": cfg.architecture, "seed": seed, "epochs_run": len(h["loss"]), "best_val_loss": round(min(h["val_loss"]), 5)}
         for seed, h in zip(member_seeds(cfg), histories, strict=True)
     ]
 

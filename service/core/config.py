@@ -4,8 +4,10 @@ import logging
 import secrets
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlparse
 
 import limits
+from limits.storage import SCHEMES, MovingWindowSupport, Storage
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -37,8 +39,21 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024, description="larger request bodies are refused with 413 before parsing")
     login_limit_per_username: str = Field("10/5 minutes", description=f"failed logins per username: {RATE_HELP}")
     login_limit_per_client: str = Field("50/5 minutes", description=f"failed logins per client address: {RATE_HELP}")
+    register_limit_per_client: str = Field("5/hour", description=f"registrations per client address: {RATE_HELP}")
+    rate_limit_storage: str | None = Field(
+        None,
+        description="where login and registration attempts are counted: unset for the service database (shared by every "
+        "worker and replica), or a `limits` storage URL such as redis://host:6379 (memory:// counts per process: tests only)",
+    )
     token_rate_limit: str | None = Field(
-        None, description=f"requests per user on token-protected routes, off when unset: {RATE_HELP}"
+        None, description=f"requests per user on token-protected routes, off when unset (counted per process): {RATE_HELP}"
+    )
+    account_cache_seconds: float = Field(
+        5,
+        ge=0,
+        le=300,
+        description="how long a worker trusts what it last read of a user's account: a token revoked, or an account "
+        "disabled or deleted, by another worker, replica or the admin command is refused within this time",
     )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         [], description="comma-separated browser origins allowed to call the API"
@@ -55,7 +70,7 @@ class Settings(BaseSettings):
 
     _split_lists = field_validator("jwt_previous_secrets", "cors_origins", mode="before")(_comma_separated)
 
-    @field_validator("login_limit_per_username", "login_limit_per_client", "token_rate_limit")
+    @field_validator("login_limit_per_username", "login_limit_per_client", "register_limit_per_client", "token_rate_limit")
     @classmethod
     def _parse_rate(cls, value: str | None) -> str | None:
         if value is not None:
@@ -64,6 +79,16 @@ class Settings(BaseSettings):
             except ValueError:
                 raise ValueError(f"{value!r} is not {RATE_HELP}") from None
         return value
+
+    @field_validator("rate_limit_storage")
+    @classmethod
+    def _check_storage(cls, url: str | None) -> str | None:
+        # A typo, or a storage without moving windows (memcached, the async ones), stops start-up; connecting waits for use.
+        if url is not None:
+            storage = SCHEMES.get(urlparse(url).scheme)
+            if storage is None or not issubclass(storage, Storage) or not issubclass(storage, MovingWindowSupport):
+                raise ValueError(f"{url!r} is not a `limits` storage URL with moving windows, such as redis://host:6379")
+        return url
 
     @field_validator("cors_origins")
     @classmethod

@@ -1,9 +1,11 @@
 """Password hashing (argon2id through passlib) and access tokens (HS256 JWTs through python-jose)."""
 
+import functools
 import os
 import secrets
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from jose import JOSEError, jwt
@@ -18,6 +20,8 @@ REQUIRED_CLAIMS = ("exp", "iat", "sub", "iss", "aud")
 MAX_TOKEN_LENGTH = 2048
 # Tolerated clock difference between the workers or hosts that issue and check tokens.
 CLOCK_SKEW_SECONDS = 30
+# Accepted tokens one worker remembers (about 1 kB each); beyond it the least recently used are checked again.
+VERIFIED_TOKENS_KEPT = 4096
 
 # OWASP's argon2id baseline (19 MiB, 2 passes, 1 lane): passlib's default of 100 MiB per hash
 # would let a burst of logins exhaust the machine's memory.
@@ -48,10 +52,12 @@ def _verify(password: str, password_hash: str | None) -> tuple[bool, str | None]
     return password_context.verify_and_update(password, password_hash)
 
 
-def create_access_token(subject: str, settings: Settings) -> str:
+def create_access_token(user_id: int, generation: int, settings: Settings) -> str:
+    """`generation`: the user's token generation now; revoking the user's tokens starts a new one, which ends this token."""
     now = datetime.now(UTC)
     claims = {
-        "sub": subject,
+        "sub": str(user_id),
+        "gen": generation,
         "iat": now,
         "exp": now + timedelta(minutes=settings.access_token_minutes),
         "iss": settings.jwt_issuer,
@@ -60,23 +66,52 @@ def create_access_token(subject: str, settings: Settings) -> str:
     return jwt.encode(claims, settings.signing_key, algorithm=ALGORITHM)
 
 
-def token_subject(token: str, settings: Settings) -> str | None:
-    """The token's subject if it is signed by us (with the current key or one being rotated out),
-    current, and meant for this service; else None."""
+@dataclass(frozen=True)
+class TokenClaims:
+    user_id: int
+    generation: int
+    expires_at: int
+
+
+def verify_token(token: str, settings: Settings) -> TokenClaims | None:
+    """The token's user and generation if it is signed by us (with the current key or one being rotated out),
+    current, and meant for this service; else None. Whether the user may still use it is the caller's question."""
     if len(token) > MAX_TOKEN_LENGTH:
         return None
     try:
+        claims = _verified(token, tuple(settings.verification_keys), settings.jwt_audience, settings.jwt_issuer)
+    except _InvalidTokenError:
+        return None
+    # Checked on every use: a remembered token expires all the same. (Its `nbf` and `iat` only grow truer with time.)
+    return claims if claims.expires_at >= time.time() - CLOCK_SKEW_SECONDS else None
+
+
+class _InvalidTokenError(Exception):
+    """Raised rather than returned, so that a refused token is never remembered."""
+
+
+# Decoding and checking a token takes python-jose about 150 µs, more than predicting one record: each
+# worker remembers the tokens it accepted, so a client that reuses its token pays that once.
+@functools.lru_cache(maxsize=VERIFIED_TOKENS_KEPT)
+def _verified(token: str, keys: tuple[str, ...], audience: str, issuer: str) -> TokenClaims:
+    try:
         claims = jwt.decode(
             token,
-            settings.verification_keys,
+            list(keys),
             algorithms=[ALGORITHM],
-            audience=settings.jwt_audience,
-            issuer=settings.jwt_issuer,
+            audience=audience,
+            issuer=issuer,
             options={f"require_{claim}": True for claim in REQUIRED_CLAIMS} | {"leeway": CLOCK_SKEW_SECONDS},
         )
     except JOSEError:  # also covers failures that are not JWTError
-        return None
+        raise _InvalidTokenError from None
     if claims["iat"] > time.time() + CLOCK_SKEW_SECONDS:  # python-jose checks `nbf` but not an `iat` in the future
-        return None
+        raise _InvalidTokenError
     subject = claims["sub"]
-    return subject if isinstance(subject, str) else None
+    # Tokens issued before generations existed have no `gen`: they belong to generation 0.
+    generation = claims.get("gen", 0)
+    if not (isinstance(subject, str) and subject.isascii() and subject.isdecimal()):
+        raise _InvalidTokenError
+    if type(generation) is not int or generation < 0:  # bool is no generation
+        raise _InvalidTokenError
+    return TokenClaims(int(subject), generation, int(claims["exp"]))  # python-jose has checked that `exp` is a number

@@ -1,4 +1,4 @@
-"""Registration, login (OAuth2 password flow) and the current user."""
+"""Registration, login (OAuth2 password flow), logout and the current user."""
 
 from typing import Annotated
 
@@ -7,8 +7,9 @@ from fastapi.security import OAuth2PasswordRequestForm
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from service.accounts import revoke_tokens
 from service.core.security import create_access_token, hash_password, verify_password
-from service.deps import CurrentUser, SessionDep, SettingsDep
+from service.deps import AccountsDep, CurrentUser, SessionDep, SettingsDep
 from service.models import User
 from service.ratelimit import RateLimitsDep, client_address
 from service.schemas.common import documented
@@ -18,8 +19,9 @@ from service.schemas.user import UserCreate, UserPublic, is_valid_username, norm
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 
-@router.post("/register", status_code=status.HTTP_201_CREATED, responses=documented(409, 413))
-def register(body: UserCreate, session: SessionDep) -> UserPublic:
+@router.post("/register", status_code=status.HTTP_201_CREATED, responses=documented(409, 413, 429))
+def register(body: UserCreate, request: Request, session: SessionDep, rate_limits: RateLimitsDep) -> UserPublic:
+    rate_limits.count_registration(client_address(request))  # before hashing: a refused attempt costs nothing
     user = User(username=body.username, password_hash=hash_password(body.password.get_secret_value()))
     session.add(user)
     try:
@@ -46,7 +48,9 @@ def login(
     rate_limits.check_login(limit_key, client)  # before any hashing: a locked-out guess costs nothing
     user = session.scalar(select(User).where(User.username == username)) if valid else None
     matches, new_hash = verify_password(form.password, user.password_hash if user else None)
-    if not matches:  # one answer whether or not the user exists
+    # One answer whether the user does not exist, the password is wrong, or the account is disabled:
+    # a disabled account's password cannot be confirmed by guessing.
+    if not (matches and user.is_active):
         rate_limits.failed_login(limit_key, client)
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, "incorrect username or password", headers={"WWW-Authenticate": "Bearer"}
@@ -54,9 +58,17 @@ def login(
     if new_hash:
         user.password_hash = new_hash
         session.commit()
-    return Token(access_token=create_access_token(str(user.id), settings), expires_in=settings.access_token_minutes * 60)
+    token = create_access_token(user.id, user.token_generation, settings)
+    return Token(access_token=token, expires_in=settings.access_token_minutes * 60)
 
 
 @router.get("/me", responses=documented(401, 429))
 def me(user: CurrentUser) -> UserPublic:
     return UserPublic.model_validate(user)
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses=documented(401, 429))
+def logout(user: CurrentUser, session: SessionDep, accounts: AccountsDep) -> None:
+    """Revokes every token of the caller, on every device: log in again for a new one."""
+    revoke_tokens(session, user.id)
+    accounts.forget(user.id)  # this worker refuses the old tokens from now on; the others within the cache's time

@@ -5,7 +5,7 @@ from typing import Literal
 
 from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from service.deps import RegistryDep
@@ -24,6 +24,17 @@ class Readiness(BaseModel):
     database: Literal["ok", "unreachable"]
 
 
+def database_reachable(engine: Engine) -> bool:
+    """Models are loaded and warmed up before the app exists, so only the database can be missing."""
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        return True
+    except SQLAlchemyError as exc:
+        log.warning("readiness: database unreachable: %s", type(exc).__name__)
+        return False
+
+
 @router.get("/healthz")
 async def healthz() -> Liveness:
     return Liveness()
@@ -31,14 +42,7 @@ async def healthz() -> Liveness:
 
 @router.get("/readyz", responses={503: {"model": Readiness}})
 def readyz(request: Request, response: Response, registry: RegistryDep) -> Readiness:
-    try:
-        with request.app.state.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-        database = "ok"
-    except SQLAlchemyError as exc:
-        log.warning("readiness: database unreachable: %s", type(exc).__name__)
-        database = "unreachable"
-    # Models are loaded and warmed up before the app exists, so only the database can be missing here.
+    database = "ok" if database_reachable(request.app.state.engine) else "unreachable"
     ready = database == "ok"
     if not ready:
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE

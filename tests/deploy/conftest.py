@@ -6,25 +6,19 @@ image's command with the compose environment, and the trainer image's command.""
 import os
 import shlex
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import time
-import uuid
-from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
 import dockerfile
-import httpx
 import pytest
 import yaml
 from docker.utils.build import exclude_paths
 from dotenv import dotenv_values
-from sqlalchemy.engine import make_url
 
-from service.core.db import create_db_engine
+from bench.processes import Server, free_port, serve
 
 REPO = Path(__file__).resolve().parents[2]
 SERVICE_DOCKERFILE = REPO / "docker" / "service.Dockerfile"
@@ -53,7 +47,7 @@ class Stage:
     def env(self) -> dict[str, str]:
         """ENV values, `KEY=VALUE` or `KEY VALUE` form alike (the parser yields key, value pairs)."""
         pairs = [value for command in self.all("ENV") for value in command.value]
-        return dict(zip(pairs[::2], pairs[1::2]))
+        return dict(zip(pairs[::2], pairs[1::2], strict=True))
 
 
 def stages(path: Path) -> list[Stage]:
@@ -145,27 +139,8 @@ def service_image_python(service_stages, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def service_database_url(tmp_path_factory) -> Iterator[str]:
-    """PostgreSQL when NIDS_TEST_DATABASE_URL is set (in a schema of its own, so the migrations run
-    from nothing and other tests' tables stay apart), else a new SQLite file."""
-    url = os.environ.get("NIDS_TEST_DATABASE_URL")
-    if not url:
-        yield f"sqlite:///{tmp_path_factory.mktemp('deploy-db') / 'nids.db'}"
-        return
-    schema = f"deploy_{uuid.uuid4().hex[:10]}"
-    engine = create_db_engine(url)
-    with engine.begin() as connection:
-        connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    yield make_url(url).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
-    with engine.begin() as connection:
-        connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-    engine.dispose()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+def service_database_url(new_database_url) -> str:
+    return new_database_url("deploy")
 
 
 def host_path(compose_service: dict, container_path: str) -> Path:
@@ -196,46 +171,10 @@ def service_environment(compose, service_stages, service_database_url) -> dict[s
     )
 
 
-@dataclass
-class RunningService:
-    url: str
-    process: subprocess.Popen
-    log: Path
-
-
-def start_service(python: Path, environment: dict[str, str], workdir: Path, command: list[str]) -> RunningService:
-    """The image's CMD with `python` meaning the given interpreter; waits until /readyz says ready."""
+def start_service(python: Path, environment: dict[str, str], workdir: Path, command: list[str]) -> AbstractContextManager[Server]:
+    """The image's CMD with `python` meaning the given interpreter, run in `workdir` until the block ends;
+    yields once /readyz says ready. Its output goes to `workdir/service.log`."""
     port = free_port()
-    log = workdir / "service.log"
     argv = [str(python) if arg == "python" else arg for arg in command]
-    process = subprocess.Popen(
-        argv,
-        cwd=workdir,
-        env=without_nids_variables() | environment | {"NIDS_PORT": str(port)},
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # its own process group, so stopping it stops its workers too
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"the service exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return RunningService(url, process, log)
-        except httpx.TransportError:
-            pass
-        time.sleep(0.5)
-    stop_service(process)
-    pytest.fail(f"the service was not ready within {START_TIMEOUT_S} s:\n{log.read_text()[-3000:]}")
-
-
-def stop_service(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+    env = environment | {"NIDS_PORT": str(port)}
+    return serve(argv, port, workdir / "service.log", "/readyz", env, cwd=workdir, timeout=START_TIMEOUT_S)

@@ -4,6 +4,7 @@
 import subprocess
 import sys
 
+import pytest
 from sqlalchemy.engine import make_url
 
 from tests.deploy.conftest import REPO, docker_compose, host_path, without_nids_variables
@@ -29,7 +30,11 @@ def test_service_waits_for_a_healthy_db_and_uses_it(compose):
     url = make_url(service["environment"]["NIDS_DATABASE_URL"])
     assert (url.get_backend_name(), url.host, url.port) == ("postgresql", "db", 5432)
     db_env = db["environment"]
-    assert (url.username, url.password, url.database) == (db_env["POSTGRES_USER"], db_env["POSTGRES_PASSWORD"], db_env["POSTGRES_DB"])
+    assert (url.username, url.password, url.database) == (
+        db_env["POSTGRES_USER"],
+        db_env["POSTGRES_PASSWORD"],
+        db_env["POSTGRES_DB"],
+    )
 
 
 def test_service_runs_in_production_with_the_key_from_the_env_file(compose, env_example):
@@ -48,6 +53,7 @@ def test_service_builds_from_its_dockerfile_and_serves_the_artifacts_read_only_o
     assert service["ports"] == [f"127.0.0.1:8000:{service_stages[-1].one('EXPOSE').value[0]}/tcp"]
 
 
+@pytest.mark.compose  # runs docker-compose itself, not through the `compose` fixture
 def test_compose_refuses_to_start_without_the_secrets(tmp_path):
     env_file = tmp_path / "incomplete.env"
     env_file.write_text("POSTGRES_PASSWORD=abc\n")
@@ -59,7 +65,9 @@ def test_compose_refuses_to_start_without_the_secrets(tmp_path):
 def test_the_placeholder_key_of_env_example_cannot_reach_production(env_example):
     """Copying .env.example without filling in the key gives a service that refuses to start."""
     environment = without_nids_variables() | {"NIDS_ENV": "production", "NIDS_JWT_SECRET": env_example["NIDS_JWT_SECRET"]}
-    result = subprocess.run([sys.executable, "-m", "service"], env=environment, capture_output=True, text=True, cwd=REPO, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "service"], env=environment, capture_output=True, text=True, cwd=REPO, timeout=60
+    )
     assert result.returncode != 0
     assert "NIDS_JWT_SECRET" in result.stderr and "Traceback" not in result.stderr
 

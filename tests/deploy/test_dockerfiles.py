@@ -22,12 +22,21 @@ from tests.deploy.conftest import (
     build_context,
     host_path,
     start_service,
-    stop_service,
 )
 from trainer.__main__ import SHIPPED
 
 # Distributions the service must never carry (the trainer's stack), by normalised name.
-TRAINING_STACK = {"tensorflow", "tensorflow-cpu", "keras", "tf2onnx", "pandas", "scikit-learn", "imbalanced-learn", "torch", "matplotlib"}
+TRAINING_STACK = {
+    "tensorflow",
+    "tensorflow-cpu",
+    "keras",
+    "tf2onnx",
+    "pandas",
+    "scikit-learn",
+    "imbalanced-learn",
+    "torch",
+    "matplotlib",
+}
 
 
 def _normalise(name: str) -> str:
@@ -57,7 +66,9 @@ def test_service_image_installs_the_project_without_extras_and_keeps_only_its_ve
 
 
 def test_service_image_environment_holds_no_training_stack(service_image_python):
-    listed = subprocess.run([str(service_image_python), "-m", "pip", "list", "--format", "json"], capture_output=True, text=True, check=True)
+    listed = subprocess.run(
+        [str(service_image_python), "-m", "pip", "list", "--format", "json"], capture_output=True, text=True, check=True
+    )
     installed = {_normalise(p["name"]) for p in json.loads(listed.stdout)}
     assert {"nids", "fastapi", "uvicorn", "onnxruntime"} <= installed
     assert not installed & TRAINING_STACK
@@ -67,7 +78,9 @@ def test_service_image_has_the_driver_of_the_compose_database_url(service_image_
     url = make_url(compose["services"]["service"]["environment"]["NIDS_DATABASE_URL"])
     driver = url.get_driver_name()  # postgresql+psycopg -> psycopg
     result = subprocess.run([str(service_image_python), "-c", f"import {driver}"], capture_output=True, text=True)
-    assert result.returncode == 0, f"the service image cannot reach {url.get_backend_name()}: {result.stderr.strip().splitlines()[-1]}"
+    assert result.returncode == 0, (
+        f"the service image cannot reach {url.get_backend_name()}: {result.stderr.strip().splitlines()[-1]}"
+    )
 
 
 def test_service_image_runs_unprivileged_on_port_8000_with_a_healthcheck(service_stages):
@@ -88,18 +101,15 @@ def test_service_image_command_serves_with_the_compose_settings_and_its_healthch
     count, production mode, the database), answers, web console included; the HEALTHCHECK command
     passes while it runs and fails once it is gone."""
     final = service_stages[-1]
-    service = start_service(service_image_python, service_environment, tmp_path, list(final.one("CMD").value))
-    port = service.url.rsplit(":", 1)[1]
     healthcheck = [str(service_image_python) if arg == "python" else arg for arg in final.one("HEALTHCHECK").value[1:]]
-    try:
+    with start_service(service_image_python, service_environment, tmp_path, list(final.one("CMD").value)) as service:
+        port = service.url.rsplit(":", 1)[1]
         ready = httpx.get(f"{service.url}/readyz").json()
         assert ready["ready"] and ready["database"] == "ok"
         assert ready["models_loaded"] == len(json.loads((REPO / "artifacts" / "index.json").read_text())["models"])
         for page in ("/", "/static/style.css", "/docs"):  # package data of the installed service; /docs as compose sets it
             assert httpx.get(f"{service.url}{page}").status_code == 200, page
         assert subprocess.run(healthcheck, env={"NIDS_PORT": port}, timeout=10).returncode == 0
-    finally:
-        stop_service(service.process)
     log = service.log.read_text()
     assert log.count("Started server process") == int(service_environment["NIDS_WORKERS"])
     assert subprocess.run(healthcheck, env={"NIDS_PORT": port}, capture_output=True, timeout=10).returncode != 0
@@ -140,7 +150,9 @@ def _trainer_command(stage, data_dir: Path, out: Path, *extra: str) -> list[str]
 
 def test_trainer_default_command_says_which_data_file_is_missing(trainer_stages, tmp_path):
     (stage,) = trainer_stages
-    result = subprocess.run(_trainer_command(stage, tmp_path / "empty", tmp_path / "out"), capture_output=True, text=True, cwd=REPO, timeout=120)
+    result = subprocess.run(
+        _trainer_command(stage, tmp_path / "empty", tmp_path / "out"), capture_output=True, text=True, cwd=REPO, timeout=120
+    )
     assert result.returncode != 0
     assert "no such file" in result.stderr and "Traceback" not in result.stderr
 

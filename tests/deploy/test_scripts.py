@@ -12,7 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.deploy.conftest import REPO, TOOLS, RunningService, start_service, stop_service, without_nids_variables
+from bench.processes import Server
+from tests.deploy.conftest import REPO, TOOLS, start_service, without_nids_variables
 
 SCRIPTS = REPO / "scripts"
 EXAMPLES = SCRIPTS / "examples"
@@ -21,14 +22,16 @@ SINGLE_EXAMPLES = sorted(p for p in EXAMPLES.glob("*.json") if not p.stem.endswi
 
 
 @pytest.fixture(scope="module")
-def service(service_stages, service_environment, tmp_path_factory) -> Iterator[RunningService]:
-    running = start_service(Path(sys.executable), service_environment, tmp_path_factory.mktemp("service"), list(service_stages[-1].one("CMD").value))
-    yield running
-    stop_service(running.process)
+def service(service_stages, service_environment, tmp_path_factory) -> Iterator[Server]:
+    command = list(service_stages[-1].one("CMD").value)
+    with start_service(Path(sys.executable), service_environment, tmp_path_factory.mktemp("service"), command) as running:
+        yield running
 
 
 def run(script: str, *args: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run([str(SCRIPTS / script), *args], capture_output=True, text=True, env=without_nids_variables() | env, timeout=60)
+    return subprocess.run(
+        [str(SCRIPTS / script), *args], capture_output=True, text=True, env=without_nids_variables() | env, timeout=60
+    )
 
 
 @pytest.fixture(scope="module")
@@ -158,7 +161,10 @@ def test_shellcheck_passes():
 
 def test_examples_are_real_rows_as_make_examples_extracts_them(data_dir):
     result = subprocess.run(
-        [sys.executable, str(SCRIPTS / "make_examples.py"), "--data-dir", str(data_dir), "--check"], capture_output=True, text=True, cwd=REPO
+        [sys.executable, str(SCRIPTS / "make_examples.py"), "--data-dir", str(data_dir), "--check"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
     )
     assert result.returncode == 0, result.stderr
 
@@ -167,7 +173,9 @@ def test_csv_cells_become_json_numbers_and_text_stays_text(tmp_path):
     rows = tmp_path / "rows.csv"
     rows.write_text("duration,protocol_type,same_srv_rate,src_bytes,note\n0,tcp,0.61,,nan\n")
     result = subprocess.run(
-        [sys.executable, str(SCRIPTS / "lib" / "request.py"), "--dataset", "nsl-kdd", "--model", "m", str(rows)], capture_output=True, text=True
+        [sys.executable, str(SCRIPTS / "lib" / "request.py"), "--dataset", "nsl-kdd", "--model", "m", str(rows)],
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {

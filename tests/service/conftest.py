@@ -3,27 +3,19 @@ tests/conftest.py), its database (SQLite, or PostgreSQL when NIDS_TEST_DATABASE_
 and fresh users with tokens."""
 
 import json
-import os
-import signal
-import socket
-import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
-from pathlib import Path
+from contextlib import AbstractContextManager
 
-import httpx
 import pytest
 import time_machine
 from fastapi.testclient import TestClient
-from sqlalchemy import text
 
+from bench.processes import Server, free_port, serve
 from preprocess.metadata import ModelMetadata, load_metadata
 from service.core.config import Settings
-from service.core.db import create_db_engine
 from service.main import create_app
 from service.ratelimit import RateLimits
 
@@ -43,15 +35,9 @@ def password() -> str:
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory) -> str:
-    url = os.environ.get("NIDS_TEST_DATABASE_URL")
-    if not url:
-        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'nids.db'}"
-    engine = create_db_engine(url)
-    with engine.begin() as connection:  # start from an empty schema so the migrations run for real
-        connection.execute(text("DROP TABLE IF EXISTS users, alembic_version"))
-    engine.dispose()
-    return url
+def database_url(new_database_url) -> str:
+    """The database every service test shares, migrated by the first app that starts on it."""
+    return new_database_url("service")
 
 
 @pytest.fixture(scope="session")
@@ -146,57 +132,56 @@ def clock() -> Iterator[time_machine.Traveller]:
         yield traveller
 
 
-@dataclass(frozen=True)
-class RunningService:
-    url: str
-    log: Path
-
-
 @pytest.fixture(scope="session")
-def start_service(database_url, artifacts_dir, tmp_path_factory) -> Callable[..., AbstractContextManager[RunningService]]:
-    """Runs `python -m service` (uvicorn) on a free loopback port against the test database; yields
-    it once /readyz answers, and stops it (SIGTERM to the process it started) after. Its output goes to `log`."""
+def start_service(database_url, artifacts_dir, tmp_path_factory) -> Callable[..., AbstractContextManager[Server]]:
+    """Runs `python -m service` (uvicorn) on a free loopback port against the test database, with these
+    NIDS_* settings; yields it once /readyz answers and stops it after. Its output goes to `server.log`."""
 
-    @contextmanager
-    def start(workers: int = 1, **environment: str) -> Iterator[RunningService]:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        log = tmp_path_factory.mktemp("service") / "service.log"
+    def start(workers: int = 1, **settings: str) -> AbstractContextManager[Server]:
+        port = free_port()
         env = {
-            "PATH": os.environ.get("PATH", ""),
             "NIDS_ARTIFACTS_DIR": str(artifacts_dir),
             "NIDS_DATABASE_URL": database_url,
             "NIDS_JWT_SECRET": TEST_SECRET,
             "NIDS_PORT": str(port),
             "NIDS_WORKERS": str(workers),
-        } | environment
-        with log.open("wb") as output:
-            process = subprocess.Popen([sys.executable, "-m", "service"], env=env, stdout=output, stderr=subprocess.STDOUT)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            _wait_until_ready(url, process, log)
-            yield RunningService(url, log)
-        finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        } | settings
+        return serve(
+            [sys.executable, "-m", "service"],
+            port,
+            tmp_path_factory.mktemp("service") / "service.log",
+            "/readyz",
+            env,
+            timeout=120,
+        )
 
     return start
 
 
-def _wait_until_ready(url: str, process: subprocess.Popen, log: Path, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"the service exited with {process.returncode}:\n{log.read_text(errors='replace')[-2000:]}")
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"the service did not become ready within {timeout} s:\n{log.read_text(errors='replace')[-2000:]}")
+@pytest.fixture(scope="session", autouse=True)
+def _registrations_unlimited_for_the_suite() -> Iterator[None]:
+    """The suite registers a user per test from the one TestClient address: registrations are limited only
+    where a test sets that limit itself. (Autouse: in place before the session's apps read their settings.)"""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("NIDS_REGISTER_LIMIT_PER_CLIENT", "100000/hour")
+        yield
+
+
+@pytest.fixture(scope="session")
+def bare_client(tmp_path_factory, artifacts_dir, make_settings) -> Iterator[TestClient]:
+    """An app serving one shipped model as it was before it had a training profile and background rows."""
+    root = tmp_path_factory.mktemp("bare-artifacts")
+    model_id = "nsl-kdd-multiclass-cnn"
+    index = json.loads((artifacts_dir / "index.json").read_text())
+    index["models"] = [entry for entry in index["models"] if entry["id"] == model_id]
+    index["dataset_defaults"] = {"nsl-kdd": model_id}
+    (root / "index.json").write_text(json.dumps(index))
+    (root / model_id).mkdir()
+    for source in (artifacts_dir / model_id).iterdir():
+        (root / model_id / source.name).symlink_to(source)
+    meta = load_metadata(artifacts_dir / model_id / "metadata.json")
+    meta = meta.model_copy(update={"training_profile": None, "background": None})
+    (root / model_id / "metadata.json").unlink()
+    (root / model_id / "metadata.json").write_text(meta.model_dump_json())
+    with TestClient(create_app(make_settings(artifacts_dir=root))) as client:
+        yield client

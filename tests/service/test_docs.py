@@ -1,4 +1,12 @@
-"""The OpenAPI page shows every schema with a real example record per dataset."""
+"""The service's documentation: the OpenAPI page shows every schema with a real example record per
+dataset, and the README's settings table lists every setting."""
+
+import re
+from pathlib import Path
+
+from service.core.config import Settings
+
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def _examples(schema: dict, path: str) -> dict:
@@ -23,3 +31,9 @@ def test_docs_page_and_bearer_scheme(client):
     assert client.get("/docs").status_code == 200
     schema = client.get("/openapi.json").json()
     assert schema["components"]["securitySchemes"]["OAuth2PasswordBearer"]["flows"]["password"]["tokenUrl"] == "/auth/token"
+
+
+def test_readme_settings_table_lists_every_setting_and_no_other():
+    section = README.read_text().split("## The service", 1)[1].split("\n## ", 1)[0]
+    documented = set(re.findall(r"`(NIDS_[A-Z_]+)`", section))
+    assert documented == {f"NIDS_{name.upper()}" for name in Settings.model_fields}

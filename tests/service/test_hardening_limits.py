@@ -1,12 +1,17 @@
 """Abuse limits: bodies refused by size before parsing, JSON shapes that would be costly to validate
-refused cheaply, long strings bounded field by field, and the optional per-user request rate."""
+refused cheaply, long strings bounded field by field, registrations per client address, where the
+counts are kept, and the optional per-user request rate."""
 
 import json
 
 import pytest
+from fastapi.testclient import TestClient
+from limits.storage import MemoryStorage
 
 from preprocess.metadata import CategoricalFeature
 from service.core.config import Settings
+from service.ratelimit import RateLimits
+from service.ratelimit_storage import DatabaseStorage
 
 MB = 1024 * 1024
 
@@ -137,3 +142,52 @@ def test_rates_are_read_from_the_environment_and_checked(monkeypatch):
     monkeypatch.setenv("NIDS_LOGIN_LIMIT_PER_CLIENT", "often")
     with pytest.raises(ValueError, match="'often' is not a rate in the `limits` notation"):
         Settings(jwt_secret="s" * 40)
+
+
+def test_registrations_per_client_are_limited_taken_names_included(client, app, new_username, password, set_rate_limits, clock):
+    set_rate_limits(register_limit_per_client="3/minute")
+    taken = new_username()
+    attempts = [taken, taken, new_username()]  # a taken name costs a hash as well: it counts
+    statuses = [client.post("/auth/register", json={"username": u, "password": password}).status_code for u in attempts]
+    assert statuses == [201, 409, 201]
+    refused = client.post("/auth/register", json={"username": new_username(), "password": password})
+    assert refused.status_code == 429 and refused.json() == {"detail": "too many requests: try again later"}
+    assert 1 <= int(refused.headers["retry-after"]) <= 60
+    invalid = client.post("/auth/register", json={"username": "x", "password": password})
+    assert invalid.status_code == 422  # refused by validation before it is counted or limited
+    with TestClient(app, client=("203.0.113.9", 40000)) as elsewhere:  # another address is not held back
+        assert elsewhere.post("/auth/register", json={"username": new_username(), "password": password}).status_code == 201
+    clock.shift(61)
+    assert client.post("/auth/register", json={"username": new_username(), "password": password}).status_code == 201
+
+
+def test_registrations_are_limited_by_default():
+    assert Settings.model_fields["register_limit_per_client"].default == "5/hour"
+
+
+def test_the_per_user_request_rate_is_counted_in_memory_whatever_the_shared_storage(make_settings):
+    limits = RateLimits.from_settings(make_settings(token_rate_limit="5/second"))
+    assert isinstance(limits.per_user.limiter.storage, MemoryStorage)  # a shared store would cost every request a round trip
+    assert isinstance(limits.login_per_username.limiter.storage, DatabaseStorage)
+    limits = RateLimits.from_settings(make_settings(rate_limit_storage="memory://"))
+    assert isinstance(limits.register_per_client.limiter.storage, MemoryStorage)
+
+
+@pytest.mark.parametrize(
+    ("url", "accepted"),
+    [
+        ("redis://127.0.0.1:6379", True),
+        ("redis+sentinel://127.0.0.1:26379/main", True),
+        ("memory://", True),
+        ("memcached://127.0.0.1:11211", False),  # no moving windows
+        ("async+redis://127.0.0.1:6379", False),  # the service counts from synchronous code
+        ("postgresql://127.0.0.1/nids", False),
+        ("127.0.0.1:6379", False),
+    ],
+)
+def test_the_rate_limit_storage_is_checked_at_start_up(url, accepted):
+    if accepted:
+        assert Settings(jwt_secret="s" * 40, rate_limit_storage=url).rate_limit_storage == url
+    else:
+        with pytest.raises(ValueError, match="is not a `limits` storage URL with moving windows"):
+            Settings(jwt_secret="s" * 40, rate_limit_storage=url)

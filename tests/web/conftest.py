@@ -10,6 +10,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -20,6 +21,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from preprocess.metadata import ModelMetadata, load_metadata
 from service.core.config import Settings
 from service.main import create_app
+from tests.inference.conftest import write_novelty_artifacts
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "docs" / "screenshots"
@@ -42,15 +44,16 @@ BATCH_LIMIT = 20
 MAX_BODY_BYTES = 16 * 1024
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory, artifacts_dir) -> Iterator[str]:
-    """The base URL of the app, served on a socket bound before start-up, so no other process can take the port."""
+@contextmanager
+def serving(artifacts: Path, database: Path) -> Iterator[str]:
+    """The base URL of an app serving `artifacts`, on a socket bound before start-up, so no other process can take the port."""
     settings = Settings(
-        artifacts_dir=artifacts_dir,
-        database_url=f"sqlite:///{tmp_path_factory.mktemp('web-db') / 'nids.db'}",
+        artifacts_dir=artifacts,
+        database_url=f"sqlite:///{database}",
         jwt_secret=TEST_SECRET,
         batch_limit=BATCH_LIMIT,
         max_body_bytes=MAX_BODY_BYTES,
+        register_limit_per_client="1000/minute",  # every test registers a user from this one address
     )
     uvicorn_server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning"))
     sock = socket.socket()
@@ -66,6 +69,20 @@ def server(tmp_path_factory, artifacts_dir) -> Iterator[str]:
     uvicorn_server.should_exit = True
     thread.join(timeout=10)
     sock.close()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory, artifacts_dir) -> Iterator[str]:
+    with serving(artifacts_dir, tmp_path_factory.mktemp("web-db") / "nids.db") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def novelty_server(tmp_path_factory, artifacts_dir) -> Iterator[str]:
+    """The tiny model with a novelty detector (tests/inference/conftest.py) served alone: the shipped models have none."""
+    root = write_novelty_artifacts(tmp_path_factory.mktemp("web-novelty"), artifacts_dir)
+    with serving(root, tmp_path_factory.mktemp("web-novelty-db") / "nids.db") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -41,3 +41,31 @@ def test_every_model_shows_its_metrics_balancing_and_figures(logged_in, artifact
             )  # the PNG header's width
     page.get_by_role("heading", name="Models", exact=True).scroll_into_view_if_needed()
     screenshot(page, "models")
+
+
+def test_each_model_shows_the_drift_of_its_recent_records(logged_in, api, auth, metadata, screenshot):
+    """Records sent over the Open Inference Protocol (which feeds the drift window) show up on the model's page."""
+    page = logged_in
+    meta = metadata["nsl-kdd-binary-cnn"]
+    records = [dict(r, src_bytes=r["src_bytes"] * 100) for r in meta.background] * 5  # 250 records, shifted
+    for start in range(0, len(records), 20):  # within the web server's small batch and body limits
+        chunk = records[start : start + 20]
+        inputs = [
+            {"name": f.name, "datatype": "BYTES" if f.kind == "categorical" else {"integer": "INT64", "number": "FP64"}[f.dtype],
+             "shape": [len(chunk)], "data": [r[f.name] for r in chunk]}
+            for f in meta.features
+        ]  # fmt: skip
+        assert api.post(f"/v2/models/{meta.model_id}/infer", json={"inputs": inputs}, headers=auth).status_code == 200
+    report = api.get(f"/models/{meta.model_id}/drift", headers=auth).json()
+    page.get_by_role("link", name="Models").click()
+    section = page.locator(f"#drift-{meta.model_id}")
+    expect(section.locator(".drift-status")).to_have_attribute("data-status", report["status"])
+    rows = section.locator("table.drift-table").first.locator("tbody tr")
+    expect(rows).to_have_count(8)
+    shown = [(r.locator("th").inner_text(), r.locator("td").first.inner_text()) for r in rows.all()]
+    assert shown == [(f["feature"], f"{f['psi']:.3f}") for f in report["features"][:8]]
+    assert report["features"][0]["feature"] == "src_bytes"
+    for other in (m for m in metadata if m != meta.model_id):
+        expect(page.locator(f"#drift-{other} .drift-status")).to_have_attribute("data-status", "insufficient-data")
+    section.scroll_into_view_if_needed()
+    screenshot(page, "models-drift")

@@ -2,6 +2,7 @@
 
 import re
 
+import httpx
 from playwright.sync_api import expect
 
 from preprocess.metadata import CategoricalFeature
@@ -99,3 +100,60 @@ def test_values_the_api_refuses_are_named_and_out_of_range_ones_never_sent(logge
     assert page.get_by_label("serror_rate", exact=True).evaluate("input => input.validity.rangeOverflow")
     page.wait_for_timeout(200)
     assert not [url for url in requests if url.endswith("/predict")]
+
+
+def _as_js(value) -> str:
+    """A JSON value as JavaScript prints it: 1.0 is 1."""
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
+def test_the_verdict_is_explained_by_the_apis_contributions(logged_in, api, auth, catalog, screenshot):
+    page = logged_in
+    model = next(m for m in catalog.values() if m["dataset"] == "nsl-kdd" and m["default"])
+    page.get_by_label("Model").select_option(model["id"])
+    page.get_by_role("group", name="Fill with a real test record").get_by_role("button", name="DoS", exact=True).click()
+    page.get_by_role("button", name="Predict").click()
+    chart = page.locator("#explanation svg.contributions")
+    expect(chart).to_be_visible(timeout=30_000)
+    body = {"dataset": model["dataset"], "model": model["id"], "record": model["examples"]["DoS"]}
+    explanation = api.post("/predict/explain", json=body, headers=auth).json()["explanation"]
+    contributions = explanation["contributions"]
+    shown = chart.locator("g.bar")
+    expect(shown).to_have_count(9)  # eight columns, then the others summed
+    names = [f"{c['feature']} = {_as_js(c['value'])}" for c in contributions[:8]] + [f"{len(contributions) - 8} other columns"]
+    assert [g.get_attribute("data-feature") for g in shown.all()] == names
+    sides = ["for" if c["contribution"] >= 0 else "against" for c in contributions[:8]]
+    assert [g.get_attribute("class").split()[1] for g in shown.all()[:8]] == sides
+    label = chart.get_attribute("aria-label")
+    top = contributions[0]
+    first = f"{top['feature']} = {_as_js(top['value'])}"
+    assert label.startswith(f"Contributions to the probability of {explanation['label']}: {first}: ")
+    expect(page.locator("#explanation")).to_contain_text(f"Why {explanation['label']}")
+    expect(page.locator("#novelty")).to_have_count(0)  # the shipped models have no novelty detector
+    chart.scroll_into_view_if_needed()
+    screenshot(page, "predict-explained")
+
+
+def test_a_prediction_with_novelty_shows_it(browser, novelty_server, log_in, new_username):
+    with httpx.Client(base_url=novelty_server, timeout=30) as api:
+        user = {"username": new_username(), "password": "correct horse battery"}
+        assert api.post("/auth/register", json=user).status_code == 201
+        token = api.post("/auth/token", data=user).json()["access_token"]
+        model = api.get("/models", headers={"Authorization": f"Bearer {token}"}).json()["models"][0]
+        context = browser.new_context(base_url=novelty_server, viewport={"width": 1366, "height": 768})
+        page = context.new_page()
+        try:
+            log_in(page, user)
+            examples = page.get_by_role("group", name="Fill with a real test record")
+            for label, record in model["examples"].items():
+                examples.get_by_role("button", name=label, exact=True).click()
+                page.get_by_role("button", name="Predict").click()
+                body = {"dataset": model["dataset"], "record": record}
+                answer = api.post("/predict", json=body, headers={"Authorization": f"Bearer {token}"}).json()
+                novelty = answer["prediction"]["novelty"]
+                words = "Unlike the training traffic" if novelty["unknown"] else "Within the training traffic"
+                expect(page.locator("#novelty")).to_have_text(re.compile(f"^{words}: novelty score "))
+                expect(page.locator("#novelty")).to_have_class(re.compile("unknown" if novelty["unknown"] else "^novelty$"))
+                page.locator("#novelty").evaluate("node => node.remove()")  # so the next one is new
+        finally:
+            context.close()

@@ -74,18 +74,34 @@ function rowAndColumn(loc, start) {
   return at >= 0 && Number.isInteger(index) ? `Row ${start + index + 1}, column ${loc[at + 2]}` : loc.join(" › ");
 }
 
+// A model with a novelty detector answers `novelty` on every prediction; the shipped ones answer none.
+const hasNovelty = (predictions) => predictions.length > 0 && predictions[0].novelty !== undefined;
+
 function resultsCsv(model, predictions) {
+  const novelty = hasNovelty(predictions);
   const rows = predictions.map((p, index) => [
     index + 1,
     p.label,
     p.is_attack,
     p.confidence,
     ...model.classes.map((c) => p.probabilities[c]),
+    ...(novelty ? [p.novelty.score, p.novelty.unknown] : []),
   ]);
   return globalThis.Papa.unparse({
-    fields: ["row", "label", "is_attack", "confidence", ...model.classes.map((c) => `p_${c}`)],
+    fields: [
+      "row",
+      "label",
+      "is_attack",
+      "confidence",
+      ...model.classes.map((c) => `p_${c}`),
+      ...(novelty ? ["novelty_score", "unknown"] : []),
+    ],
     data: rows,
   });
+}
+
+function noveltyCell(p) {
+  return p.novelty.unknown ? `unknown (${p.novelty.score.toPrecision(3)})` : `known (${p.novelty.score.toPrecision(3)})`;
 }
 
 function totalsTable(model, predictions) {
@@ -102,8 +118,14 @@ function rowsTable(model, predictions) {
   return table(
     { id: "batch-rows" },
     "Predictions per row (rows counted from the first data row, header excluded)",
-    ["Row", "Label", "Verdict", "Confidence"],
-    shown.map((p, index) => [index + 1, p.label, verdict(p, model), percent(p.confidence)]),
+    ["Row", "Label", "Verdict", "Confidence", ...(hasNovelty(shown) ? ["Novelty"] : [])],
+    shown.map((p, index) => [
+      index + 1,
+      p.label,
+      verdict(p, model),
+      percent(p.confidence),
+      ...(hasNovelty(shown) ? [noveltyCell(p)] : []),
+    ]),
     (index) => ({ class: shown[index].is_attack ? "attack" : null }),
   );
 }

@@ -1,6 +1,6 @@
 // The models page: each served model's test metrics, balancing and the figures the trainer drew.
 import { api, loadCatalog } from "./api.js";
-import { el, percent, setChildren, table } from "./dom.js";
+import { el, percent, setChildren, svg, table } from "./dom.js";
 
 const FIGURES = {
   confusion_matrix: "Confusion matrix on the test set",
@@ -71,6 +71,59 @@ function figure(model, name) {
   return el("figure", {}, image, el("figcaption", {}, caption));
 }
 
+const SHOWN_FEATURES = 8;
+const STATUS_TEXT = {
+  "insufficient-data": "too few records yet to judge",
+  stable: "stable: recent traffic looks like the training data",
+  moderate: "moderate shift from the training data",
+  drift: "drift: recent traffic differs from the training data",
+};
+
+function psiBar(psi, scale) {
+  const width = Math.max((Math.min(psi, scale) / scale) * 100, 0.5);
+  return svg("svg", { class: "psi-bar", viewBox: "0 0 100 10", "aria-hidden": "true" }, svg("rect", { width: width.toFixed(2), height: 10 }));
+}
+
+function driftTable(report, features, caption) {
+  const scale = Math.max(report.thresholds.drift * 2, ...report.features.map((f) => f.psi));
+  return table(
+    { class: "drift-table" },
+    caption,
+    ["Feature", "PSI", "Status"],
+    features.map((f) => [f.feature, el("span", { class: "psi-cell" }, psiBar(f.psi, scale), f.psi.toFixed(3)), f.status]),
+    (index) => ({ class: features[index].status === "drift" ? "drift" : null }),
+  );
+}
+
+function showDrift(box, report) {
+  const top = report.features.slice(0, SHOWN_FEATURES);
+  const rest = report.features.slice(SHOWN_FEATURES);
+  setChildren(
+    box,
+    el("h3", {}, "Drift"),
+    el(
+      "p",
+      {},
+      el("span", { class: `drift-status ${report.status}`, "data-status": report.status }, STATUS_TEXT[report.status]),
+      ` (last ${report.records.toLocaleString()} of up to ${report.window.toLocaleString()} records; population stability index `,
+      `against training, moderate from ${report.thresholds.moderate}, drift from ${report.thresholds.drift}).`,
+    ),
+    driftTable(report, top, `Largest PSI of ${report.features.length} features`),
+    rest.length
+      ? el("details", {}, el("summary", {}, `The other ${rest.length} features`), driftTable(report, rest, "Other features"))
+      : null,
+  );
+}
+
+function driftSection(model) {
+  const box = el("div", { class: "drift", id: `drift-${model.id}` }, el("h3", {}, "Drift"), el("p", { class: "hint" }, "Loading…"));
+  api(`/models/${encodeURIComponent(model.id)}/drift`).then(
+    (report) => showDrift(box, report),
+    (error) => setChildren(box, el("h3", {}, "Drift"), el("p", { class: "hint" }, error.message)),
+  );
+  return box;
+}
+
 function modelSection(model) {
   return el(
     "section",
@@ -88,6 +141,7 @@ function modelSection(model) {
       `${model.features.length} input features.`,
     ),
     el("div", { class: "model-tables" }, evaluationTable(model), recallTable(model)),
+    driftSection(model),
     el(
       "div",
       { class: "figures" },

@@ -1,6 +1,6 @@
 // The single-record page: a form generated from the chosen model's feature list, its real examples, and the verdict.
 import { api, loadCatalog, problems } from "./api.js";
-import { probabilityChart } from "./chart.js";
+import { contributionChart, probabilityChart } from "./chart.js";
 import { el, percent, setChildren } from "./dom.js";
 import { modelSelect, verdict } from "./models-select.js";
 
@@ -112,8 +112,24 @@ function fill(form, values) {
   }
 }
 
+function noveltyLine(novelty) {
+  if (!novelty) return null;
+  const score = `novelty score ${novelty.score.toPrecision(3)} (threshold ${novelty.threshold.toPrecision(3)})`;
+  return el(
+    "p",
+    { id: "novelty", class: novelty.unknown ? "novelty unknown" : "novelty" },
+    novelty.unknown ? `Unlike the training traffic: ${score}` : `Within the training traffic: ${score}`,
+  );
+}
+
 function showResult(panel, model, answer) {
   const { prediction } = answer;
+  const why = el(
+    "div",
+    { id: "explanation", "aria-live": "polite" },
+    el("h3", {}, "Why"),
+    el("p", { class: "hint" }, "Computing each column's contribution…"),
+  );
   setChildren(
     panel,
     el("h2", {}, "Result"),
@@ -123,9 +139,26 @@ function showResult(panel, model, answer) {
       verdict(prediction, model),
     ),
     el("p", { id: "confidence" }, `Confidence: ${percent(prediction.confidence)} (probability of ${prediction.label})`),
+    noveltyLine(prediction.novelty),
     el("p", { class: "hint" }, `Model ${answer.model}`),
+    why,
     el("h3", {}, "Class probabilities"),
     probabilityChart(model.classes, prediction.probabilities, prediction.label),
+  );
+  return why;
+}
+
+function showExplanation(box, { explanation }) {
+  setChildren(
+    box,
+    el("h3", {}, `Why ${explanation.label}`),
+    el(
+      "p",
+      { class: "hint" },
+      `How each column moved the probability from ${percent(explanation.base_value)} (training traffic on average) `,
+      `to ${percent(explanation.value)}: blue for ${explanation.label}, orange against.`,
+    ),
+    contributionChart(explanation),
   );
 }
 
@@ -181,11 +214,14 @@ export async function render(view) {
     const model = picker.selected();
     submit.disabled = true;
     try {
-      const answer = await api("/predict", {
-        method: "POST",
-        json: { dataset: model.dataset, model: model.id, record: readRecord(form, model) },
-      });
-      showResult(result, model, answer);
+      const body = { dataset: model.dataset, model: model.id, record: readRecord(form, model) };
+      const answer = await api("/predict", { method: "POST", json: body });
+      const why = showResult(result, model, answer);
+      // The verdict first; the explanation runs the model thousands of times, so it follows when ready.
+      api("/predict/explain", { method: "POST", json: body }).then(
+        (explained) => why.isConnected && showExplanation(why, explained),
+        (error) => why.isConnected && setChildren(why, el("h3", {}, "Why"), el("p", { class: "message error" }, error.message)),
+      );
     } catch (error) {
       // loc is [dataset, "record", field]: the field name alone says it.
       showProblems(

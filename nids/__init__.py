@@ -1,0 +1,1 @@
+"""The `nids` command line: turn traffic into model inputs and score them."""

@@ -1,0 +1,5 @@
+import sys
+
+from nids.cli import main
+
+sys.exit(main())

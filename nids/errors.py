@@ -1,0 +1,2 @@
+class CommandError(Exception):
+    """A failure the user can fix (bad input, missing permission): reported as one line, exit code 2."""

@@ -1,0 +1,140 @@
+"""Open Inference Protocol v2, the REST data plane of KServe and Triton, so their clients and tooling work as they
+are. Health and server metadata are open, like /healthz; model endpoints take the same bearer token as the rest
+of the API. Errors answer `{"error": message}` with a 4xx status, as the protocol says."""
+
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import JSONResponse
+from pydantic_core import to_json
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from inference import Model, UnknownModelError
+from service.core.config import Settings
+from service.deps import RegistryDep, get_current_user
+from service.oip import (
+    HEADER_LENGTH,
+    ColumnRules,
+    OipError,
+    model_metadata,
+    parse_request,
+    prediction_tensors,
+    read_columns,
+    response,
+)
+from service.registry import Registry
+from service.routers.health import database_reachable
+from service.schemas.oip import (
+    ErrorResponse,
+    InferenceRequest,
+    InferenceResponse,
+    LiveResponse,
+    ModelMetadataResponse,
+    ModelReadyResponse,
+    ReadyResponse,
+    ServerMetadataResponse,
+)
+
+PREFIX = "/v2"
+ERRORS = {status: {"model": ErrorResponse} for status in (400, 401, 404, 413, 429)}
+
+
+def build_router(registry: Registry, settings: Settings) -> APIRouter:
+    rules = {
+        model_id: ColumnRules.of(served.model.meta, registry.records[served.model.dataset])
+        for model_id, served in registry.models.items()
+    }
+    router = APIRouter(prefix=PREFIX, tags=["open inference protocol"])
+    models = APIRouter(prefix="/models", dependencies=[Depends(get_current_user)], responses=ERRORS)
+
+    @router.get("")
+    async def server_metadata(request: Request) -> ServerMetadataResponse:
+        return ServerMetadataResponse(name="nids", version=request.app.version, extensions=["binary_tensor_data"])
+
+    @router.get("/health/live")
+    async def live() -> LiveResponse:
+        return LiveResponse(live=True)
+
+    @router.get("/health/ready", responses={503: {"model": ReadyResponse}})
+    def ready(request: Request) -> JSONResponse:
+        """Ready when the database answers: models are loaded before the server starts, and the token check needs it."""
+        ok = database_reachable(request.app.state.engine)
+        return JSONResponse(ReadyResponse(ready=ok).model_dump(), status_code=200 if ok else 503)
+
+    @models.get("/{model_id}")
+    async def get_model_metadata(model_id: str, registry: RegistryDep) -> ModelMetadataResponse:
+        return model_metadata(_served(registry, model_id).meta)
+
+    @models.get("/{model_id}/ready")
+    async def get_model_ready(model_id: str, registry: RegistryDep) -> ModelReadyResponse:
+        return ModelReadyResponse(name=_served(registry, model_id).id, ready=True)
+
+    @models.post(
+        "/{model_id}/infer",
+        response_model=InferenceResponse,
+        openapi_extra={"requestBody": {"content": {"application/json": {"schema": InferenceRequest.model_json_schema()}}}},
+    )
+    async def model_infer(model_id: str, request: Request, registry: RegistryDep) -> Response:
+        """One input per dataset column, each of shape [n] (BYTES for categorical columns, INT64 or FP64 for
+        numeric ones as the model's metadata says); outputs `label`, `is_attack`, `confidence` and
+        `probabilities` [n, classes] (and `novelty_score`, `unknown` when the model has a novelty detector)."""
+        model = _served(registry, model_id)
+        body = await request.body()
+        answer, tail = await run_in_threadpool(
+            _infer,
+            model,
+            body,
+            request.headers.get(HEADER_LENGTH),
+            rules[model.id],
+            settings.batch_limit,
+            request,
+        )
+        if not tail:
+            return Response(to_json(answer), media_type="application/json")
+        head = to_json(answer)
+        return Response(
+            head + tail,
+            media_type="application/octet-stream",
+            headers={HEADER_LENGTH: str(len(head))},
+        )
+
+    router.include_router(models)
+    return router
+
+
+def _infer(
+    model: Model,
+    body: bytes,
+    header_length: str | None,
+    rules: ColumnRules,
+    max_rows: int,
+    request: Request,
+):
+    parsed, binary = parse_request(body, header_length)
+    columns, rows = read_columns(parsed, binary, rules, max_rows)
+    answer = response(model.id, parsed, prediction_tensors(model.predict_columns(columns, rows)))
+    request.app.state.drift.observe(model.id, columns, rows)
+    return answer
+
+
+def _served(registry: Registry, model_id: str) -> Model:
+    try:
+        return registry.get(model_id).model
+    except UnknownModelError as exc:
+        raise OipError(str(exc), 404) from None
+
+
+def add_error_handlers(app: FastAPI) -> None:
+    """`{"error": ...}` for every error under /v2, the 401 of a missing token and a 404 of an unknown path included."""
+
+    async def oip_error(_request: Request, exc: OipError) -> JSONResponse:
+        return JSONResponse({"error": str(exc)}, status_code=exc.status)
+
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if request.url.path == PREFIX or request.url.path.startswith(PREFIX + "/"):
+            detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+            return JSONResponse({"error": detail}, status_code=exc.status_code, headers=exc.headers)
+        return await http_exception_handler(request, exc)
+
+    app.add_exception_handler(OipError, oip_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)

@@ -1,0 +1,31 @@
+"""What `GET /models/{id}/drift` answers: how the records a model received lately compare with its training data."""
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+Status = Literal["insufficient-data", "stable", "moderate", "drift"]
+
+
+class DriftBin(BaseModel):
+    bin: str = Field(description="a value range (numeric) or a category")
+    training: float = Field(description="share of the training rows in this bin")
+    recent: float = Field(description="share of the recent records in this bin")
+
+
+class FeatureDrift(BaseModel):
+    feature: str
+    psi: float = Field(description="population stability index of the recent records against training")
+    status: Status
+    bins: list[DriftBin]
+
+
+class DriftReport(BaseModel):
+    model: str
+    status: Status = Field(description="the worst feature's status, or insufficient-data below `min_records`")
+    records: int = Field(description="records in the window the PSI is computed over")
+    window: int = Field(description="the most recent records kept, per service worker")
+    seen: int = Field(description="records this worker has predicted for the model since it started")
+    min_records: int
+    thresholds: dict[str, float] = Field(description="PSI from which a feature counts as moderate or drift")
+    features: list[FeatureDrift] = Field(description="largest PSI first")
