@@ -1,5 +1,5 @@
-"""Unseen-attack detectors: a score per record of how unlike the training data it is, built as Keras layers on top of
-the trained network, so the exported ONNX graph answers `probabilities` and `novelty` in one run.
+"""Unseen-attack detectors: a score per record of how unlike the training data it is, built as Keras layers reading the
+trained network's input or penultimate layer, so the exported ONNX graph answers `probabilities` and `novelty` in one run.
 
 Each detector is fitted on the real (unbalanced) training rows only; its threshold is set on the validation split so
 that at most `budget` of the normal validation records score above it (`threshold_for`).

@@ -17,7 +17,7 @@ from trainer.config import TrainConfig
 from trainer.evaluate import alerts
 from trainer.export import NOVELTY_OUTPUT, PARITY_TOLERANCE, check_parity, keras_outputs
 from trainer.models import INPUT_NAME, OUTPUT_NAME
-from trainer.novelty import fit_novelty, threshold_for
+from trainer.novelty import METHOD_TEXT, fit_novelty, threshold_for
 from trainer.prepare import balance_training, classes_of, encode, load_splits
 from trainer.train import assemble, fit, run
 
@@ -177,6 +177,10 @@ def test_ensemble_is_one_graph_of_its_members_mean(ensemble_run):
     served = served_outputs(folder, X)
     assert np.abs(served[0] - probabilities).max() <= PARITY_TOLERANCE
     assert np.allclose(served[0].sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_every_detector_choice_has_a_detector():
+    assert set(METHOD_TEXT) == set(NOVELTY_METHODS) - {"none"}
 
 
 def test_cli_novelty_options(tmp_path):
