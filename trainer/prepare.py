@@ -6,6 +6,7 @@
 import hashlib
 import json
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,9 +105,11 @@ def balance_training(cfg: TrainConfig, data: Encoded) -> tuple[np.ndarray, np.nd
         return _balance(cfg, data)
     path = Path(cfg.balanced_cache) / f"{balanced_key(cfg, data)}.npz"
     if path.is_file():
+        started = time.perf_counter()
         with np.load(path) as stored:
-            report = json.loads(str(stored["report"])) | {"cached": str(path)}
-            return stored["X"], stored["y"], report
+            X_bal, y_bal, report = stored["X"], stored["y"], json.loads(str(stored["report"]))
+        # "seconds" is this run's cost of the step; the resampling's own stays beside it
+        return X_bal, y_bal, report | {"cached_from": str(path), "resampled_seconds": report["seconds"], "seconds": round(time.perf_counter() - started, 2)}
     X_bal, y_bal, report = _balance(cfg, data)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(f".{os.getpid()}.npz")  # written whole, then renamed: a reader never sees half a file
