@@ -32,9 +32,3 @@ def run(X_train, y_train, held_out: dict[str, tuple[np.ndarray, np.ndarray]], cl
         results[name] = result
     return results
 
-
-def baselines_of(metrics: dict) -> dict[str, dict]:
-    """A run's baselines, name -> result; a run written before gradient boosting joined holds the forest alone, as "baseline"."""
-    if "baselines" in metrics:
-        return metrics["baselines"]
-    return {"random-forest": metrics["baseline"]} if "baseline" in metrics else {}

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from preprocess.defaults import ARCHITECTURES, LOSSES
-from trainer.baseline import baselines_of
-from trainer.splits import default_validation
+from trainer.config import default_validation
+from trainer.summary import baselines_of
 
 # The matrix `trainer experiment` runs when not told otherwise: the datasets a product model is trained on.
 FULL_DATASETS = ("nsl-kdd", "nf-bot-iot-v2")

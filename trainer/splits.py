@@ -16,6 +16,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from preprocess.defaults import PROTOCOLS, VALIDATIONS
+from trainer.config import default_validation
 from trainer.datasets import DatasetSpec
 from trainer.load import DataError, Labeled, load
 
@@ -41,11 +42,6 @@ def _concat(parts: list[Labeled], source: str) -> Labeled:
         source,
         pd.concat([p.subtypes for p in parts], ignore_index=True),
     )
-
-
-def default_validation(dataset: str, protocol: str) -> str:
-    """Held-out subtypes where the test file holds subtypes training lacks (nsl-kdd, official); random elsewhere."""
-    return "subtypes" if dataset == "nsl-kdd" and protocol == "official" else "random"
 
 
 def hold_out_subtypes(data: Labeled, normal: str, share: float, seed: int) -> dict[str, dict[str, int]]:

@@ -3,11 +3,17 @@
 import json
 from pathlib import Path
 
-from trainer.baseline import baselines_of
-
 
 def _pct(value) -> str:
     return "n/a" if value is None else f"{100 * value:.1f}"
+
+
+def baselines_of(metrics: dict) -> dict[str, dict]:
+    """A run's classical baselines, name -> result; a run written before gradient boosting joined holds the forest
+    alone, as "baseline"."""
+    if "baselines" in metrics:
+        return metrics["baselines"]
+    return {"random-forest": metrics["baseline"]} if "baseline" in metrics else {}
 
 
 def write_summary(root: Path) -> Path:
