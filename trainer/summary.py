@@ -33,7 +33,8 @@ def write_summary(root: Path) -> Path:
         recall = ", ".join(f"{c} {_pct(v['recall'])}" for c, v in test["per_class"].items())
         extra = "; ".join(f"{name}: {_pct(t['accuracy'])}" for name, t in m.get("extra_tests", {}).items()) or "n/a"
         anchors = baselines_of(m)
-        forest_text = "; ".join(f"{name}: {_pct(b['test']['accuracy'])} / {_pct(b['test']['f1_macro'])}" for name, b in anchors.items()) or "not run"
+        scores = (f"{name}: {_pct(b['test']['accuracy'])} / {_pct(b['test']['f1_macro'])}" for name, b in anchors.items())
+        forest_text = "; ".join(scores) or "not run"
         lines.append(
             f"| {m['model_id']} | {m['balancing']['method']} (target {m['balancing']['target']}) | {m['split']['protocol']} "
             f"| {_pct(test['accuracy'])} | {_pct(test['f1_macro'])} | {_pct(test['f1_weighted'])} | {_pct(test['false_alarm_rate'])} "
