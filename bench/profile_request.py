@@ -42,12 +42,14 @@ MIDDLEWARE = "service middleware (ids, limits, JSON checks, headers)"
 # framework's own code count as the framework's.
 STAGES = {
     "read body, parse JSON": [("starlette/requests.py", "body"), ("starlette/requests.py", "json")],
-    "validate request (pydantic)": [("fastapi/dependencies/utils.py", "request_body_to_args")],
+    "validate request (pydantic)": [("fastapi/dependencies/utils.py", "request_body_to_args"),
+                                    ("service/routers/predict.py", "_validate_json")],
     "auth: verify JWT": [("service/core/security.py", "verify_token")],
     "auth: DB session, user lookup": [("service/deps.py", "get_current_user"), ("service/deps.py", "get_session")],
     "rate limiting": [("service/ratelimit.py", "*")],
     MIDDLEWARE: [("service/middleware.py", "*")],
-    "preprocess (numpy)": [("preprocess/transform.py", "*"), ("service/registry.py", "_columns")],
+    "access log + metrics": [("structlog/", "*"), ("prometheus_client/", "*"), ("service/metrics.py", "*")],
+    "preprocess (numpy)": [("preprocess/transform.py", "*"), ("service/registry.py", "columns")],
     "inference (onnxruntime)": [("onnxruntime/capi/", "run"), ("inference/model.py", "run")],
     "build the answer": [("inference/model.py", "predict_encoded"), ("inference/model.py", "answers"),
                          ("service/registry.py", "predict"), ("service/routers/predict.py", "predict"),

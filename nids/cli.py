@@ -8,11 +8,11 @@ and `run(args) -> int`, which does the work and returns the exit code. A failure
 import argparse
 import sys
 
-from nids.commands import flows
+from nids.commands import flows, score
 from nids.errors import CommandError
 
 # Every subcommand, listed once: a new one is a module in nids/commands/ added here.
-SUBCOMMANDS = (flows,)
+SUBCOMMANDS = (flows, score)
 INTERRUPTED = 130  # the shell's code for a command stopped by Ctrl-C
 
 

@@ -9,18 +9,4 @@ set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
 
 usage="usage: $0 [--dataset NAME] [--model ID] FILE.json|FILE.csv"
-options=()
-while [ $# -gt 1 ]; do
-    case $1 in
-        --dataset | --model) options+=("$1" "$2"); shift 2 ;;
-        *) die "$usage" ;;
-    esac
-done
-[ $# -eq 1 ] || die "$usage"
-require_token
-
-request=$(mktemp)
-trap 'rm -f "$request"' EXIT
-python3 "$LIB_DIR/request.py" ${options[@]+"${options[@]}"} -- "$1" >"$request"
-answer=$(auth_header | api POST /predict/batch --header @- --header 'Content-Type: application/json' --data-binary @"$request")
-printf '%s' "$answer" | python3 "$LIB_DIR/show.py" batch
+predict /predict/batch batch "$usage" "--dataset --model" "$@"

@@ -8,18 +8,4 @@ set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
 
 usage="usage: $0 [--model ID] FILE.json"
-options=()
-while [ $# -gt 1 ]; do
-    case $1 in
-        --model) options+=("$1" "$2"); shift 2 ;;
-        *) die "$usage" ;;
-    esac
-done
-[ $# -eq 1 ] || die "$usage"
-require_token
-
-request=$(mktemp)
-trap 'rm -f "$request"' EXIT
-python3 "$LIB_DIR/request.py" ${options[@]+"${options[@]}"} -- "$1" >"$request"
-answer=$(auth_header | api POST /predict --header @- --header 'Content-Type: application/json' --data-binary @"$request")
-printf '%s' "$answer" | python3 "$LIB_DIR/show.py" prediction
+predict /predict prediction "$usage" "--model" "$@"

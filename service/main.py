@@ -8,13 +8,17 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
 
 from inference import UnknownModelError
 from service.accounts import AccountCache
 from service.core.config import Settings
 from service.core.db import create_db_engine, migrate
-from service.drift import DriftMonitors
+from service.core.logging import configure_logging
+from service.drift import DriftCollector, DriftMonitors
 from service.errors import unknown_model_handler, validation_error_handler
+from service.metrics import Metrics, metrics_endpoint
 from service.middleware import BodySizeLimitMiddleware, RequestIdMiddleware, SecurityHeadersMiddleware
 from service.ratelimit import RateLimits
 from service.registry import load_registry
@@ -48,6 +52,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.rate_limits = RateLimits.from_settings(settings, engine)
     app.state.accounts = AccountCache(engine, settings.account_cache_seconds)
     app.state.drift = DriftMonitors({model_id: served.model.meta for model_id, served in registry.models.items()})
+    metrics = Metrics([DriftCollector(app.state.drift)]) if settings.metrics_enabled else None
+    app.state.metrics = metrics
+    if metrics is not None:
+        metrics.set_models((m.info.id, m.info.dataset) for m in registry.models.values())
     # A JSON object may hold every field of the largest record and a few unknown ones (each reported by name).
     max_json_members = max(len(record.model_fields) for record in registry.records.values()) + 16
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, max_json_members=max_json_members)
@@ -59,21 +67,47 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["Authorization", "Content-Type"],
         )
     app.add_middleware(SecurityHeadersMiddleware)
-    app.add_middleware(RequestIdMiddleware, log_tracebacks=settings.log_tracebacks)  # outermost: sees the others' errors
+    # Outermost: sees the others' errors, and times and logs every request.
+    app.add_middleware(RequestIdMiddleware, log_tracebacks=settings.log_tracebacks, metrics=app.state.metrics)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(UnknownModelError, unknown_model_handler)
     v2.add_error_handlers(app)
-    routers = [health.router, auth.router, models.router, drift.router, predict.build_router(schemas)]
+    routers = [
+        health.router,
+        auth.router,
+        models.router,
+        drift.router,
+        predict.build_router(schemas, registry, settings.batch_limit),
+    ]
     routers += [explain.build_router(schemas, registry), v2.build_router(registry, settings), web.router]
     for router in routers:
         app.include_router(router)
+    if app.state.metrics is not None and settings.metrics_port is None:
+        app.add_route("/metrics", metrics_endpoint, methods=["GET"], include_in_schema=False)
+    _document_models(app, [*schemas.single_models, *schemas.batch_models])
     app.mount("/static", web.static_files, name="static")
     return app
 
 
+def _document_models(app: FastAPI, models: list[type[BaseModel]]) -> None:
+    """Adds schemas that no route declares as its body (the /predict routes read their own) to the OpenAPI components."""
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = FastAPI.openapi(app)
+            _, definitions = models_json_schema([(m, "validation") for m in models], ref_template="#/components/schemas/{model}")
+            schema.setdefault("components", {}).setdefault("schemas", {}).update(definitions["$defs"])
+        return app.openapi_schema
+
+    app.openapi = openapi
+
+
 @functools.cache
 def _app_from_environment() -> FastAPI:
-    return create_app()
+    # A uvicorn worker process of `python -m service`: it logs as the main process does.
+    settings = Settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)
 
 
 def __getattr__(name: str) -> FastAPI:

@@ -2,37 +2,56 @@
 
 import json
 import logging
+import re
+import time
 import uuid
 
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from structlog.contextvars import bind_contextvars
+
+from service.core.logging import access_logger
+from service.metrics import UNMATCHED_ROUTE, Metrics
 
 log = logging.getLogger(__name__)
 
 
 class RequestIdMiddleware:
-    """Tags every response with `X-Request-ID`; an unhandled error is logged under that id (its type,
-    not its message or traceback, which may hold data: `log_tracebacks` adds the traceback for debugging)
-    and answered with a generic 500 that carries the id and nothing else."""
+    """Tags every response with `X-Request-ID` (the caller's when it is sane, else a new one) and reports
+    each request once it is answered: one JSON access-log line (id, method, route, status, latency, and the
+    user and model when the route set them in `request.state`) and the request metrics.
 
-    def __init__(self, app: ASGIApp, log_tracebacks: bool = False) -> None:
+    An unhandled error is logged under that id (its type, not its message or traceback, which may hold
+    data: `log_tracebacks` adds the traceback for debugging) and answered with a generic 500 that carries
+    the id and nothing else. The request's path is logged, its query string and body never."""
+
+    def __init__(self, app: ASGIApp, log_tracebacks: bool = False, metrics: Metrics | None = None) -> None:
         self.app = app
         self.log_tracebacks = log_tracebacks
+        self.metrics = metrics
+        self.access_log = access_logger()  # bound here, after `python -m service` has configured logging
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = uuid.uuid4().hex
-        started = False
+        began = time.perf_counter()
+        request_id = _caller_request_id(scope["headers"]) or uuid.uuid4().hex
+        bind_contextvars(request_id=request_id)
+        scope.setdefault("state", {})
+        status, started, reported = 500, False, False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal started
+            nonlocal status, started, reported
             if message["type"] == "http.response.start":
-                started = True
+                status, started = message["status"], True
                 message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+            elif message["type"] == "http.response.body" and not message.get("more_body", False) and not reported:
+                # Before the last bytes go out: a client that reads its answer and then asks /metrics finds it counted.
+                reported = True
+                self._report(scope, request_id, status, time.perf_counter() - began)
             await send(message)
 
         try:
@@ -46,10 +65,38 @@ class RequestIdMiddleware:
                 scope["path"],
                 exc_info=exc if self.log_tracebacks else None,
             )
-            if started:  # too late for a 500: the server closes the connection, and logs no traceback
-                return
-            body = {"detail": "internal server error", "request_id": request_id}
-            await JSONResponse(body, status_code=500, headers={"x-request-id": request_id})(scope, receive, send)
+            if not started:  # else too late for a 500: the server closes the connection, and logs no traceback
+                body = {"detail": "internal server error", "request_id": request_id}
+                await JSONResponse(body, status_code=500, headers={"x-request-id": request_id})(scope, receive, send)
+        finally:
+            if not reported:  # no answer, or the generic 500 sent above
+                self._report(scope, request_id, status, time.perf_counter() - began)
+
+    def _report(self, scope: Scope, request_id: str, status: int, seconds: float) -> None:
+        route = scope.get("route")
+        template = getattr(route, "path", UNMATCHED_ROUTE) if route is not None else UNMATCHED_ROUTE
+        if self.metrics is not None:
+            self.metrics.observe_request(scope["method"], template, status, seconds)
+        state = scope["state"]
+        fields = {"method": scope["method"], "path": scope["path"], "route": template, "status": status,
+                  "latency_ms": round(seconds * 1e3, 3)}  # fmt: skip
+        for name in REPORTED_STATE:
+            if name in state:
+                fields[name] = state[name]
+        self.access_log.info("request", request_id=request_id, **fields)
+
+
+# What routes may put in `request.state` for the access log: identifiers and counts, never content.
+REPORTED_STATE = ("user_id", "model", "records")
+_SANE_REQUEST_ID = re.compile(rb"[A-Za-z0-9._-]{1,128}")
+
+
+def _caller_request_id(headers: list[tuple[bytes, bytes]]) -> str | None:
+    """The caller's X-Request-ID when it is 1 to 128 characters of [A-Za-z0-9._-]: safe in a log line and a header."""
+    for name, value in headers:
+        if name == b"x-request-id":
+            return value.decode() if _SANE_REQUEST_ID.fullmatch(value) else None
+    return None
 
 
 class BodySizeLimitMiddleware:
@@ -137,24 +184,36 @@ class _TooManyMembers(Exception):
 
 def _json_shape_problem(body: bytes, max_members: int) -> tuple[str, str] | None:
     """(error type, message) when the body's shape is refused; None also for malformed JSON, which
-    FastAPI then reports where it is wrong."""
+    FastAPI then reports where it is wrong.
 
-    def check_members(pairs: list[tuple[str, object]]) -> dict:
-        if len(pairs) > max_members:
-            raise _TooManyMembers(len(pairs))
-        return dict(pairs)
+    Most bodies (a single record) are cleared by byte counts alone: an object has no more members than the
+    body has colons, and nests no deeper than it has brackets. Only bodies over those bounds are parsed,
+    with a hook that sees each object once it is built (cheaper than one that is given its members)."""
+    try:
+        body.decode()
+    except UnicodeDecodeError:
+        return "json_invalid", "the body is not JSON text (UTF-8)"
+    if body.count(b":") <= max_members and body.count(b"[") + body.count(b"{") < SAFE_JSON_DEPTH:
+        return None
+
+    def check_members(obj: dict) -> dict:
+        if len(obj) > max_members:
+            raise _TooManyMembers(len(obj))
+        return obj
 
     try:
-        json.loads(body, object_pairs_hook=check_members)
+        json.loads(body, object_hook=check_members)
     except RecursionError:
         return "json_too_deep", "JSON nested too deeply"
     except _TooManyMembers as exc:
         return "json_too_many_members", f"a JSON object has {exc.args[0]} members; at most {max_members} are accepted"
-    except UnicodeDecodeError:
-        return "json_invalid", "the body is not JSON text (UTF-8)"
     except ValueError:  # malformed JSON: FastAPI reports where
         return None
     return None
+
+
+# Well below the C json parser's recursion limit (Python's, 1,000 frames less those in use).
+SAFE_JSON_DEPTH = 200
 
 
 # Strict for everything the API serves, including the web console's static files. Swagger UI and

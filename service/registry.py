@@ -36,9 +36,9 @@ class ServedModel:
     def predict(self, records: Sequence[Any]) -> list[dict[str, Any]]:
         """Each validated record's answer, as the plain data of the `Prediction` schema: the routes serialise it
         as it is, which costs a fraction of building and re-validating a pydantic model per record."""
-        return self.model.predict_columns(self._columns(records), len(records)).answers()
+        return self.model.predict_columns(self.columns(records), len(records)).answers()
 
-    def _columns(self, records: Sequence[Any]) -> dict[str, tuple]:
+    def columns(self, records: Sequence[Any]) -> dict[str, tuple]:
         """Validated records (one attribute per column) -> feature name -> its values."""
         return dict(zip([f.name for f in self.model.meta.features], zip(*map(self._feature_values, records)), strict=True))
 

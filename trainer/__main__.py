@@ -83,8 +83,10 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--balance", default=default("balance"), choices=BALANCINGS)
     train.add_argument("--balance-target", type=_positive(float), default=default("balance_target"), help="fill each class to this share of the majority class")
     train.add_argument("--protocol", default=default("protocol"), choices=PROTOCOLS, help="nsl-kdd split protocol")
-    train.add_argument("--validation", choices=VALIDATIONS, help="how the validation split is drawn (default: subtypes for nsl-kdd's official protocol, random elsewhere)")
-    train.add_argument("--loss", default=default("loss"), choices=LOSSES, help="class-weight / logit-adjust use the class counts of the rows fitted (after balancing)")
+    train.add_argument(
+        "--validation", choices=VALIDATIONS, help="validation split (default: subtypes for nsl-kdd official, else random)"
+    )
+    train.add_argument("--loss", default=default("loss"), choices=LOSSES, help="class counts: after balancing")
     train.add_argument("--focal-gamma", type=_positive(float), default=default("focal_gamma"), help="with --loss focal")
     train.add_argument("--logit-tau", type=_positive(float), default=default("logit_tau"), help="with --loss logit-adjust")
     train.add_argument("--seed", type=int, default=default("seed"))
@@ -93,13 +95,16 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--limit-rows", type=_positive(int), help="stratified sample of each file, for quick runs")
     train.add_argument("--class-floor", type=_positive(int), default=default("class_floor"), help="with --limit-rows: keep at least this many rows of every class (all of a smaller one)")
     train.add_argument("--file", action="append", type=Path, dest="files", help="data file(s) instead of the dataset's defaults")
-    train.add_argument("--no-baseline", action="store_true", help="skip the classical baselines (random forest, gradient-boosted trees)")
+    train.add_argument("--no-baseline", action="store_true", help="skip the classical baselines (forest, boosting)")
     train.add_argument("--gan-epochs", type=_positive(int), default=default("gan_epochs"))
     train.add_argument("--gan-seconds", type=_positive(float), default=default("gan_seconds"))
-    train.add_argument("--novelty", default=default("novelty"), choices=NOVELTY_METHODS, help="unseen-attack detector exported as the graph's second output")
-    train.add_argument("--novelty-budget", type=_share, default=default("novelty_budget"), help="at most this share of normal validation records flagged unknown")
-    train.add_argument("--ensemble-seeds", type=_positive(int), default=default("ensemble_seeds"), help="train this many networks (seeds seed, seed+1, ...) and serve their mean")
-    train.add_argument("--balanced-cache", type=Path, help="folder of balanced training sets to reuse (written when missing); trainer experiment passes one")
+    novelty_help = "unseen-attack detector, the graph's second output"
+    train.add_argument("--novelty", default=default("novelty"), choices=NOVELTY_METHODS, help=novelty_help)
+    budget_help = "at most this share of normal validation records flagged unknown"
+    train.add_argument("--novelty-budget", type=_share, default=default("novelty_budget"), help=budget_help)
+    seeds_help = "networks trained (seeds seed, seed+1, ...) and served as their mean"
+    train.add_argument("--ensemble-seeds", type=_positive(int), default=default("ensemble_seeds"), help=seeds_help)
+    train.add_argument("--balanced-cache", type=Path, help="folder of balanced training sets, reused or written")
 
     ship = sub.add_parser("ship", help="retrain every shipped model into the artifacts folder (one process each)")
     common(ship)
@@ -113,8 +118,8 @@ def parser() -> argparse.ArgumentParser:
     experiment.add_argument("--protocols", nargs="+", default=list(PROTOCOLS), choices=PROTOCOLS)
     experiment.add_argument("--archs", nargs="+", default=list(ARCHITECTURES), choices=ARCHITECTURES)
     experiment.add_argument("--balances", nargs="+", default=list(BALANCINGS), choices=BALANCINGS)
-    experiment.add_argument("--losses", nargs="+", default=[default("loss")], choices=LOSSES, help="cell names add a loss other than crossentropy")
-    experiment.add_argument("--validations", nargs="+", choices=VALIDATIONS, help="validation kinds, where they apply (default: each protocol's own)")
+    experiment.add_argument("--losses", nargs="+", default=[default("loss")], choices=LOSSES, help="cells per loss")
+    experiment.add_argument("--validations", nargs="+", choices=VALIDATIONS, help="cells per validation kind, where it applies")
     experiment.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     experiment.add_argument("--epochs", type=_positive(int), default=FULL_EPOCHS)
     experiment.add_argument("--limit-rows", type=_positive(int), help="stratified sample of each file")
@@ -168,8 +173,9 @@ def main(argv: list[str] | None = None) -> int:
 
             quick = args.quick
             found = experiment.cells(
-                args.datasets, args.tasks, args.protocols, args.archs, args.balances, args.seeds, args.losses, args.validations or [None]
-            )
+                args.datasets, args.tasks, args.protocols, args.archs, args.balances, args.seeds,
+                args.losses, args.validations or [None],
+            )  # fmt: skip
             out = args.out or Path("reports/experiment-quick" if quick else "reports/experiment")
             experiment.run_matrix(
                 found, out, data,

@@ -11,9 +11,13 @@ from trainer.evaluate import evaluate
 # name (the architecture its rows get in results.csv) -> (description, model for a seed). Both fit the unbalanced
 # training split: the anchor is what the plain tool does, before any balancing choice.
 BASELINES = {
-    "random-forest": ("random forest (100 trees, unbalanced training split)", lambda seed: RandomForestClassifier(n_estimators=100, n_jobs=-1, random_state=seed)),
+    "random-forest": (
+        "random forest (100 trees, unbalanced training split)",
+        lambda seed: RandomForestClassifier(n_estimators=100, n_jobs=-1, random_state=seed),
+    ),
     "gradient-boosting": (
-        "histogram gradient-boosted trees (scikit-learn defaults: at most 100 iterations, early stopping on 10 % of the training split above 10,000 rows; unbalanced training split)",
+        "histogram gradient-boosted trees (scikit-learn defaults: at most 100 iterations, early stopping on 10 % of the"
+        " training split above 10,000 rows; unbalanced training split)",
         lambda seed: HistGradientBoostingClassifier(random_state=seed),
     ),
 }
@@ -32,9 +36,3 @@ def run(X_train, y_train, held_out: dict[str, tuple[np.ndarray, np.ndarray]], cl
         results[name] = result
     return results
 
-
-def baselines_of(metrics: dict) -> dict[str, dict]:
-    """A run's baselines, name -> result; a run written before gradient boosting joined holds the forest alone, as "baseline"."""
-    if "baselines" in metrics:
-        return metrics["baselines"]
-    return {"random-forest": metrics["baseline"]} if "baseline" in metrics else {}

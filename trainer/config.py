@@ -60,6 +60,11 @@ class TrainConfig:
         return "multiclass" if self.task == "binary" else self.task
 
 
+def default_validation(dataset: str, protocol: str) -> str:
+    """Held-out subtypes where the test file holds subtypes training lacks (nsl-kdd, official); random elsewhere."""
+    return "subtypes" if dataset == "nsl-kdd" and protocol == "official" else "random"
+
+
 def default(name: str):
     """TrainConfig's default for one field."""
     return next(f.default for f in fields(TrainConfig) if f.name == name)

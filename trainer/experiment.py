@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from preprocess.defaults import ARCHITECTURES, LOSSES
-from trainer.baseline import baselines_of
-from trainer.splits import default_validation
+from trainer.config import default_validation
+from trainer.summary import baselines_of
 
 # The matrix `trainer experiment` runs when not told otherwise: the datasets a product model is trained on.
 FULL_DATASETS = ("nsl-kdd", "nf-bot-iot-v2")
@@ -52,14 +52,15 @@ class Cell:
 
     @property
     def runs_baseline(self) -> bool:
-        """The baselines ignore architecture, balancing and loss: fit them once per dataset, task, protocol, validation and seed."""
+        """The baselines ignore architecture, balancing and loss: fit once per dataset, task, protocol, validation and seed."""
         return self.architecture == ARCHITECTURES[0] and self.balancing == "none" and self.loss == LOSSES[0]
 
     @property
     def name(self) -> str:
         """Loss and validation join the name only when not the default, so the names of earlier cells still hold."""
         loss = f"-{self.loss}" if self.loss != LOSSES[0] else ""
-        validation = f"-val-{self.validation}" if self.validation not in (None, default_validation(self.dataset, self.protocol)) else ""
+        own = self.validation in (None, default_validation(self.dataset, self.protocol))
+        validation = "" if own else f"-val-{self.validation}"
         return f"{self.dataset}-{self.task}-{self.protocol}{validation}-{self.architecture}-{self.balancing}{loss}-s{self.seed}"
 
 
@@ -100,7 +101,8 @@ def run_matrix(cell_list: list[Cell], out: Path, data_dir: Path, epochs: int, li
             "--protocol", cell.protocol, "--arch", cell.architecture, "--balance", cell.balancing, "--loss", cell.loss,
             "--seed", str(cell.seed), "--epochs", str(epochs), "--data-dir", str(data_dir), "--out", str(folder / "run"),
             "--balanced-cache", str(out / "balanced"),
-        ] + (["--validation", cell.validation] if cell.validation else []) + (["--limit-rows", str(limit_rows)] if limit_rows else []) + extra  # fmt: skip
+        ] + (["--validation", cell.validation] if cell.validation else [])
+        command += (["--limit-rows", str(limit_rows)] if limit_rows else []) + extra  # fmt: skip
         if not cell.runs_baseline:
             command.append("--no-baseline")
         print(f"{_bar(i, len(cell_list), started, ran)}  running {cell.name}", file=sys.stderr, flush=True)

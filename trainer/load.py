@@ -112,4 +112,5 @@ def load(spec: DatasetSpec, task: str, path: Path) -> Labeled:
     frame = read_table(spec, path)
     labels = labels_for(spec, task, frame, path)
     subtypes = raw_labels(spec, task, frame).rename("subtype")
-    return Labeled(frame[list(spec.features)].reset_index(drop=True), labels.reset_index(drop=True), Path(path).name, subtypes.reset_index(drop=True))
+    features = frame[list(spec.features)].reset_index(drop=True)
+    return Labeled(features, labels.reset_index(drop=True), Path(path).name, subtypes.reset_index(drop=True))

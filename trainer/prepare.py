@@ -6,6 +6,7 @@
 import hashlib
 import json
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,7 +61,10 @@ class Encoded:
 
 
 def load_splits(cfg: TrainConfig) -> Splits:
-    return make_splits(cfg.spec, cfg.family_task, cfg.data_dir, cfg.protocol, cfg.seed, cfg.files or None, cfg.limit_rows, cfg.class_floor, cfg.validation)
+    return make_splits(
+        cfg.spec, cfg.family_task, cfg.data_dir, cfg.protocol, cfg.seed, cfg.files or None,
+        cfg.limit_rows, cfg.class_floor, cfg.validation,
+    )  # fmt: skip
 
 
 def classes_of(cfg: TrainConfig, splits: Splits) -> Classes:
@@ -98,9 +102,11 @@ def balanced_key(cfg: TrainConfig, data: Encoded) -> str:
     """What a balanced training set depends on: the split (dataset, task, protocol, validation, seed, files, sampling),
     the balancing and its budget, and the fitted encoding. Architecture and loss are not in it."""
     fields = {
-        "dataset": cfg.dataset, "task": cfg.family_task, "protocol": cfg.protocol, "validation": data.splits.description["validation"],
-        "seed": cfg.seed, "files": data.splits.description["files"], "limit_rows": cfg.limit_rows, "class_floor": cfg.class_floor,
-        "balance": cfg.balance, "balance_target": cfg.balance_target, "gan_epochs": cfg.gan_epochs, "gan_seconds": cfg.gan_seconds,
+        "dataset": cfg.dataset, "task": cfg.family_task, "protocol": cfg.protocol,
+        "validation": data.splits.description["validation"], "seed": cfg.seed, "files": data.splits.description["files"],
+        "limit_rows": cfg.limit_rows, "class_floor": cfg.class_floor,
+        "balance": cfg.balance, "balance_target": cfg.balance_target,
+        "gan_epochs": cfg.gan_epochs, "gan_seconds": cfg.gan_seconds,
         "encoding": [f.model_dump(mode="json") for f in data.encoder.features], "encoded_features": data.encoder.encoded_features,
         "train_rows": len(data.train[1]),
     }  # fmt: skip
@@ -114,9 +120,12 @@ def balance_training(cfg: TrainConfig, data: Encoded) -> tuple[np.ndarray, np.nd
         return _balance(cfg, data)
     path = Path(cfg.balanced_cache) / f"{balanced_key(cfg, data)}.npz"
     if path.is_file():
+        started = time.perf_counter()
         with np.load(path) as stored:
-            report = json.loads(str(stored["report"])) | {"cached": str(path)}
-            return stored["X"], stored["y"], report
+            X_bal, y_bal, report = stored["X"], stored["y"], json.loads(str(stored["report"]))
+        # "seconds" is this run's cost of the step; the resampling's own stays beside it
+        seconds = round(time.perf_counter() - started, 2)
+        return X_bal, y_bal, report | {"cached_from": str(path), "resampled_seconds": report["seconds"], "seconds": seconds}
     X_bal, y_bal, report = _balance(cfg, data)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(f".{os.getpid()}.npz")  # written whole, then renamed: a reader never sees half a file

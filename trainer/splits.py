@@ -3,7 +3,8 @@
 nsl-kdd, official protocol: train on KDDTrain+ less a validation part, test on KDDTest+, and report
 KDDTest-21 as a second test set. The validation part is, by default ("subtypes"), whole attack subtypes
 held out of KDDTrain+ plus a stratified random share of the rest, so that it holds attacks training
-lacks as KDDTest+ does (see `hold_out_subtypes`); "random" is the stratified random share alone. nsl-kdd, random protocol (the one behind the 0.99
+lacks as KDDTest+ does (see `hold_out_subtypes`); "random" is the stratified random share alone.
+nsl-kdd, random protocol (the one behind the 0.99
 figures in the literature): KDDTrain+ and KDDTest+ pooled, stratified 80/20, then validation from
 the 80. Other datasets: stratified train / validation / test of their files.
 """
@@ -16,6 +17,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from preprocess.defaults import PROTOCOLS, VALIDATIONS
+from trainer.config import default_validation
 from trainer.datasets import DatasetSpec
 from trainer.load import DataError, Labeled, load
 
@@ -41,11 +43,6 @@ def _concat(parts: list[Labeled], source: str) -> Labeled:
         source,
         pd.concat([p.subtypes for p in parts], ignore_index=True),
     )
-
-
-def default_validation(dataset: str, protocol: str) -> str:
-    """Held-out subtypes where the test file holds subtypes training lacks (nsl-kdd, official); random elsewhere."""
-    return "subtypes" if dataset == "nsl-kdd" and protocol == "official" else "random"
 
 
 def hold_out_subtypes(data: Labeled, normal: str, share: float, seed: int) -> dict[str, dict[str, int]]:
@@ -83,8 +80,9 @@ def _validation_split(data: Labeled, kind: str, normal: str, seed: int) -> tuple
     validation = _concat([data.take(np.flatnonzero(is_held)), random_part], data.source)
     description = {
         "kind": kind,
-        "rule": f"per attack family, whole subtypes other than the largest, in an order shuffled by the seed, each taken when it"
-        f" brings the held-out rows closer to {SUBTYPE_SHARE:g} of the family; plus a stratified random {VALIDATION_SHARE:g} of the rest",
+        "rule": "per attack family, whole subtypes other than the largest, in an order shuffled by the seed, each taken when"
+        f" it brings the held-out rows closer to {SUBTYPE_SHARE:g} of the family; plus a stratified random"
+        f" {VALIDATION_SHARE:g} of the rest",
         "subtype_share": SUBTYPE_SHARE,
         "random_share": VALIDATION_SHARE,
         "held_out_subtypes": held,
@@ -142,7 +140,7 @@ def make_splits(
     if validation_kind not in VALIDATIONS:
         raise DataError(f"unknown validation {validation_kind!r}: use one of {', '.join(VALIDATIONS)}")
     if validation_kind == "subtypes" and (spec.name != "nsl-kdd" or protocol != "official"):
-        raise DataError("--validation subtypes applies to nsl-kdd's official protocol only (its test file holds subtypes training lacks)")
+        raise DataError("--validation subtypes applies to nsl-kdd's official protocol only (its test file has new subtypes)")
     validation_description = {"kind": "random", "random_share": VALIDATION_SHARE}
     paths = [Path(p) for p in files] if files else [Path(data_dir) / f for f in spec.default_files]
     if spec.name == "nsl-kdd":
@@ -150,7 +148,8 @@ def make_splits(
             raise DataError("nsl-kdd needs a training file and a test file (KDDTrain+, KDDTest+[, KDDTest-21])")
         train_full, *tests = [sample_rows(load(spec, task, p), limit_rows, seed, class_floor) for p in paths]
         if protocol == "official":
-            train, validation, validation_description = _validation_split(train_full, validation_kind, spec.normal_class[task], seed)
+            normal = spec.normal_class[task]
+            train, validation, validation_description = _validation_split(train_full, validation_kind, normal, seed)
             test, extra = tests[0], {t.source: t for t in tests[1:]}
         elif protocol == "random":
             pooled = _concat([train_full, tests[0]], f"{train_full.source}+{tests[0].source}")

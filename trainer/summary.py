@@ -3,11 +3,21 @@
 import json
 from pathlib import Path
 
-from trainer.baseline import baselines_of
-
 
 def _pct(value) -> str:
     return "n/a" if value is None else f"{100 * value:.1f}"
+
+
+def baselines_of(metrics: dict) -> dict[str, dict]:
+    """A run's classical baselines, name -> result; a run written before gradient boosting joined holds the forest
+    alone, as "baseline"."""
+    if "baselines" in metrics:
+        return metrics["baselines"]
+    return {"random-forest": metrics["baseline"]} if "baseline" in metrics else {}
+
+
+def _caught(found: dict) -> str:
+    return f"{_pct(found['caught'])} ({_pct(found['called_attack'])}) of {found['rows']}"
 
 
 def write_summary(root: Path) -> Path:
@@ -38,7 +48,8 @@ def write_summary(root: Path) -> Path:
         recall = ", ".join(f"{c} {_pct(v['recall'])}" for c, v in test["per_class"].items())
         extra = "; ".join(f"{name}: {_pct(t['accuracy'])}" for name, t in m.get("extra_tests", {}).items()) or "n/a"
         anchors = baselines_of(m)
-        forest_text = "; ".join(f"{name}: {_pct(b['test']['accuracy'])} / {_pct(b['test']['f1_macro'])}" for name, b in anchors.items()) or "not run"
+        scores = (f"{name}: {_pct(b['test']['accuracy'])} / {_pct(b['test']['f1_macro'])}" for name, b in anchors.items())
+        forest_text = "; ".join(scores) or "not run"
         lines.append(
             f"| {m['model_id']} | {m['balancing']['method']} (target {m['balancing']['target']}) | {m['split']['protocol']} "
             f"| {_pct(test['accuracy'])} | {_pct(test['f1_macro'])} | {_pct(test['f1_weighted'])} | {_pct(test['false_alarm_rate'])} "
@@ -49,14 +60,14 @@ def write_summary(root: Path) -> Path:
             found = scores.get("alerts")
             if found:
                 unseen = found.get("unseen_attacks")
-                unseen_text = f"{_pct(unseen['caught'])} ({_pct(unseen['called_attack'])}) of {unseen['rows']}" if unseen else "none"
+                unseen_text = _caught(unseen) if unseen else "none"
                 alert_lines.append(
                     f"| {m['model_id']} | {split} | {_pct(found['normal_flagged_unknown'])} | {_pct(found['normal_alerted'])} "
                     f"| {_pct(found['attack_caught'])} | {unseen_text} |"
                 )
         per_type = test.get("alerts", {}).get("unseen_attack_types")
         if per_type:
-            listed = ", ".join(f"{name} {_pct(t['caught'])} ({_pct(t['called_attack'])}) of {t['rows']}" for name, t in per_type.items())
+            listed = ", ".join(f"{name} {_caught(t)}" for name, t in per_type.items())
             unseen_lines.append(f"- `{m['model_id']}`, test, per unseen attack type, caught (called attack) of rows: {listed}")
         commands.append(f"- `{m['model_id']}`: `{m['command']}` (seed {m['split']['seed']}, files {', '.join(m['split']['files'])})")
     if alert_lines:  # models trained before alerts were measured have none

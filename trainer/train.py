@@ -234,7 +234,7 @@ def metadata(
 def members(cfg: TrainConfig, histories: list[dict]) -> list[dict]:
     """An ensemble's networks: each one's seed, epochs and best validation loss (the weights it kept)."""
     return [
-        {"architecture": cfg.architecture, "seed": seed, "epochs_run": len(h["loss"]), "best_val_loss": round(min(h["val_loss"]), 5)}
+        {"architecture": cfg.architecture, "seed": seed, "epochs_run": len(h["loss"]), "best_val_loss": min(h["val_loss"])}
         for seed, h in zip(member_seeds(cfg), histories, strict=True)
     ]
 

@@ -41,20 +41,13 @@ def add_parser(subparsers) -> None:
     parser.add_argument(
         "-o", "--output", type=Path, required=True, help=f"output file; format from the suffix: {', '.join(FORMATS)}"
     )
-    parser.add_argument(
-        "--idle-timeout",
-        type=_positive(int),
-        default=IDLE_TIMEOUT_S,
-        metavar="S",
-        help=f"end a flow after S seconds without packets (default {IDLE_TIMEOUT_S}, as nProbe)",
-    )
-    parser.add_argument(
-        "--active-timeout",
-        type=_positive(int),
-        default=ACTIVE_TIMEOUT_S,
-        metavar="S",
-        help=f"split a flow still active after S seconds (default {ACTIVE_TIMEOUT_S}, as nProbe)",
-    )
+    for flag, default, meaning in (
+        ("--idle-timeout", IDLE_TIMEOUT_S, "end a flow after S seconds without packets"),
+        ("--active-timeout", ACTIVE_TIMEOUT_S, "split a flow still active after S seconds"),
+    ):
+        parser.add_argument(
+            flag, type=_positive(int), default=default, metavar="S", help=f"{meaning} (default {default}, as nProbe)"
+        )
     parser.add_argument(
         "--encoding",
         choices=ENCODINGS,

@@ -51,3 +51,35 @@ require_token() {
 auth_header() {
     printf 'Authorization: Bearer %s\n' "$NIDS_TOKEN"
 }
+
+# predict PATH VIEW USAGE OPTIONS [OPTION VALUE]... FILE: what predict.sh and predict-batch.sh share. OPTIONS
+# names, space-separated, the options (each with a value) the script takes; request.py builds the body from FILE
+# and them, POST PATH sends it and show.py prints the answer as VIEW. Any other command line ends with USAGE.
+predict() {
+    local path=$1 view=$2 usage=$3 accepted options=() answer
+    read -r -a accepted <<<"$4"
+    shift 4
+    while [ $# -gt 1 ]; do
+        is_one_of "$1" "${accepted[@]}" || die "$usage"
+        options+=("$1" "$2")
+        shift 2
+    done
+    [ $# -eq 1 ] || die "$usage"
+    require_token
+
+    request=$(mktemp) # global: the EXIT trap runs after this function has returned
+    trap 'rm -f "$request"' EXIT
+    python3 "$LIB_DIR/request.py" ${options[@]+"${options[@]}"} -- "$1" >"$request"
+    answer=$(auth_header | api POST "$path" --header @- --header 'Content-Type: application/json' --data-binary @"$request")
+    printf '%s' "$answer" | python3 "$LIB_DIR/show.py" "$view"
+}
+
+# is_one_of WORD CHOICE...: whether WORD is one of the CHOICEs.
+is_one_of() {
+    local word=$1 choice
+    shift
+    for choice; do
+        [ "$word" = "$choice" ] && return 0
+    done
+    return 1
+}

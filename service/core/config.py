@@ -64,6 +64,11 @@ class Settings(BaseSettings):
     )
     onnx_intra_op_threads: int = Field(1, ge=1, description="threads one inference may use")
     onnx_inter_op_threads: int = Field(1, ge=1)
+    metrics_enabled: bool = Field(True, description="Prometheus metrics at /metrics (or on metrics_port), open like /healthz")
+    metrics_port: int | None = Field(
+        None, ge=1, le=65535, description="serve /metrics on this port of `host` instead of the API's (python -m service only)"
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="of the JSON log lines on stderr")
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     workers: int = Field(1, ge=1)

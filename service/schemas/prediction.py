@@ -43,6 +43,8 @@ class PredictionSchemas:
 
     single: Any
     batch: Any
+    single_models: list[type[BaseModel]]
+    batch_models: list[type[BaseModel]]
     single_examples: dict[str, dict]
     batch_examples: dict[str, dict]
 
@@ -71,6 +73,8 @@ def prediction_schemas(
     return PredictionSchemas(
         single=_tagged(singles),
         batch=_tagged(batches),
+        single_models=singles,
+        batch_models=batches,
         single_examples={
             f"{dataset}: {label}": {
                 "summary": f"{dataset}: a real {label} record",

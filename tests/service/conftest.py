@@ -185,3 +185,10 @@ def bare_client(tmp_path_factory, artifacts_dir, make_settings) -> Iterator[Test
     (root / model_id / "metadata.json").write_text(meta.model_dump_json())
     with TestClient(create_app(make_settings(artifacts_dir=root))) as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def two_workers(start_service) -> Iterator[Server]:
+    """`python -m service` with two uvicorn workers, shared by the metrics and log tests (which compare before/after)."""
+    with start_service(workers=2) as service:
+        yield service

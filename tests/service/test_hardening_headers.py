@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from service.core.config import Settings
 from service.main import create_app
 from service.middleware import RequestIdMiddleware
-from service.registry import ServedModel
+from inference import Model
 
 STRICT_CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'"
 
@@ -120,10 +120,10 @@ def test_no_secret_or_traceback_in_any_answer_or_log_line(
 ):
     set_rate_limits(login_limit_per_username="2/minute")
 
-    def explode(self, records):
+    def explode(self, encoded):
         raise RuntimeError(f"model failed, key {signing_key}")
 
-    monkeypatch.setattr(ServedModel, "predict", explode)
+    monkeypatch.setattr(Model, "predict_encoded", explode)
     dataset, by_class = next(iter(examples.items()))
     secret_password = f"pw-{signing_key}"
     with caplog.at_level(logging.DEBUG):

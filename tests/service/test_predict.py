@@ -7,7 +7,7 @@ import math
 import pytest
 
 from preprocess.metadata import CategoricalFeature, NumericFeature
-from service.registry import ServedModel
+from inference import Model
 
 
 def _reference(index, metadata) -> dict:
@@ -207,10 +207,10 @@ def test_oversized_body_is_413_before_parsing(client, auth):
 
 
 def test_unexpected_error_is_a_generic_500_with_a_request_id(client, auth, examples, monkeypatch, caplog):
-    def explode(self, records):
+    def explode(self, encoded):
         raise RuntimeError("secret internal detail")
 
-    monkeypatch.setattr(ServedModel, "predict", explode)
+    monkeypatch.setattr(Model, "predict_encoded", explode)
     dataset, by_class = next(iter(examples.items()))
     with caplog.at_level(logging.ERROR, logger="service.middleware"):
         response = client.post("/predict", headers=auth, json={"dataset": dataset, "record": next(iter(by_class.values()))})

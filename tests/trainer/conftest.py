@@ -10,10 +10,10 @@ import pytest
 
 from trainer import experiment
 from trainer.__main__ import parser
+from trainer.config import default_validation
 from trainer.evaluate import evaluate
 from trainer.experiment import Cell
 from trainer.gan import FeatureLayout, GanConfig, gan_oversample
-from trainer.splits import default_validation
 
 NSL_KDD_20_PERCENT = "nsl-kdd/KDDTrain+_20Percent.txt.gz"  # under the data_dir fixture (tests/conftest.py)
 NSL_KDD_CATEGORICAL = (1, 2, 3)  # protocol_type, service, flag

@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 
 from preprocess.defaults import ARCHITECTURES, BALANCINGS, LOSSES, PROTOCOLS
+from trainer.config import default_validation
 from trainer.datasets import DATASETS
 from trainer.experiment import Cell, finished_cells
-from trainer.splits import default_validation
 
 ARCH_LABELS = {"cnn": "CNN", "cnn-lstm": "CNN + LSTM"}
 BALANCING_LABELS = {"none": "None", "ros": "ROS", "smote": "SMOTE", "adasyn": "ADASYN", "gan": "GAN", "hybrid": "Data Balancing"}

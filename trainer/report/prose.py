@@ -117,7 +117,8 @@ def _baseline_sentence(frame: pd.DataFrame) -> list[str]:
         if baseline.empty or neural.empty:
             continue
         below = int((neural < baseline.mean()).sum())
-        lines.append(f"- {BASELINE_LABELS[name]}: macro-F1 {baseline.mean():.{DECIMALS}f}, above {below} of the {len(neural)} neural models' means.")
+        mean = f"{baseline.mean():.{DECIMALS}f}"
+        lines.append(f"- {BASELINE_LABELS[name]}: macro-F1 {mean}, above {below} of the {len(neural)} neural models' means.")
     return lines
 
 

@@ -1,7 +1,7 @@
 // The CSV page: parse a file of dataset rows in the browser, check its columns against the model,
 // post it to /predict/batch in chunks of at most the API's batch limit, then show and offer the results.
 import { api, loadCatalog, problems } from "./api.js";
-import { el, nameList, percent, setChildren, table } from "./dom.js";
+import { el, nameList, percent, setChildren, setPage, table } from "./dom.js";
 import { modelSelect, verdict } from "./models-select.js";
 
 const SHOWN_ROWS = 1000; // the table stops there; the download has every row
@@ -229,15 +229,11 @@ export async function render(view) {
     }
   });
   describeColumns(picker.selected());
-  setChildren(
+  setPage(
     view,
-    el("h1", { id: "batch-title", tabindex: "-1" }, "Check a CSV file"),
-    el(
-      "p",
-      { class: "lead" },
-      `Rows of a dataset file with its own column names in a header row; label and identifier columns are accepted and ignored. ` +
-        `Large files go to the API ${limit} rows at a time.`,
-    ),
+    "Check a CSV file",
+    `Rows of a dataset file with its own column names in a header row; label and identifier columns are accepted and ignored. ` +
+      `Large files go to the API ${limit} rows at a time.`,
     form,
     status,
     problemsBox,

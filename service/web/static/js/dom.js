@@ -20,6 +20,19 @@ export function setChildren(node, ...children) {
   node.replaceChildren(...present(children));
 }
 
+/**
+ * Fills a console page (a view section of index.html): its heading, a lead paragraph, then the content. The heading
+ * takes the id the section's aria-labelledby names, and tabindex -1 so that the app can move the focus to it.
+ */
+export function setPage(view, title, lead, ...content) {
+  setChildren(
+    view,
+    el("h1", { id: view.getAttribute("aria-labelledby"), tabindex: "-1" }, title),
+    el("p", { class: "lead" }, lead),
+    content,
+  );
+}
+
 export function el(tag, attributes = {}, ...children) {
   return build(document.createElement(tag), attributes, children);
 }

@@ -1,6 +1,6 @@
 // The models page: each served model's test metrics, balancing and the figures the trainer drew.
 import { api, loadCatalog } from "./api.js";
-import { el, percent, setChildren, svg, table } from "./dom.js";
+import { el, percent, setChildren, setPage, svg, table } from "./dom.js";
 
 const FIGURES = {
   confusion_matrix: "Confusion matrix on the test set",
@@ -152,14 +152,10 @@ function modelSection(model) {
 
 export async function render(view) {
   const { models } = await loadCatalog();
-  setChildren(
+  setPage(
     view,
-    el("h1", { id: "models-title", tabindex: "-1" }, "Models"),
-    el(
-      "p",
-      { class: "lead" },
-      "Measured by the trainer on held-out test data never used for training or model choice.",
-    ),
+    "Models",
+    "Measured by the trainer on held-out test data never used for training or model choice.",
     summaryTable(models),
     models.map(modelSection),
   );

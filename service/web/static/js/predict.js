@@ -1,7 +1,7 @@
 // The single-record page: a form generated from the chosen model's feature list, its real examples, and the verdict.
 import { api, loadCatalog, problems } from "./api.js";
 import { contributionChart, probabilityChart } from "./chart.js";
-import { el, percent, setChildren } from "./dom.js";
+import { el, percent, setChildren, setPage } from "./dom.js";
 import { modelSelect, verdict } from "./models-select.js";
 
 const MIN_GROUP = 3; // fewer fields sharing a name prefix stay with the other numeric fields
@@ -235,14 +235,10 @@ export async function render(view) {
 
   form.append(el("div", { class: "toolbar" }, picker.field, examples), fields);
   showModel(picker.selected());
-  setChildren(
+  setPage(
     view,
-    el("h1", { id: "predict-title", tabindex: "-1" }, "Check one connection"),
-    el(
-      "p",
-      { class: "lead" },
-      "Each field is a column of the model's dataset, with the range and values seen in training.",
-    ),
+    "Check one connection",
+    "Each field is a column of the model's dataset, with the range and values seen in training.",
     el("div", { class: "predict-layout" }, form, el("aside", { class: "card side" }, submit, result)),
   );
 }

@@ -1,0 +1,72 @@
+"""Logs of `python -m service`: JSON lines, one per request with its id, user, model, status and latency,
+and never a record's content, a token or a password."""
+
+import json
+import time
+import uuid
+
+import httpx
+
+from tests.service.conftest import PASSWORD
+
+
+def _lines(log_text: str) -> list[dict]:
+    lines = [line for line in log_text.splitlines() if line.strip()]
+    parsed = []
+    for line in lines:
+        parsed.append(json.loads(line))  # every line is JSON: a plain-text line fails here
+    return parsed
+
+
+def _wait_for(log, request_id: str) -> dict:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        found = [line for line in _lines(log.read_text()) if line.get("request_id") == request_id and line["event"] == "request"]
+        if found:
+            return found[0]
+        time.sleep(0.1)
+    raise AssertionError(f"no access-log line for {request_id}")
+
+
+def test_a_request_line_has_its_fields_and_no_secret(two_workers, examples):
+    username = f"log-{uuid.uuid4().hex[:8]}"
+    password = f"{PASSWORD} {uuid.uuid4().hex}"
+    dataset, by_class = next(iter(examples.items()))
+    record = next(iter(by_class.values()))
+    with httpx.Client(base_url=two_workers.url, timeout=60) as client:
+        assert client.post("/auth/register", json={"username": username, "password": password}).status_code == 201
+        assert client.post("/auth/token", data={"username": username, "password": password + "x"}).status_code == 401
+        token = client.post("/auth/token", data={"username": username, "password": password}).json()["access_token"]
+        me = client.get("/auth/me", headers={"Authorization": f"Bearer {token}"}).json()
+        response = client.post(
+            "/predict", headers={"Authorization": f"Bearer {token}", "X-Request-ID": f"log-test-{username}"},
+            json={"dataset": dataset, "record": record},
+        )  # fmt: skip
+        assert response.status_code == 200
+        csv_id = f"log-csv-{username}"
+        header = ",".join(record)
+        values = ",".join(str(v) for v in record.values())
+        csv = client.post(
+            "/predict/batch", params={"dataset": dataset}, content=f"{header}\n{values}\n".encode(),
+            headers={"Authorization": f"Bearer {token}", "content-type": "text/csv", "X-Request-ID": csv_id},
+        )  # fmt: skip
+        assert csv.status_code == 200, csv.text
+    line = _wait_for(two_workers.log, f"log-test-{username}")
+    assert line["level"] == "info" and line["logger"] == "service.access" and line["timestamp"].endswith("Z")
+    assert (line["method"], line["path"], line["route"], line["status"]) == ("POST", "/predict", "/predict", 200)
+    assert line["user_id"] == me["id"] and line["model"] == response.json()["model"] and line["records"] == 1
+    assert 0 < line["latency_ms"] < 60_000
+    assert _wait_for(two_workers.log, csv_id)["records"] == 1
+    text = two_workers.log.read_text()
+    assert token not in text and token.split(".")[2] not in text  # not even the signature
+    assert password not in text
+    # No record content: a value only a record carries (a long float, a rare category) is not in the log.
+    distinctive = [v for v in record.values() if isinstance(v, float) and len(repr(v)) > 6]
+    assert all(f"{v!r}" not in text for v in distinctive)
+    assert values not in text and header not in text
+
+
+def test_uvicorn_lines_are_json_too(two_workers):
+    lines = _lines(two_workers.log.read_text())
+    assert any(line["logger"].startswith("uvicorn") for line in lines)  # its start-up lines, rendered by ours
+    assert not any(line["logger"] == "uvicorn.access" for line in lines)  # replaced by service.access

@@ -1,0 +1,99 @@
+"""GET /metrics: Prometheus text that sums every worker of `python -m service` and counts what was asked and answered."""
+
+import uuid
+from collections import Counter
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.service.conftest import PASSWORD
+
+
+def _samples(text: str) -> Counter:
+    """(sample name, sorted labels) -> value."""
+    values = Counter()
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            values[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return values
+
+
+def _scrape(client: httpx.Client) -> Counter:
+    response = client.get("/metrics")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
+    return _samples(response.text)
+
+
+def _value(samples: Counter, name: str, **labels) -> float:
+    """The sum over the samples of `name` whose labels include `labels`."""
+    return sum(v for (n, ls), v in samples.items() if n == name and set(labels.items()) <= set(ls))
+
+
+def test_counts_after_known_requests_across_two_workers(two_workers, examples, index):
+    with httpx.Client(base_url=two_workers.url, timeout=60) as client:
+        before = _scrape(client)
+        username = f"metrics-{uuid.uuid4().hex[:8]}"
+        assert client.post("/auth/register", json={"username": username, "password": PASSWORD}).status_code == 201
+        failed = [client.post("/auth/token", data={"username": username, "password": "wrong password"}) for _ in range(3)]
+        refused = Counter(r.status_code for r in failed)  # 401s, then 429 once the per-username limit is reached
+        token = client.post("/auth/token", data={"username": username, "password": PASSWORD}).json()["access_token"]
+        auth = {"Authorization": f"Bearer {token}"}
+        dataset, by_class = next(iter(examples.items()))
+        labels, attacks = Counter(), 0
+        for _ in range(4):  # several requests, so both workers answer some
+            for record in by_class.values():
+                answer = client.post("/predict", headers=auth, json={"dataset": dataset, "record": record})
+                assert answer.status_code == 200
+                labels[(answer.json()["model"], answer.json()["prediction"]["label"])] += 1
+                attacks += answer.json()["prediction"]["is_attack"]
+        batch = client.post("/predict/batch", headers=auth, json={"dataset": dataset, "records": list(by_class.values())})
+        assert batch.status_code == 200
+        for p in batch.json()["predictions"]:
+            labels[(batch.json()["model"], p["label"])] += 1
+            attacks += p["is_attack"]
+        assert client.get("/no-such-page").status_code == 404
+        after = _scrape(client)
+
+    def delta(name: str, **labels_) -> float:
+        return _value(after, name, **labels_) - _value(before, name, **labels_)
+
+    singles = 4 * len(by_class)
+    assert delta("nids_http_requests_total", method="POST", route="/predict", status="200") == singles
+    assert delta("nids_http_request_duration_seconds_count", method="POST", route="/predict", status="200") == singles
+    assert delta("nids_http_requests_total", method="POST", route="/predict/batch", status="200") == 1
+    assert delta("nids_http_requests_total", route="unmatched", status="404") == 1  # no raw path as a label value
+    assert delta("nids_failed_logins_total") == refused[401]
+    assert delta("nids_rate_limited_total", route="/auth/token") == refused[429]
+    for (model, label), count in labels.items():
+        assert delta("nids_predictions_total", model=model, label=label) == count
+    assert delta("nids_predictions_total") == singles + len(by_class)
+    assert delta("nids_predictions_total", is_attack="true") == attacks
+    model = batch.json()["model"]
+    assert delta("nids_batch_records_count", model=model, format="json") == 1
+    assert delta("nids_batch_records_sum", model=model, format="json") == len(by_class)
+    assert delta("nids_preprocess_seconds_count", model=model) == singles + 1
+    assert delta("nids_inference_seconds_count", model=model) == singles + 1
+    # One truth across workers: each model counted once, however many workers serve it.
+    for entry in index["models"]:
+        assert _value(after, "nids_model_loaded", model=entry["id"]) == 1
+
+
+def test_metrics_can_be_switched_off(make_settings):
+    from fastapi.testclient import TestClient
+
+    from service.main import create_app
+
+    with TestClient(create_app(make_settings(metrics_enabled=False))) as client:
+        assert client.get("/metrics").status_code == 404
+
+
+def test_metrics_on_their_own_port(start_service):
+    with httpx.Client() as probe, __import__("socket").socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        with start_service(NIDS_METRICS_PORT=str(port)) as service:
+            assert probe.get(f"{service.url}/metrics").status_code == 404  # not on the API's port
+            assert probe.get(f"{service.url}/healthz").status_code == 200
+            samples = _samples(probe.get(f"http://127.0.0.1:{port}/metrics").text)
+            assert _value(samples, "nids_http_requests_total", route="/healthz", status="200") >= 1
