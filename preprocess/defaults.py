@@ -12,6 +12,11 @@ TASKS = ("binary", "multiclass")
 ARCHITECTURES = ("cnn", "cnn-lstm")
 PROTOCOLS = ("official", "random")  # how nsl-kdd is split; the other datasets have one stratified split
 BALANCINGS = ("none", "ros", "smote", "adasyn", "gan", "hybrid")
+# How the validation split is drawn from the training data: a stratified random share, or (nsl-kdd official
+# protocol, its default) whole attack subtypes held out as well, as the test file holds attacks training lacks.
+VALIDATIONS = ("random", "subtypes")
+# The training loss: plain, class-weighted, focal, or logit-adjusted by the training priors; crossentropy first (the default).
+LOSSES = ("crossentropy", "class-weight", "focal", "logit-adjust")
 
 # The real datasets: --data-dir, else $NIDS_DATA_DIR, else this folder, relative to the working
 # directory (beside the checkout when a command runs from the repository root).
@@ -26,3 +31,9 @@ GAN_SECONDS = 180.0
 def data_dir(value: str | Path | None = None) -> Path:
     """The data directory a command should read: its option, else the environment, else the default."""
     return Path(value or os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR)
+
+# Unseen-attack detectors a model can carry as its ONNX graph's second output; the first is the default, as the one that
+# caught most held-out attack subtypes on nsl-kdd's validation split at the same normal budget (every run records each
+# candidate's validation numbers in metrics.json, novelty.validation_candidates).
+NOVELTY_METHODS = ("input-mahalanobis", "mahalanobis", "energy", "none")
+NOVELTY_BUDGET = 0.02  # the share of normal validation records a detector's threshold may flag

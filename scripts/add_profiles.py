@@ -1,7 +1,7 @@
 """Add the training profile (drift) and background rows (explanations) to shipped models that lack them.
 
 Each model's training split is rebuilt exactly as the trainer built it, from the configuration in its
-metrics.json (dataset, task, protocol, seed, limit_rows, class_floor), and checked against the row and class
+metrics.json (dataset, task, protocol, seed, limit_rows, class_floor, validation), and checked against the row and class
 counts its metadata recorded; then `training_profile` and `background` are written into its metadata.json.
 The ONNX file, and so the sha256 in the metadata, stay as they are.
 
@@ -30,6 +30,7 @@ def training_split(
     seed: int,
     limit_rows: int | None,
     class_floor: int,
+    validation: str,
     root: Path,
 ) -> Labeled:
     # Binary models are trained on the attack families (trainer.train.run), so their split is the multiclass one.
@@ -43,6 +44,7 @@ def training_split(
         None,
         limit_rows,
         class_floor,
+        validation,
     ).train
 
 
@@ -50,7 +52,8 @@ def add_profile(folder: Path, root: Path, force: bool) -> str:
     meta = load_metadata(folder / "metadata.json")
     if meta.training_profile is not None and meta.background is not None and not force:
         return f"{meta.model_id}: already has both, kept"
-    config = json.loads((folder / "metrics.json").read_text())["config"]
+    metrics = json.loads((folder / "metrics.json").read_text())
+    config = metrics["config"]
     train = training_split(
         config["dataset"],
         config["task"],
@@ -58,6 +61,7 @@ def add_profile(folder: Path, root: Path, force: bool) -> str:
         config["seed"],
         config["limit_rows"],
         config.get("class_floor", 0),
+        metrics["split"].get("validation", {}).get("kind", "random"),  # what ran; before the option existed, random
         root,
     )
     recorded = meta.training["rows"]["train"], meta.training["class_counts"]["train"]

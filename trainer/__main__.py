@@ -11,8 +11,11 @@ from preprocess.defaults import (
     DATA_DIR_ENV,
     DATASET_IDS,
     DEFAULT_DATA_DIR,
+    LOSSES,
+    NOVELTY_METHODS,
     PROTOCOLS,
     TASKS,
+    VALIDATIONS,
     data_dir,
 )
 from trainer.config import TrainConfig, default
@@ -47,6 +50,13 @@ def _positive(kind):
     return parse
 
 
+def _share(text: str) -> float:
+    value = float(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="trainer", description=__doc__)
     sub = top.add_subparsers(dest="command", required=True)
@@ -73,15 +83,28 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--balance", default=default("balance"), choices=BALANCINGS)
     train.add_argument("--balance-target", type=_positive(float), default=default("balance_target"), help="fill each class to this share of the majority class")
     train.add_argument("--protocol", default=default("protocol"), choices=PROTOCOLS, help="nsl-kdd split protocol")
+    train.add_argument(
+        "--validation", choices=VALIDATIONS, help="validation split (default: subtypes for nsl-kdd official, else random)"
+    )
+    train.add_argument("--loss", default=default("loss"), choices=LOSSES, help="class counts: after balancing")
+    train.add_argument("--focal-gamma", type=_positive(float), default=default("focal_gamma"), help="with --loss focal")
+    train.add_argument("--logit-tau", type=_positive(float), default=default("logit_tau"), help="with --loss logit-adjust")
     train.add_argument("--seed", type=int, default=default("seed"))
     train.add_argument("--epochs", type=_positive(int), default=default("epochs"))
     train.add_argument("--batch-size", type=_positive(int), default=default("batch_size"))
     train.add_argument("--limit-rows", type=_positive(int), help="stratified sample of each file, for quick runs")
     train.add_argument("--class-floor", type=_positive(int), default=default("class_floor"), help="with --limit-rows: keep at least this many rows of every class (all of a smaller one)")
     train.add_argument("--file", action="append", type=Path, dest="files", help="data file(s) instead of the dataset's defaults")
-    train.add_argument("--no-baseline", action="store_true", help="skip the random-forest baseline")
+    train.add_argument("--no-baseline", action="store_true", help="skip the classical baselines (forest, boosting)")
     train.add_argument("--gan-epochs", type=_positive(int), default=default("gan_epochs"))
     train.add_argument("--gan-seconds", type=_positive(float), default=default("gan_seconds"))
+    novelty_help = "unseen-attack detector, the graph's second output"
+    train.add_argument("--novelty", default=default("novelty"), choices=NOVELTY_METHODS, help=novelty_help)
+    budget_help = "at most this share of normal validation records flagged unknown"
+    train.add_argument("--novelty-budget", type=_share, default=default("novelty_budget"), help=budget_help)
+    seeds_help = "networks trained (seeds seed, seed+1, ...) and served as their mean"
+    train.add_argument("--ensemble-seeds", type=_positive(int), default=default("ensemble_seeds"), help=seeds_help)
+    train.add_argument("--balanced-cache", type=Path, help="folder of balanced training sets, reused or written")
 
     ship = sub.add_parser("ship", help="retrain every shipped model into the artifacts folder (one process each)")
     common(ship)
@@ -95,6 +118,8 @@ def parser() -> argparse.ArgumentParser:
     experiment.add_argument("--protocols", nargs="+", default=list(PROTOCOLS), choices=PROTOCOLS)
     experiment.add_argument("--archs", nargs="+", default=list(ARCHITECTURES), choices=ARCHITECTURES)
     experiment.add_argument("--balances", nargs="+", default=list(BALANCINGS), choices=BALANCINGS)
+    experiment.add_argument("--losses", nargs="+", default=[default("loss")], choices=LOSSES, help="cells per loss")
+    experiment.add_argument("--validations", nargs="+", choices=VALIDATIONS, help="cells per validation kind, where it applies")
     experiment.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     experiment.add_argument("--epochs", type=_positive(int), default=FULL_EPOCHS)
     experiment.add_argument("--limit-rows", type=_positive(int), help="stratified sample of each file")
@@ -135,17 +160,22 @@ def main(argv: list[str] | None = None) -> int:
             run(
                 TrainConfig(
                     dataset=args.dataset, task=args.task, architecture=args.arch, balance=args.balance,
-                    balance_target=args.balance_target, protocol=args.protocol, seed=args.seed, epochs=args.epochs,
+                    balance_target=args.balance_target, protocol=args.protocol, validation=args.validation, loss=args.loss,
+                    focal_gamma=args.focal_gamma, logit_tau=args.logit_tau, seed=args.seed, epochs=args.epochs,
                     batch_size=args.batch_size, limit_rows=args.limit_rows, class_floor=args.class_floor, data_dir=data, files=args.files or [],
                     out_dir=args.out or default("out_dir"), run_baseline=not args.no_baseline,
-                    gan_epochs=args.gan_epochs, gan_seconds=args.gan_seconds,
+                    gan_epochs=args.gan_epochs, gan_seconds=args.gan_seconds, balanced_cache=args.balanced_cache,
+                    novelty=args.novelty, novelty_budget=args.novelty_budget, ensemble_seeds=args.ensemble_seeds,
                 )
             )  # fmt: skip
         elif args.command == "experiment":
             from trainer import experiment
 
             quick = args.quick
-            found = experiment.cells(args.datasets, args.tasks, args.protocols, args.archs, args.balances, args.seeds)
+            found = experiment.cells(
+                args.datasets, args.tasks, args.protocols, args.archs, args.balances, args.seeds,
+                args.losses, args.validations or [None],
+            )  # fmt: skip
             out = args.out or Path("reports/experiment-quick" if quick else "reports/experiment")
             experiment.run_matrix(
                 found, out, data,

@@ -3,7 +3,15 @@
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from preprocess.defaults import DEFAULT_DATA_DIR, GAN_EPOCHS, GAN_SECONDS, PROTOCOLS
+from preprocess.defaults import (
+    DEFAULT_DATA_DIR,
+    GAN_EPOCHS,
+    GAN_SECONDS,
+    LOSSES,
+    NOVELTY_BUDGET,
+    NOVELTY_METHODS,
+    PROTOCOLS,
+)
 from trainer.datasets import DATASETS, DatasetSpec
 
 
@@ -15,6 +23,10 @@ class TrainConfig:
     balance: str = "none"
     balance_target: float = 1.0
     protocol: str = PROTOCOLS[0]
+    validation: str | None = None  # one of VALIDATIONS; None: the dataset and protocol's default (trainer.splits)
+    loss: str = LOSSES[0]
+    focal_gamma: float = 2.0
+    logit_tau: float = 1.0
     seed: int = 0
     epochs: int = 30
     batch_size: int = 256
@@ -28,6 +40,10 @@ class TrainConfig:
     run_baseline: bool = True
     gan_epochs: int = GAN_EPOCHS
     gan_seconds: float = GAN_SECONDS
+    novelty: str = NOVELTY_METHODS[0]
+    novelty_budget: float = NOVELTY_BUDGET
+    ensemble_seeds: int = 1  # networks trained with seeds seed, seed + 1, ...; served as one graph of their mean
+    balanced_cache: Path | None = None  # folder of balanced training sets, reused across runs (trainer.prepare)
 
     @property
     def model_id(self) -> str:
@@ -42,6 +58,11 @@ class TrainConfig:
         """The labels the network learns. Binary models learn the attack families (the multiclass labels) and add
         their probabilities into "attack": taught that R2L and DoS differ, a detector finds more of the rare ones."""
         return "multiclass" if self.task == "binary" else self.task
+
+
+def default_validation(dataset: str, protocol: str) -> str:
+    """Held-out subtypes where the test file holds subtypes training lacks (nsl-kdd, official); random elsewhere."""
+    return "subtypes" if dataset == "nsl-kdd" and protocol == "official" else "random"
 
 
 def default(name: str):

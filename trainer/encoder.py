@@ -5,7 +5,10 @@ Rules (stated once, recorded per feature in the metadata):
 - a non-negative numeric column whose training maximum exceeds LOG_THRESHOLD (bytes, durations,
   counts) is log1p-scaled, since its values span several orders of magnitude;
 - numeric columns are then min-max scaled to [0, 1] and clipped there, so unseen extremes saturate;
-- categorical columns are one-hot encoded; a category unseen in training encodes as all zeros.
+- categorical columns are one-hot encoded; a category unseen in training encodes as all zeros;
+- a column with one value throughout the training split (NSL-KDD's num_outbound_cmds) is not encoded: the network
+  could learn nothing from it, and an unseen value would reach untrained weights. It is listed in `constant`, and the
+  model's metadata lists it among the ignored columns, so the service still accepts it.
 The service re-applies this from the metadata with numpy (`preprocess.Preprocessor`);
 tests check both give the same matrix.
 """
@@ -38,8 +41,10 @@ class Encoder:
     """The fitted transform plus its description; `features` and `encoded_features` go into metadata."""
 
     def __init__(self, spec: DatasetSpec, train: pd.DataFrame):
-        numeric = [c for c in spec.features if c not in spec.categorical]
-        categorical = [c for c in spec.features if c in spec.categorical]
+        self.constant = [c for c in spec.features if train[c].nunique(dropna=False) <= 1]
+        used = [c for c in spec.features if c not in self.constant]
+        numeric = [c for c in used if c not in spec.categorical]
+        categorical = [c for c in used if c in spec.categorical]
         values = _finite(train[numeric].astype(float))
         log_columns = [c for c in numeric if values[c].min() >= 0 and values[c].max() > LOG_THRESHOLD]
         linear_columns = [c for c in numeric if c not in log_columns]
@@ -78,7 +83,7 @@ class Encoder:
         for i, c in enumerate(categorical):
             fitted[c] = CategoricalFeature(name=c, vocabulary=[str(v) for v in onehot.categories_[i]], closed=spec.categorical[c])
 
-        self.features = [fitted[c] for c in spec.features]
+        self.features = [fitted[c] for c in used]
         self.encoded_features = (
             log_columns + linear_columns + [f"{c}={v}" for i, c in enumerate(categorical) for v in onehot.categories_[i]]
         )

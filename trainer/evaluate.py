@@ -43,3 +43,34 @@ def evaluate(y_true: np.ndarray, y_pred: np.ndarray, classes: list[str], normal_
         },
         "confusion_matrix": {"labels": classes, "rows_true_columns_predicted": matrix.tolist()},
     }
+
+
+def alerts(
+    y_true: np.ndarray, y_pred: np.ndarray, unknown: np.ndarray | None, normal: int, subtypes: np.ndarray, unseen: set[str]
+) -> dict:
+    """What an analyst is shown: a record raises an alert when it is called an attack or flagged unknown.
+
+    y_true / y_pred are output class indices, `unknown` the novelty flags (None without a detector), `subtypes` each
+    record's raw label and `unseen` the raw labels absent from the training split: per unseen attack type, the share
+    caught (called attack or flagged unknown) and the share called attack alone."""
+    flagged = np.zeros(len(y_true), dtype=bool) if unknown is None else unknown
+    is_normal, called_attack = y_true == normal, y_pred != normal
+    alert = called_attack | flagged
+
+    def share(values, rows):
+        return float(values[rows].mean()) if rows.any() else None
+
+    report = {
+        "normal_flagged_unknown": share(flagged, is_normal) if unknown is not None else None,
+        "normal_alerted": share(alert, is_normal),
+        "attack_caught": share(alert, ~is_normal),
+        "attack_called_attack": share(called_attack, ~is_normal),
+    }
+    def caught(rows):
+        return {"rows": int(rows.sum()), "caught": share(alert, rows), "called_attack": share(called_attack, rows)}
+
+    per_type = {name: caught((subtypes == name) & ~is_normal) for name in sorted(unseen & set(subtypes[~is_normal]))}
+    if per_type:
+        report["unseen_attacks"] = caught(np.isin(subtypes, list(per_type)) & ~is_normal)
+        report["unseen_attack_types"] = per_type
+    return report

@@ -1,8 +1,10 @@
-"""`trainer experiment`: the matrix datasets x tasks x protocols x architectures x balancing x seeds.
+"""`trainer experiment`: the matrix datasets x tasks x protocols x validations x architectures x balancing x losses x seeds.
 
 Each cell is one `trainer train` run in its own process (so its peak memory is its own), written to
 `<out>/cells/<cell>/`. A cell whose metrics.json exists is finished and never rerun, so an interrupted
-matrix resumes where it stopped. Every finished cell becomes rows of `<out>/results.csv`.
+matrix resumes where it stopped. Every finished cell becomes rows of `<out>/results.csv`. The balanced
+training sets are cached under `<out>/balanced/` (`trainer.prepare.balance_training`), so the cells that
+differ only in architecture or loss resample once.
 """
 
 import csv
@@ -15,7 +17,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from preprocess.defaults import ARCHITECTURES
+from preprocess.defaults import ARCHITECTURES, LOSSES
+from trainer.config import default_validation
+from trainer.summary import baselines_of
 
 # The matrix `trainer experiment` runs when not told otherwise: the datasets a product model is trained on.
 FULL_DATASETS = ("nsl-kdd", "nf-bot-iot-v2")
@@ -43,23 +47,37 @@ class Cell:
     architecture: str
     balancing: str
     seed: int
+    loss: str = LOSSES[0]
+    validation: str | None = None  # None: the dataset and protocol's default (trainer.splits.default_validation)
 
     @property
     def runs_baseline(self) -> bool:
-        """The random forest ignores architecture and balancing: fit it once per dataset, task, protocol and seed."""
-        return self.architecture == ARCHITECTURES[0] and self.balancing == "none"
+        """The baselines ignore architecture, balancing and loss: fit once per dataset, task, protocol, validation and seed."""
+        return self.architecture == ARCHITECTURES[0] and self.balancing == "none" and self.loss == LOSSES[0]
 
     @property
     def name(self) -> str:
-        return f"{self.dataset}-{self.task}-{self.protocol}-{self.architecture}-{self.balancing}-s{self.seed}"
+        """Loss and validation join the name only when not the default, so the names of earlier cells still hold."""
+        loss = f"-{self.loss}" if self.loss != LOSSES[0] else ""
+        own = self.validation in (None, default_validation(self.dataset, self.protocol))
+        validation = "" if own else f"-val-{self.validation}"
+        return f"{self.dataset}-{self.task}-{self.protocol}{validation}-{self.architecture}-{self.balancing}{loss}-s{self.seed}"
 
 
-def cells(datasets, tasks, protocols, architectures, balancings, seeds) -> list[Cell]:
+def cells(datasets, tasks, protocols, architectures, balancings, seeds, losses=LOSSES[:1], validations=(None,)) -> list[Cell]:
+    """`validations`: kinds to run where they apply (subtypes: nsl-kdd official only); None, the default, alone."""
     found = []
-    for dataset, task, protocol, arch, balancing, seed in itertools.product(datasets, tasks, protocols, architectures, balancings, seeds):
+    for dataset, task, protocol, validation, arch, balancing, loss, seed in itertools.product(
+        datasets, tasks, protocols, validations, architectures, balancings, losses, seeds
+    ):
         if protocol == "random" and dataset != "nsl-kdd":
             continue  # the other datasets have one protocol, a stratified random split
-        found.append(Cell(dataset, task, protocol, arch, balancing, seed))
+        default = default_validation(dataset, protocol)
+        if validation not in (None, default) and default == "random":
+            continue  # held-out subtypes apply to nsl-kdd's official protocol only
+        cell = Cell(dataset, task, protocol, arch, balancing, seed, loss, validation or default)
+        if cell not in found:
+            found.append(cell)
     return found
 
 
@@ -80,9 +98,11 @@ def run_matrix(cell_list: list[Cell], out: Path, data_dir: Path, epochs: int, li
             continue
         command = [
             sys.executable, "-m", "trainer", "train", "--dataset", cell.dataset, "--task", cell.task,
-            "--protocol", cell.protocol, "--arch", cell.architecture, "--balance", cell.balancing,
+            "--protocol", cell.protocol, "--arch", cell.architecture, "--balance", cell.balancing, "--loss", cell.loss,
             "--seed", str(cell.seed), "--epochs", str(epochs), "--data-dir", str(data_dir), "--out", str(folder / "run"),
-        ] + (["--limit-rows", str(limit_rows)] if limit_rows else []) + extra  # fmt: skip
+            "--balanced-cache", str(out / "balanced"),
+        ] + (["--validation", cell.validation] if cell.validation else [])
+        command += (["--limit-rows", str(limit_rows)] if limit_rows else []) + extra  # fmt: skip
         if not cell.runs_baseline:
             command.append("--no-baseline")
         print(f"{_bar(i, len(cell_list), started, ran)}  running {cell.name}", file=sys.stderr, flush=True)
@@ -101,7 +121,7 @@ def run_matrix(cell_list: list[Cell], out: Path, data_dir: Path, epochs: int, li
 
 
 RESULT_FIELDS = [
-    "dataset", "task", "protocol", "architecture", "balancing", "seed", "split",
+    "dataset", "task", "protocol", "validation", "architecture", "balancing", "loss", "seed", "split",
     "accuracy", "precision_weighted", "recall_weighted", "f1_weighted", "f1_macro", "recall_macro",
     "false_alarm_rate", "validation_f1_macro", "fit_seconds", "peak_rss_mb", "balance_seconds",
 ]  # fmt: skip
@@ -111,15 +131,15 @@ def _rows_of(metrics: dict) -> list[dict]:
     cell = metrics["cell"]
     tests = {"test": metrics["test"]} | metrics.get("extra_tests", {})
     rows = []
-    for model, source in (("model", metrics), ("baseline", metrics.get("baseline"))):
-        if source is None:
-            continue
+    for model, source in [("model", metrics), *baselines_of(metrics).items()]:
         for split in tests:
-            scores = source[split] if model == "baseline" else tests[split]
+            scores = source[split] if model != "model" else tests[split]
             row = {
                 "dataset": cell["dataset"], "task": cell["task"], "protocol": cell["protocol"],
-                "architecture": cell["architecture"] if model == "model" else "random-forest",
+                "architecture": cell["architecture"] if model == "model" else model,
                 "balancing": cell["balancing"] if model == "model" else "none",
+                "loss": cell.get("loss", LOSSES[0]) if model == "model" else "",
+                "validation": metrics["split"].get("validation", {}).get("kind", "random"),  # what ran (older runs: random)
                 "seed": cell["seed"], "split": split,
                 "validation_f1_macro": source["validation"]["f1_macro"],
                 "fit_seconds": metrics["training"]["fit_seconds"] if model == "model" else source["fit_seconds"],

@@ -16,17 +16,22 @@ from trainer.datasets import DataError, DatasetSpec
 
 @dataclass
 class Labeled:
-    """Raw features (the dataset's own column names) and one task's class labels, row-aligned."""
+    """Raw features (the dataset's own column names), one task's class labels and the raw label each came from
+    (`subtypes`: nsl-kdd's attack name such as "guess_passwd", which the validation split can hold out whole), row-aligned."""
 
     features: pd.DataFrame
     labels: pd.Series
     source: str
+    subtypes: pd.Series
 
     def __len__(self) -> int:
         return len(self.labels)
 
     def take(self, index: np.ndarray) -> "Labeled":
-        return Labeled(self.features.iloc[index].reset_index(drop=True), self.labels.iloc[index].reset_index(drop=True), self.source)
+        def rows(series):
+            return series.iloc[index].reset_index(drop=True)
+
+        return Labeled(self.features.iloc[index].reset_index(drop=True), rows(self.labels), self.source, rows(self.subtypes))
 
 
 def _open_text(path: Path):
@@ -86,10 +91,15 @@ def read_table(spec: DatasetSpec, path: Path) -> pd.DataFrame:
     return frame
 
 
+def raw_labels(spec: DatasetSpec, task: str, frame: pd.DataFrame) -> pd.Series:
+    """The task's label column as written in the file, trimmed (a float-parsed "1.0" read as "1")."""
+    return frame[spec.label_columns[task]].astype(str).str.strip().str.removesuffix(".0")
+
+
 def labels_for(spec: DatasetSpec, task: str, frame: pd.DataFrame, path: Path) -> pd.Series:
     """Map the raw label column to the task's class names; an unknown raw label is an error."""
     column = spec.label_columns[task]
-    raw = frame[column].astype(str).str.strip().str.removesuffix(".0")
+    raw = raw_labels(spec, task, frame)
     classes = raw.map(spec.class_maps[task])
     if classes.isna().any():
         row = int(np.flatnonzero(classes.isna().to_numpy())[0])
@@ -101,4 +111,6 @@ def labels_for(spec: DatasetSpec, task: str, frame: pd.DataFrame, path: Path) ->
 def load(spec: DatasetSpec, task: str, path: Path) -> Labeled:
     frame = read_table(spec, path)
     labels = labels_for(spec, task, frame, path)
-    return Labeled(frame[list(spec.features)].reset_index(drop=True), labels.reset_index(drop=True), Path(path).name)
+    subtypes = raw_labels(spec, task, frame).rename("subtype")
+    features = frame[list(spec.features)].reset_index(drop=True)
+    return Labeled(features, labels.reset_index(drop=True), Path(path).name, subtypes.reset_index(drop=True))

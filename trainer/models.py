@@ -41,13 +41,12 @@ def build_cnn_lstm(width: int, n_classes: int) -> keras.Model:
 BUILDERS = {"cnn": build_cnn, "cnn-lstm": build_cnn_lstm}  # one per name in preprocess.defaults.ARCHITECTURES
 
 
-def build(architecture: str, width: int, n_classes: int, learning_rate: float = 1e-3) -> keras.Model:
+def build(
+    architecture: str, width: int, n_classes: int, learning_rate: float = 1e-3, loss="sparse_categorical_crossentropy"
+) -> keras.Model:
+    """`loss`: a Keras loss on the probabilities (trainer.losses); it shapes training only, never the graph."""
     model = BUILDERS[architecture](width, n_classes)
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss, metrics=["accuracy"])
     return model
 
 

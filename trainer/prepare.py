@@ -3,7 +3,12 @@
 `trainer.train` runs these steps before fitting; `bench.training_cost` runs the same steps to time balancing alone.
 """
 
+import hashlib
+import json
+import os
+import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -45,13 +50,21 @@ class Encoded:
     test: tuple[np.ndarray, np.ndarray]
     extra_tests: dict[str, tuple[np.ndarray, np.ndarray]]
 
+    def subtypes(self, split: str) -> np.ndarray:
+        """The raw labels (e.g. nsl-kdd attack names) of a held-out split's rows, aligned with its (X, y)."""
+        part = {"validation": self.splits.validation, "test": self.splits.test} | self.splits.extra_tests
+        return part[split].subtypes[known_rows(part[split], self.classes)].to_numpy()
+
     @property
     def held_out(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         return {"validation": self.validation, "test": self.test} | self.extra_tests
 
 
 def load_splits(cfg: TrainConfig) -> Splits:
-    return make_splits(cfg.spec, cfg.family_task, cfg.data_dir, cfg.protocol, cfg.seed, cfg.files or None, cfg.limit_rows, cfg.class_floor)
+    return make_splits(
+        cfg.spec, cfg.family_task, cfg.data_dir, cfg.protocol, cfg.seed, cfg.files or None,
+        cfg.limit_rows, cfg.class_floor, cfg.validation,
+    )  # fmt: skip
 
 
 def classes_of(cfg: TrainConfig, splits: Splits) -> Classes:
@@ -67,21 +80,61 @@ def classes_of(cfg: TrainConfig, splits: Splits) -> Classes:
     return Classes(families, output, normal, output_of)
 
 
+def known_rows(part: Labeled, classes: Classes) -> np.ndarray:
+    """The rows of a class trained on: a class absent from training cannot be predicted, so it is not scored."""
+    return part.labels.isin(classes.index_of).to_numpy()
+
+
 def encode(cfg: TrainConfig, splits: Splits, classes: Classes) -> Encoded:
     """Fit the encoding on the training split only and apply it to every split."""
     encoder = Encoder(cfg.spec, splits.train.features)
     index_of = classes.index_of
 
     def encoded(part: Labeled) -> tuple[np.ndarray, np.ndarray]:
-        known = part.labels.isin(index_of).to_numpy()  # a class absent from training cannot be predicted
+        known = known_rows(part, classes)
         return encoder.transform(part.features[known]), part.labels[known].map(index_of).to_numpy()
 
     extra = {name: encoded(part) for name, part in splits.extra_tests.items()}
     return Encoded(splits, classes, encoder, encoded(splits.train), encoded(splits.validation), encoded(splits.test), extra)
 
 
+def balanced_key(cfg: TrainConfig, data: Encoded) -> str:
+    """What a balanced training set depends on: the split (dataset, task, protocol, validation, seed, files, sampling),
+    the balancing and its budget, and the fitted encoding. Architecture and loss are not in it."""
+    fields = {
+        "dataset": cfg.dataset, "task": cfg.family_task, "protocol": cfg.protocol,
+        "validation": data.splits.description["validation"], "seed": cfg.seed, "files": data.splits.description["files"],
+        "limit_rows": cfg.limit_rows, "class_floor": cfg.class_floor,
+        "balance": cfg.balance, "balance_target": cfg.balance_target,
+        "gan_epochs": cfg.gan_epochs, "gan_seconds": cfg.gan_seconds,
+        "encoding": [f.model_dump(mode="json") for f in data.encoder.features], "encoded_features": data.encoder.encoded_features,
+        "train_rows": len(data.train[1]),
+    }  # fmt: skip
+    return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()[:24]
+
+
 def balance_training(cfg: TrainConfig, data: Encoded) -> tuple[np.ndarray, np.ndarray, dict]:
-    """The training split with synthetic rows added, labels as family indices, and the balancing report."""
+    """The training split with synthetic rows added, labels as family indices, and the balancing report; read from
+    `cfg.balanced_cache` when an earlier run with the same `balanced_key` wrote it there (the report says so)."""
+    if cfg.balanced_cache is None:
+        return _balance(cfg, data)
+    path = Path(cfg.balanced_cache) / f"{balanced_key(cfg, data)}.npz"
+    if path.is_file():
+        started = time.perf_counter()
+        with np.load(path) as stored:
+            X_bal, y_bal, report = stored["X"], stored["y"], json.loads(str(stored["report"]))
+        # "seconds" is this run's cost of the step; the resampling's own stays beside it
+        seconds = round(time.perf_counter() - started, 2)
+        return X_bal, y_bal, report | {"cached_from": str(path), "resampled_seconds": report["seconds"], "seconds": seconds}
+    X_bal, y_bal, report = _balance(cfg, data)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(f".{os.getpid()}.npz")  # written whole, then renamed: a reader never sees half a file
+    np.savez(partial, X=X_bal, y=y_bal, report=json.dumps(report))
+    partial.replace(path)
+    return X_bal, y_bal, report
+
+
+def _balance(cfg: TrainConfig, data: Encoded) -> tuple[np.ndarray, np.ndarray, dict]:
     families = np.array(data.classes.families)
     (X_train, y_train), (X_val, y_val) = data.train, data.validation
     X_bal, names_bal, report = balance(

@@ -8,6 +8,18 @@ def _pct(value) -> str:
     return "n/a" if value is None else f"{100 * value:.1f}"
 
 
+def baselines_of(metrics: dict) -> dict[str, dict]:
+    """A run's classical baselines, name -> result; a run written before gradient boosting joined holds the forest
+    alone, as "baseline"."""
+    if "baselines" in metrics:
+        return metrics["baselines"]
+    return {"random-forest": metrics["baseline"]} if "baseline" in metrics else {}
+
+
+def _caught(found: dict) -> str:
+    return f"{_pct(found['caught'])} ({_pct(found['called_attack'])}) of {found['rows']}"
+
+
 def write_summary(root: Path) -> Path:
     lines = [
         "# Shipped models",
@@ -15,24 +27,51 @@ def write_summary(root: Path) -> Path:
         "Written by the trainer from each model's `metrics.json` (do not edit by hand). Percentages;",
         "test = the held-out test split of the protocol named (nsl-kdd official: KDDTest+), never used to choose a model.",
         "",
-        "| model | balancing | protocol | test accuracy | macro-F1 | weighted F1 | false alarms | recall per class | 2nd test set accuracy | random forest accuracy / macro-F1 | fit time | peak RSS |",
+        "| model | balancing | protocol | test accuracy | macro-F1 | weighted F1 | false alarms | recall per class | 2nd test set accuracy | classical anchors: accuracy / macro-F1 | fit time | peak RSS |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
+    alert_header = [
+        "",
+        "## Alerts: called attack or flagged unknown",
+        "",
+        "A record raises an alert when the model calls it an attack or its novelty detector flags it unknown. Unseen attacks:",
+        "the split's attack types (raw labels) absent from the model's training split, caught = alerted (called attack alone).",
+        "",
+        "| model | split | normal flagged unknown | normal alerted | attacks caught | unseen attacks caught (called attack) |",
+        "|---|---|---|---|---|---|",
+    ]
+    alert_lines, unseen_lines = [], []
     commands = []
     for path in sorted(root.glob("*/metrics.json")):
         m = json.loads(path.read_text())
         test = m["test"]
         recall = ", ".join(f"{c} {_pct(v['recall'])}" for c, v in test["per_class"].items())
         extra = "; ".join(f"{name}: {_pct(t['accuracy'])}" for name, t in m.get("extra_tests", {}).items()) or "n/a"
-        forest = m.get("baseline", {}).get("test")
-        forest_text = f"{_pct(forest['accuracy'])} / {_pct(forest['f1_macro'])}" if forest else "not run"
+        anchors = baselines_of(m)
+        scores = (f"{name}: {_pct(b['test']['accuracy'])} / {_pct(b['test']['f1_macro'])}" for name, b in anchors.items())
+        forest_text = "; ".join(scores) or "not run"
         lines.append(
             f"| {m['model_id']} | {m['balancing']['method']} (target {m['balancing']['target']}) | {m['split']['protocol']} "
             f"| {_pct(test['accuracy'])} | {_pct(test['f1_macro'])} | {_pct(test['f1_weighted'])} | {_pct(test['false_alarm_rate'])} "
             f"| {recall} | {extra} | {forest_text} | {m['training']['fit_seconds']:.0f} s ({m['training']['epochs_run']} epochs) "
             f"| {m['training']['peak_rss_mb']:.0f} MB |"
         )
+        for split, scores in [("validation", m["validation"]), ("test", test), *m.get("extra_tests", {}).items()]:
+            found = scores.get("alerts")
+            if found:
+                unseen = found.get("unseen_attacks")
+                unseen_text = _caught(unseen) if unseen else "none"
+                alert_lines.append(
+                    f"| {m['model_id']} | {split} | {_pct(found['normal_flagged_unknown'])} | {_pct(found['normal_alerted'])} "
+                    f"| {_pct(found['attack_caught'])} | {unseen_text} |"
+                )
+        per_type = test.get("alerts", {}).get("unseen_attack_types")
+        if per_type:
+            listed = ", ".join(f"{name} {_caught(t)}" for name, t in per_type.items())
+            unseen_lines.append(f"- `{m['model_id']}`, test, per unseen attack type, caught (called attack) of rows: {listed}")
         commands.append(f"- `{m['model_id']}`: `{m['command']}` (seed {m['split']['seed']}, files {', '.join(m['split']['files'])})")
+    if alert_lines:  # models trained before alerts were measured have none
+        lines += alert_header + alert_lines + ([""] + unseen_lines if unseen_lines else [])
     lines += ["", "Produced by:", "", *commands, ""]
     page = root / "README.md"
     page.write_text("\n".join(lines))

@@ -19,9 +19,12 @@ from preprocess.metadata import OnnxModelInfo
 from trainer import baseline, plots
 from trainer.artifacts import update_index
 from trainer.config import TrainConfig
-from trainer.evaluate import evaluate
-from trainer.export import OPSET, PARITY_MIN_ROWS, check_parity, export_onnx, sha256_of
+from trainer.evaluate import alerts, evaluate
+from trainer.export import OPSET, PARITY_MIN_ROWS, check_parity, export_onnx, keras_outputs, sha256_of
+from trainer.losses import loss_for
 from trainer.models import INPUT_NAME, OUTPUT_NAME, build, summed_into
+from trainer.novelty import FittedNovelty, fit_novelty, served_graph
+from trainer.pipeline import PREDICT_BATCH
 from trainer.prepare import Encoded, balance_training, classes_of, encode, load_splits
 from trainer.summary import write_summary
 
@@ -47,40 +50,59 @@ def run(cfg: TrainConfig) -> dict:
     log(f"{cfg.model_id}: rows {splits.description['rows']}, trained on classes {classes.families}, output classes {classes.output}")
     data = encode(cfg, splits, classes)  # fitted on the training split only
     X_bal, y_bal, balance_report = balance_training(cfg, data)
-    keras.utils.set_random_seed(cfg.seed)  # the GAN reseeds the process; the network starts from the same seed either way
     log(f"balance {cfg.balance}: {balance_report['counts_before']} -> {balance_report['counts_after']}")
-    model, history, fit_seconds = fit(cfg, data, X_bal, y_bal)
-    metrics = evaluate_all(cfg, data, model)
+    members, histories, fit_seconds = [], [], 0.0
+    for seed in member_seeds(cfg):
+        keras.utils.set_random_seed(seed)  # the GAN reseeds the process; each network starts from its own seed either way
+        member, member_history, seconds = fit(cfg, data, X_bal, y_bal)
+        members.append(member)
+        histories.append(member_history)
+        fit_seconds += seconds
+    history = histories[0]  # the plots and epoch count follow the first network
+    model, novelty = assemble(cfg, data, members)
+    outputs = predict_held_out(data, model)
+    metrics = evaluate_all(cfg, data, outputs, novelty)
     out = Path(cfg.out_dir) / cfg.model_id
-    parity = export(model, data, out)
-    meta = metadata(cfg, data, balance_report, history, out / "model.onnx")
+    parity = export(model, data, outputs, out)
+    meta = metadata(cfg, data, balance_report, histories, out / "model.onnx", novelty)
     metrics.update(
         model_id=cfg.model_id,
         command=shlex.join(["python", "-m", "trainer", *sys.argv[1:]]),
         config={k: str(v) if isinstance(v, Path) else v for k, v in asdict(cfg).items() if k != "files"},
         split=splits.description,
         balancing=balance_report,
-        onnx_parity_max_abs_diff=parity,
+        onnx_parity=parity,
         training={
             "fit_seconds": round(fit_seconds, 1),
             "total_seconds": round(time.perf_counter() - started, 1),
             "peak_rss_mb": round(peak_rss_mb(), 1),
             "epochs_run": len(history["loss"]),
             "history": {k: [round(float(v), 5) for v in vals] for k, vals in history.items()},
-        },
+        }
+        | ({"members": meta.training["members"]} if len(members) > 1 else {}),
     )
+    if novelty:
+        metrics["novelty"] = novelty.report()
     write(cfg, out, meta, metrics, history, splits.test.source)
     log(f"wrote {out} in {time.perf_counter() - started:.0f}s, peak RSS {peak_rss_mb():.0f} MB")
     return metrics
 
 
+def member_seeds(cfg: TrainConfig) -> list[int]:
+    return list(range(cfg.seed, cfg.seed + cfg.ensemble_seeds))
+
+
 def fit(cfg: TrainConfig, data: Encoded, X_bal: np.ndarray, y_bal: np.ndarray) -> tuple[keras.Model, dict, float]:
     """Train with early stopping on the validation split; a binary model sums its families' outputs into its classes."""
-    network = build(cfg.architecture, X_bal.shape[1], len(data.classes.families), cfg.learning_rate)
+    n_families = len(data.classes.families)
+    loss, weights = loss_for(cfg.loss, y_bal, n_families, cfg.focal_gamma, cfg.logit_tau)
+    network = build(cfg.architecture, X_bal.shape[1], n_families, cfg.learning_rate, loss)
     fit_started = time.perf_counter()
     history = network.fit(
         X_bal, y_bal,
+        sample_weight=weights,
         validation_data=data.validation,
+        validation_batch_size=PREDICT_BATCH,
         epochs=cfg.epochs,
         batch_size=cfg.batch_size,
         shuffle=True,
@@ -93,38 +115,81 @@ def fit(cfg: TrainConfig, data: Encoded, X_bal: np.ndarray, y_bal: np.ndarray) -
     return model, history, fit_seconds
 
 
-def evaluate_all(cfg: TrainConfig, data: Encoded, model: keras.Model) -> dict:
-    """Validation (for model choice) and test (reported, never used to choose), and the baseline's on the same rows."""
+def assemble(cfg: TrainConfig, data: Encoded, members: list[keras.Model]) -> tuple[keras.Model, FittedNovelty | None]:
+    """The served graph: the members' mean probabilities and, unless --novelty none, the detector's score, its
+    constants fitted on the real training rows and its threshold on the normal validation records."""
+    if cfg.novelty == "none":
+        return served_graph(members), None
+    novelty = fit_novelty(cfg.novelty, members, data, cfg.novelty_budget)
+    log(
+        f"novelty {cfg.novelty}: threshold {novelty.threshold.value:.4g} flags {novelty.threshold.normal_flagged:.2%} of normal"
+        f" validation records (budget {cfg.novelty_budget:.2%})"
+    )
+    return novelty.model, novelty
+
+
+def predict_held_out(data: Encoded, model: keras.Model) -> dict[str, list[np.ndarray]]:
+    """The model's outputs (probabilities, then the novelty score if any) on every held-out split, computed once:
+    evaluation and the ONNX parity check share them."""
+    return {name: keras_outputs(model, X) for name, (X, _) in data.held_out.items()}
+
+
+def evaluate_all(
+    cfg: TrainConfig, data: Encoded, outputs: dict[str, list[np.ndarray]], novelty: FittedNovelty | None = None
+) -> dict:
+    """Validation (for model choice) and test (reported, never used to choose), and the baselines' on the same rows.
+    Every split also reports alerts: called attack or flagged unknown, overall and per attack type absent from training."""
     classes, to_output = data.classes, data.classes.to_output
+    normal, unseen = classes.output.index(classes.normal), set(data.splits.train.subtypes)
 
-    def scores(X, y):
-        return evaluate(to_output[y], model.predict(X, batch_size=4096, verbose=0).argmax(axis=1), classes.output, classes.normal)
+    def scores(name):
+        y = data.held_out[name][1]
+        probabilities, *score = outputs[name]
+        predicted = probabilities.argmax(axis=1)
+        result = evaluate(to_output[y], predicted, classes.output, classes.normal)
+        unknown = score[0].reshape(len(y)) > novelty.threshold.value if novelty else None
+        subtypes = data.subtypes(name)
+        result["alerts"] = alerts(to_output[y], predicted, unknown, normal, subtypes, set(subtypes) - unseen)
+        return result
 
-    metrics = {"validation": scores(*data.validation), "test": scores(*data.test)}
-    metrics["extra_tests"] = {name: scores(*part) for name, part in data.extra_tests.items()}
-    log(f"test accuracy {metrics['test']['accuracy']:.4f}, macro-F1 {metrics['test']['f1_macro']:.4f}")
+    metrics = {"validation": scores("validation"), "test": scores("test")}
+    metrics["extra_tests"] = {name: scores(name) for name in data.extra_tests}
+    test_alerts = metrics["test"]["alerts"]
+    log(
+        f"test accuracy {metrics['test']['accuracy']:.4f}, macro-F1 {metrics['test']['f1_macro']:.4f}; normal alerted"
+        f" {test_alerts['normal_alerted']:.2%}, unseen attacks caught {test_alerts.get('unseen_attacks', {}).get('caught')}"
+    )
     if cfg.run_baseline:
         X_train, y_train = data.train
         held_out = {n: (X, to_output[y]) for n, (X, y) in data.held_out.items()}
-        metrics["baseline"] = baseline.run(X_train, to_output[y_train], held_out, classes.output, classes.normal, cfg.seed)
+        metrics["baselines"] = baseline.run(X_train, to_output[y_train], held_out, classes.output, classes.normal, cfg.seed)
     return metrics
 
 
-def export(model: keras.Model, data: Encoded, out: Path) -> float:
+def export(model: keras.Model, data: Encoded, outputs: dict[str, list[np.ndarray]], out: Path) -> dict[str, float]:
     """Write model.onnx (and model.keras, for the Keras-serving baseline in bench/; the service reads only the ONNX
-    file) and return the largest difference between ONNX and Keras on held-out rows."""
+    file) and return, per output, the largest difference between ONNX and Keras on held-out rows (Keras' already computed)."""
     out.mkdir(parents=True, exist_ok=True)
     onnx_path = out / "model.onnx"
     width = data.train[0].shape[1]
     export_onnx(model, width, onnx_path)
     model.save(out / "model.keras")
-    held_out = np.concatenate([data.test[0], data.validation[0]])[: max(PARITY_MIN_ROWS, 2000)]
-    parity = check_parity(model, onnx_path, held_out)
-    log(f"ONNX parity: max |difference| {parity:.2e} on {len(held_out)} held-out rows")
+    rows = max(PARITY_MIN_ROWS, 2000)
+    held_out = np.concatenate([data.test[0], data.validation[0]])[:rows]
+    expected = [np.concatenate(pair)[:rows] for pair in zip(outputs["test"], outputs["validation"], strict=True)]
+    parity = check_parity(expected, onnx_path, held_out)
+    log(f"ONNX parity on {len(held_out)} held-out rows: " + ", ".join(f"{name} {worst:.2e}" for name, worst in parity.items()))
     return parity
 
 
-def metadata(cfg: TrainConfig, data: Encoded, balance_report: dict, history: dict, onnx_path: Path) -> ModelMetadata:
+def metadata(
+    cfg: TrainConfig,
+    data: Encoded,
+    balance_report: dict,
+    histories: list[dict],
+    onnx_path: Path,
+    novelty: FittedNovelty | None,
+) -> ModelMetadata:
     """What the service needs to serve the model, checked: its numpy transform must reproduce the trainer's encoding."""
     spec, classes, splits, encoder = cfg.spec, data.classes, data.splits, data.encoder
     test_frame, test_classes = splits.test.features, splits.test.labels.map(classes.output_of)
@@ -137,9 +202,9 @@ def metadata(cfg: TrainConfig, data: Encoded, balance_report: dict, history: dic
         model_id=cfg.model_id,
         dataset=cfg.dataset,
         task=cfg.task,
-        architecture=cfg.architecture,
+        architecture=(cfg.architecture if len(histories) == 1 else f"{cfg.architecture} x{len(histories)}"),
         features=encoder.features,
-        ignored_columns=[c for c in spec.columns if c not in spec.features],
+        ignored_columns=[c for c in spec.columns if c not in spec.features] + encoder.constant,
         encoded_features=encoder.encoded_features,
         classes=classes.output,
         normal_class=classes.normal,
@@ -148,18 +213,30 @@ def metadata(cfg: TrainConfig, data: Encoded, balance_report: dict, history: dic
             **splits.description,
             "trained_on_classes": classes.families,
             "output": "softmax over the classes" if cfg.task != "binary" else "attack = sum of the attack families' probabilities",
-            "epochs_run": len(history["loss"]),
+            "epochs_run": len(histories[0]["loss"]),
             "batch_size": cfg.batch_size,
-        },
+            "loss": cfg.loss,
+            "validation": splits.description["validation"]["kind"],
+        }
+        | ({"members": members(cfg, histories)} if len(histories) > 1 else {}),
         examples=examples,
         onnx=OnnxModelInfo(
             sha256=sha256_of(onnx_path), input_name=INPUT_NAME, input_width=data.train[0].shape[1], output_name=OUTPUT_NAME, opset=OPSET
         ),
+        novelty=novelty.info() if novelty else None,
     )
     drift = float(np.abs(Preprocessor(meta).transform(test_frame.head(1000).to_dict("records")) - encoder.transform(test_frame.head(1000))).max())
     if drift > 1e-6:
         raise RuntimeError(f"numpy preprocessing differs from the trainer's by {drift}")
     return meta
+
+
+def members(cfg: TrainConfig, histories: list[dict]) -> list[dict]:
+    """An ensemble's networks: each one's seed, epochs and best validation loss (the weights it kept)."""
+    return [
+        {"architecture": cfg.architecture, "seed": seed, "epochs_run": len(h["loss"]), "best_val_loss": min(h["val_loss"])}
+        for seed, h in zip(member_seeds(cfg), histories, strict=True)
+    ]
 
 
 def write(cfg: TrainConfig, out: Path, meta: ModelMetadata, metrics: dict, history: dict, test_source: str) -> None:

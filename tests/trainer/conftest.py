@@ -10,6 +10,7 @@ import pytest
 
 from trainer import experiment
 from trainer.__main__ import parser
+from trainer.config import default_validation
 from trainer.evaluate import evaluate
 from trainer.experiment import Cell
 from trainer.gan import FeatureLayout, GanConfig, gan_oversample
@@ -128,7 +129,8 @@ class FakeTrainer:
 
     def __call__(self, command: list[str], **_) -> int:
         args = parser().parse_args(command[3:])  # after python -m trainer
-        cell = Cell(args.dataset, args.task, args.protocol, args.arch, args.balance, args.seed)
+        validation_kind = args.validation or default_validation(args.dataset, args.protocol)
+        cell = Cell(args.dataset, args.task, args.protocol, args.arch, args.balance, args.seed, args.loss, validation_kind)
         test, validation = self.outcomes.get(cell.name, ({}, {}))
         balanced = {c: max(TINY_TRAIN.values()) for c in TINY_TRAIN} if args.balance != "none" else TINY_TRAIN
         metrics = {
@@ -138,15 +140,18 @@ class FakeTrainer:
             "extra_tests": {SECOND_TEST: fake_scores(test)} if self.second_test and args.protocol == "official" else {},
             "command": " ".join(command),
             "config": {"epochs": args.epochs, "limit_rows": args.limit_rows, "class_floor": args.class_floor, "gan_epochs": args.gan_epochs, "gan_seconds": args.gan_seconds},
-            "split": {"class_counts": {"train": TINY_TRAIN}},
+            "split": {"class_counts": {"train": TINY_TRAIN}, "validation": {"kind": validation_kind}},
             "balancing": {"method": args.balance, "target": 1.0, "fallbacks": {}, "counts_before": TINY_TRAIN, "counts_after": balanced, "seconds": 0.1},
             "training": {"fit_seconds": 1.0, "total_seconds": 2.0, "peak_rss_mb": 100.0, "epochs_run": 1, "history": {}},
         }
         if args.balance == "gan":
             metrics["balancing"]["gan"] = {"fidelity": fake_fidelity("U2R")}
         if not args.no_baseline:
-            metrics["baseline"] = {"name": "random-forest", "fit_seconds": 0.1, "validation": fake_scores({}), "test": fake_scores({"R2L": 1})}
-            metrics["baseline"] |= {split: fake_scores({"R2L": 1}) for split in metrics["extra_tests"]}
+            metrics["baselines"] = {
+                name: {"name": name, "fit_seconds": 0.1, "validation": fake_scores({}), "test": fake_scores({"R2L": r2l})}
+                | {split: fake_scores({"R2L": r2l}) for split in metrics["extra_tests"]}
+                for name, r2l in BASELINE_R2L.items()
+            }
         folder = args.out / metrics["model_id"]
         folder.mkdir(parents=True, exist_ok=True)  # a rerun overwrites, as train.run does
         (folder / "metrics.json").write_text(json.dumps(metrics))
@@ -170,6 +175,10 @@ TINY_OUTCOMES = {
     "nsl-kdd-multiclass-official-cnn-gan-s0": ({"R2L": 0}, {"Probe": 0}),
     "nsl-kdd-multiclass-official-cnn-gan-s1": ({"R2L": 0}, {"Probe": 0}),
 }
+
+
+# Right R2L rows (of TINY_SPLIT's 8) per classical baseline on every test split: the two differ, so the report must keep them apart.
+BASELINE_R2L = {"random-forest": 1, "gradient-boosting": 5}
 
 
 @pytest.fixture

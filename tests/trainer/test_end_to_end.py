@@ -32,9 +32,13 @@ def test_run_writes_a_complete_model_folder_and_index(trained):
     index = json.loads((folder.parent / "index.json").read_text())
     assert index["defaults"]["nsl-kdd/multiclass"]["model"] == "nsl-kdd-multiclass-cnn"
     assert "validation" in index["defaults"]["nsl-kdd/multiclass"]["why"]
-    assert metrics["onnx_parity_max_abs_diff"] <= 1e-4
+    assert max(metrics["onnx_parity"].values()) <= 1e-4
     assert set(metrics["extra_tests"]) == {"KDDTest-21.txt.gz"}
-    assert metrics["baseline"]["test"]["rows"] == metrics["test"]["rows"]
+    assert set(metrics["baselines"]) == {"random-forest", "gradient-boosting"}
+    for anchor in metrics["baselines"].values():
+        assert {"validation", "test", "KDDTest-21.txt.gz"} <= set(anchor)
+        assert anchor["test"]["rows"] == metrics["test"]["rows"] and anchor["test"]["accuracy"] > 0.5
+    assert metrics["split"]["validation"]["kind"] == "subtypes" and metrics["split"]["validation"]["held_out_subtypes"]
 
 
 def test_balancing_touches_the_training_split_only(trained):
@@ -71,3 +75,10 @@ def test_cli_bad_data_dir_is_one_line_and_nonzero(tmp_path):
 def test_cli_rejects_a_non_positive_epoch_count(tmp_path):
     result = subprocess.run([sys.executable, "-m", "trainer", "train", "--dataset", "nsl-kdd", "--epochs", "0"], capture_output=True, text=True)
     assert result.returncode == 2 and "must be positive" in result.stderr
+
+
+def test_constant_training_columns_are_ignored_columns_of_the_model(trained):
+    _, folder = trained
+    meta = load_metadata(folder / "metadata.json")
+    assert "num_outbound_cmds" in meta.ignored_columns
+    assert "num_outbound_cmds" not in {f.name for f in meta.features} | set(meta.encoded_features)

@@ -38,10 +38,11 @@ def test_results_have_a_row_per_cell_and_test_split_and_baselines_once(tmp_path,
     found = experiment.cells(*MATRIX)
     _run(found, tmp_path / "experiment", tmp_path)
     results = pd.read_csv(tmp_path / "experiment" / "results.csv")
-    models = results[results.architecture != "random-forest"]
+    models = results[~results.architecture.isin(["random-forest", "gradient-boosting"])]
     assert len(models) == len(found) and set(models.split) == {"test"}
-    # The baseline ignores architecture and balancing: one row per dataset, task, protocol and seed.
-    assert len(results) - len(models) == sum(c.runs_baseline for c in found) == 3 * 2
+    # The baselines ignore architecture and balancing: one row each per dataset, task, protocol and seed.
+    assert len(results) - len(models) == 2 * sum(c.runs_baseline for c in found) == 2 * 3 * 2
+    assert set(results.architecture) - set(models.architecture) == {"random-forest", "gradient-boosting"}
     assert {"recall_R2L", "recall_U2R"} <= set(results.columns)
 
 
@@ -50,3 +51,23 @@ def test_cells_are_passed_the_quick_gan_budget_unless_told_otherwise():
     assert experiment.passed_on(False, {"class_floor": 300, "gan_epochs": None, "gan_seconds": 40.0}) == ["--class-floor", "300", "--gan-seconds", "40.0"]
     assert experiment.passed_on(True, {}) == ["--gan-epochs", "30", "--gan-seconds", "20"]
     assert experiment.passed_on(True, {"gan_epochs": 50}) == ["--gan-epochs", "50", "--gan-seconds", "20"]
+
+
+def test_losses_and_validations_are_cells_whose_names_keep_the_defaults_unchanged(tmp_path, fake_trainer):
+    found = experiment.cells(["nsl-kdd"], ["multiclass"], ["official", "random"], ["cnn"], ["smote"], [0], ["crossentropy", "focal"], ["random", "subtypes"])
+    names = {c.name for c in found}
+    assert names == {
+        "nsl-kdd-multiclass-official-cnn-smote-s0",  # subtypes: the official protocol's default, unnamed as before
+        "nsl-kdd-multiclass-official-cnn-smote-focal-s0",
+        "nsl-kdd-multiclass-official-val-random-cnn-smote-s0",
+        "nsl-kdd-multiclass-official-val-random-cnn-smote-focal-s0",
+        "nsl-kdd-multiclass-random-cnn-smote-s0",  # subtypes do not apply to the random protocol
+        "nsl-kdd-multiclass-random-cnn-smote-focal-s0",
+    }
+    _run(found, tmp_path / "experiment", tmp_path)
+    assert sorted(fake_trainer.ran) == sorted(names)
+    results = pd.read_csv(tmp_path / "experiment" / "results.csv")
+    assert set(zip(results.protocol, results.validation, results.loss)) == {
+        ("official", "subtypes", "crossentropy"), ("official", "subtypes", "focal"), ("official", "random", "crossentropy"),
+        ("official", "random", "focal"), ("random", "random", "crossentropy"), ("random", "random", "focal"),
+    }  # fmt: skip

@@ -6,6 +6,7 @@ import re
 import pandas as pd
 import pytest
 
+from trainer import experiment
 from trainer.__main__ import main
 from trainer.artifacts import promote
 from trainer.report import write_report
@@ -39,7 +40,9 @@ def test_mean_std_is_the_sample_std_over_seeds():
 
 def test_table_has_a_row_per_model_and_balancing_then_the_baseline_with_mean_std_over_seeds(page):
     table = _table(page, "nsl-kdd · multiclass · official protocol")
-    assert list(table) == ["CNN - None", "CNN - ROS", "CNN - SMOTE", "CNN - GAN", "Random forest (baseline)"]
+    assert list(table) == ["CNN - None", "CNN - ROS", "CNN - SMOTE", "CNN - GAN", "Random forest (baseline)", "Gradient-boosted trees (baseline)"]
+    assert table["Random forest (baseline)"]["R2L recall"] == "0.125 ± 0.000"  # conftest.BASELINE_R2L: 1 and 5 of 8
+    assert table["Gradient-boosted trees (baseline)"]["R2L recall"] == "0.625 ± 0.000"
     none = table["CNN - None"]
     assert none["Seeds"] == "2"
     assert none["Accuracy"] == "0.860 ± 0.071"  # 81 and 91 of 100 test rows right
@@ -126,3 +129,13 @@ def test_cli_reports_a_missing_folder_in_one_line(tmp_path, capsys):
 def test_cli_writes_the_report_and_promotes(tiny_experiment, tmp_path):
     assert main(["report", "--out", str(tiny_experiment), "--promote", "--artifacts", str(tmp_path / "shipped")]) == 0
     assert (tiny_experiment / "README.md").is_file() and (tmp_path / "shipped" / "index.json").is_file()
+
+
+def test_losses_and_validation_kinds_are_rows_of_their_own(tmp_path, fake_trainer):
+    found = experiment.cells(["nsl-kdd"], ["multiclass"], ["official"], ["cnn"], ["smote"], [0], ["crossentropy", "focal"], ["random", "subtypes"])
+    out = tmp_path / "experiment"
+    experiment.run_matrix(found, out, tmp_path, epochs=1, limit_rows=None, extra=[])
+    table = _table(write_report(out).read_text(), "nsl-kdd · multiclass · official protocol")
+    assert set(table) == {
+        "CNN - SMOTE", "CNN - SMOTE + focal", "CNN - SMOTE (random validation)", "CNN - SMOTE + focal (random validation)",
+    }  # fmt: skip

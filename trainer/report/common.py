@@ -7,14 +7,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from preprocess.defaults import ARCHITECTURES, BALANCINGS, PROTOCOLS
+from preprocess.defaults import ARCHITECTURES, BALANCINGS, LOSSES, PROTOCOLS
+from trainer.config import default_validation
 from trainer.datasets import DATASETS
 from trainer.experiment import Cell, finished_cells
 
 ARCH_LABELS = {"cnn": "CNN", "cnn-lstm": "CNN + LSTM"}
 BALANCING_LABELS = {"none": "None", "ros": "ROS", "smote": "SMOTE", "adasyn": "ADASYN", "gan": "GAN", "hybrid": "Data Balancing"}
-BASELINE = "random-forest"  # the architecture experiment.write_results gives the baseline's rows
-BASELINE_LABEL = "Random forest (baseline)"
+# The classical baselines, by the architecture experiment.write_results gives their rows, in the order they are shown.
+BASELINE_LABELS = {"random-forest": "Random forest (baseline)", "gradient-boosting": "Gradient-boosted trees (baseline)"}
+BASELINES = tuple(BASELINE_LABELS)
 MAIN_SPLIT = "test"
 # The rare classes shown beside each table: this many attack classes with the fewest training rows. A share
 # threshold cannot work: NF-BoT-IoT-v2's Reconnaissance holds about the same share of rows as NSL-KDD's Probe.
@@ -52,7 +54,23 @@ def load(out: Path) -> tuple[pd.DataFrame, list[dict]]:
     finished = finished_cells(out)
     if results.empty or not finished:
         raise ValueError(f"{out}: no finished cells to report on")
-    return _without_empty_recalls(results, finished), finished
+    return _variants_named(_without_empty_recalls(results, finished)), finished
+
+
+def _variants_named(results: pd.DataFrame) -> pd.DataFrame:
+    """The tables key a model on architecture and balancing; a loss other than cross-entropy and a validation kind other
+    than the protocol's default are part of the model too, so they join the balancing's name ("SMOTE + focal")."""
+    results = results.copy()
+    names = [BALANCING_LABELS.get(b, b) for b in results["balancing"]]
+    for i, row in enumerate(results.itertuples(index=False)):
+        loss, validation = getattr(row, "loss", LOSSES[0]), getattr(row, "validation", None)
+        if isinstance(loss, str) and loss not in (LOSSES[0], ""):
+            names[i] += f" + {loss}"
+        if isinstance(validation, str) and validation != default_validation(row.dataset, row.protocol):
+            names[i] += f" ({validation} validation)"
+    changed = [name != BALANCING_LABELS.get(b, b) for name, b in zip(names, results["balancing"])]
+    results.loc[changed, "balancing"] = [n for n, c in zip(names, changed) if c]
+    return results
 
 
 def _without_empty_recalls(results: pd.DataFrame, finished: list[dict]) -> pd.DataFrame:
@@ -91,14 +109,14 @@ def models_in(frame: pd.DataFrame) -> list[tuple[str, str]]:
     """(architecture, balancing) in the order preprocess.defaults lists them, the baseline last; unknown names after
     known ones."""
     pairs = set(zip(frame["architecture"], frame["balancing"]))
-    architectures = ordered({a for a, _ in pairs} - {BASELINE}, ARCHITECTURES)
+    architectures = ordered({a for a, _ in pairs} - set(BASELINES), ARCHITECTURES)
     neural = [(a, b) for a in architectures for b in ordered({b for x, b in pairs if x == a}, BALANCINGS)]
-    return neural + sorted(p for p in pairs if p[0] == BASELINE)
+    return neural + ordered((p for p in pairs if p[0] in BASELINES), [(b, "none") for b in BASELINES])
 
 
 def model_label(architecture: str, balancing: str) -> str:
-    if architecture == BASELINE:
-        return BASELINE_LABEL
+    if architecture in BASELINES:  # fitted without balancing; a validation kind other than the default is named
+        return BASELINE_LABELS[architecture] + (f", {balancing}" if balancing != "none" else "")
     return f"{ARCH_LABELS.get(architecture, architecture)} - {BALANCING_LABELS.get(balancing, balancing)}"
 
 

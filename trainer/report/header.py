@@ -97,7 +97,7 @@ def _experiment_command(finished: list[dict], out: Path) -> str:
 
 
 def _omitted(finished: list[dict]) -> list[str]:
-    present = {Cell(**{k: m["cell"][k] for k in CELL_FIELDS}) for m in finished}
+    present = {Cell(**{k: m["cell"][k] for k in CELL_FIELDS if k in m["cell"]}) for m in finished}  # older cells: default loss
     tasks = sorted({c.task for c in present} | {"multiclass"})
     seeds = sorted({c.seed for c in present})
     unused = (s for s in itertools.count() if s not in seeds)

@@ -7,7 +7,8 @@ import pandas as pd
 
 from preprocess.defaults import PROTOCOLS
 from trainer.report.common import (
-    BASELINE,
+    BASELINE_LABELS,
+    BASELINES,
     DECIMALS,
     MAIN_SPLIT,
     column,
@@ -43,7 +44,7 @@ def reading(results: pd.DataFrame, rare: dict[tuple, list[str]]) -> list[str]:
             lines.append(f"- Not measurable here, the test split has no rows of the class: {', '.join(missing)}.")
         winners = []
         for architecture, balancing in models_in(frame):
-            if balancing == "none" or architecture == BASELINE:
+            if balancing == "none" or architecture in BASELINES:
                 continue
             label, reference = model_label(architecture, balancing), model_label(architecture, "none")
             none = select(frame, architecture=architecture, balancing="none")
@@ -109,12 +110,16 @@ def _sentence(changes: list[Change]) -> str:
 
 
 def _baseline_sentence(frame: pd.DataFrame) -> list[str]:
-    baseline = column(select(frame, architecture=BASELINE), "f1_macro").dropna()
-    neural = frame[frame["architecture"] != BASELINE].groupby(["architecture", "balancing"])["f1_macro"].mean()
-    if baseline.empty or neural.empty:
-        return []
-    below = int((neural < baseline.mean()).sum())
-    return [f"- The random-forest baseline's macro-F1 ({baseline.mean():.{DECIMALS}f}) is above {below} of the {len(neural)} neural models' means."]
+    neural = frame[~frame["architecture"].isin(BASELINES)].groupby(["architecture", "balancing"])["f1_macro"].mean()
+    lines = []
+    for name in BASELINES:
+        baseline = column(select(frame, architecture=name), "f1_macro").dropna()
+        if baseline.empty or neural.empty:
+            continue
+        below = int((neural < baseline.mean()).sum())
+        mean = f"{baseline.mean():.{DECIMALS}f}"
+        lines.append(f"- {BASELINE_LABELS[name]}: macro-F1 {mean}, above {below} of the {len(neural)} neural models' means.")
+    return lines
 
 
 def _protocol_comparison(results: pd.DataFrame, dataset: str, task: str, rare: list[str]) -> list[str]:
@@ -127,7 +132,7 @@ def _protocol_comparison(results: pd.DataFrame, dataset: str, task: str, rare: l
     shared = means["official"].index.intersection(means["random"].index)
     if shared.empty:
         return []
-    baseline = " (the random-forest baseline among them)" if BASELINE in shared.get_level_values("architecture") else ""
+    baseline = " (the classical baselines among them)" if set(BASELINES) & set(shared.get_level_values("architecture")) else ""
     heading = f"**{dataset} · {task}: official against random protocol**, {split_label(MAIN_SPLIT)}"
     lines = [f"{heading}: {len(shared)} models ran under both{baseline}.", ""]
     for metric, name in ({"accuracy": "accuracy"} | headline_metrics(rare)).items():

@@ -11,7 +11,7 @@ from trainer.artifacts import TIE_BREAK, choose
 from trainer.report.common import (
     ARCH_LABELS,
     BALANCING_LABELS,
-    BASELINE,
+    BASELINES,
     DECIMALS,
     average,
     cells_of,
@@ -52,7 +52,7 @@ def method_bars(frame: pd.DataFrame, rare: list[str], title: str, path: Path) ->
     for metric, name in headline_metrics(rare).items():
         series = {}
         for architecture, balancing in models_in(frame):
-            if architecture != BASELINE:
+            if architecture not in BASELINES:
                 values = column(select(frame, architecture=architecture, balancing=balancing), metric).dropna()
                 bars = series.setdefault(ARCH_LABELS.get(architecture, architecture), {})
                 bars[BALANCING_LABELS.get(balancing, balancing)] = (values.mean(), values.std())
