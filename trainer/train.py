@@ -26,6 +26,7 @@ from trainer.models import INPUT_NAME, OUTPUT_NAME, build, summed_into
 from trainer.novelty import FittedNovelty, fit_novelty, served_graph
 from trainer.pipeline import PREDICT_BATCH
 from trainer.prepare import Encoded, balance_training, classes_of, encode, load_splits
+from trainer.profile import background_rows, training_profile
 from trainer.summary import write_summary
 
 
@@ -198,6 +199,7 @@ def metadata(
         for c in classes.output
         if (test_classes == c).any()
     }
+    train_features = splits.train.features[[f.name for f in encoder.features]]  # real rows, before balancing
     meta = ModelMetadata(
         model_id=cfg.model_id,
         dataset=cfg.dataset,
@@ -224,6 +226,8 @@ def metadata(
             sha256=sha256_of(onnx_path), input_name=INPUT_NAME, input_width=data.train[0].shape[1], output_name=OUTPUT_NAME, opset=OPSET
         ),
         novelty=novelty.info() if novelty else None,
+        training_profile=training_profile(train_features, encoder.features),
+        background=background_rows(train_features, seed=cfg.seed),
     )
     drift = float(np.abs(Preprocessor(meta).transform(test_frame.head(1000).to_dict("records")) - encoder.transform(test_frame.head(1000))).max())
     if drift > 1e-6:

@@ -82,3 +82,12 @@ def test_constant_training_columns_are_ignored_columns_of_the_model(trained):
     meta = load_metadata(folder / "metadata.json")
     assert "num_outbound_cmds" in meta.ignored_columns
     assert "num_outbound_cmds" not in {f.name for f in meta.features} | set(meta.encoded_features)
+
+
+def test_metadata_carries_the_training_profile_and_background_rows(trained):
+    _, folder = trained
+    meta = load_metadata(folder / "metadata.json")
+    profiled = {p.name: p for p in meta.training_profile}
+    assert set(profiled) == {f.name for f in meta.features}
+    assert all(abs(sum(p.proportions) - 1) < 1e-6 for p in profiled.values())
+    assert meta.background and set(meta.background[0]) == {f.name for f in meta.features}
