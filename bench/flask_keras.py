@@ -9,12 +9,12 @@ as `app.run()` does by default. Started by bench.serving:
     python -m bench.flask_keras artifacts/nsl-kdd-multiclass-cnn --port 5000
 """
 
-import argparse
 from pathlib import Path
 
 import keras
 from flask import Flask, request
 
+from bench.processes import model_server_args
 from preprocess.metadata import load_metadata
 from preprocess.transform import Preprocessor
 
@@ -56,10 +56,7 @@ def create_app(model_dir: Path) -> Flask:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("model_dir", type=Path, help="a model folder holding model.keras and metadata.json")
-    parser.add_argument("--port", type=int, default=5000)
-    args = parser.parse_args()
+    args = model_server_args(__doc__.splitlines()[0], "model.keras", 5000)
     create_app(args.model_dir).run(host="127.0.0.1", port=args.port, threaded=True)
 
 

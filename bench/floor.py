@@ -7,13 +7,13 @@ this is the price of those. Started by bench.serving:
     python -m bench.floor artifacts/nsl-kdd-multiclass-cnn --port 5001
 """
 
-import argparse
 import json
 from pathlib import Path
 
 import onnxruntime as ort
 import uvicorn
 
+from bench.processes import model_server_args
 from inference import Model, session_options
 from preprocess.metadata import load_metadata
 from preprocess.transform import Preprocessor
@@ -68,10 +68,7 @@ def create_app(model_dir: Path):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("model_dir", type=Path, help="a model folder holding model.onnx and metadata.json")
-    parser.add_argument("--port", type=int, default=5001)
-    args = parser.parse_args()
+    args = model_server_args(__doc__.splitlines()[0], "model.onnx", 5001)
     uvicorn.run(create_app(args.model_dir), host="127.0.0.1", port=args.port, access_log=False, log_level="warning")
 
 

@@ -1,6 +1,7 @@
 """Servers run in their own process for benchmarks and tests: started on a loopback port, waited for
 until a path answers 200, logged to a file and stopped however the caller's block ends."""
 
+import argparse
 import os
 import signal
 import socket
@@ -17,6 +18,14 @@ import httpx
 CLIENT_CORE, SERVER_CORE = 0, 1
 TWO_CORES = {CLIENT_CORE, SERVER_CORE} <= os.sched_getaffinity(0)
 STOP_TIMEOUT_S = 30
+
+
+def model_server_args(description: str, model_file: str, default_port: int) -> argparse.Namespace:
+    """The command line of each benchmark model server: the model folder to serve, and the loopback port."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("model_dir", type=Path, help=f"a model folder holding {model_file} and metadata.json")
+    parser.add_argument("--port", type=int, default=default_port)
+    return parser.parse_args()
 
 
 def pin(pid: int, core: int) -> None:

@@ -15,7 +15,7 @@ MARK = "WRK_RESULT "
 # Bodies go into the script as Lua long strings; `]==]` cannot occur in JSON text.
 SCRIPT = """
 wrk.method = "POST"
-wrk.headers["Content-Type"] = %(content_type)s
+wrk.headers["Content-Type"] = "application/json"
 %(auth)s
 local bodies = {%(bodies)s}
 local i = 0
@@ -42,20 +42,12 @@ def _lua_string(text: str) -> str:
 
 
 def run(
-    url: str,
-    path: str,
-    bodies: list[bytes],
-    *,
-    token: str | None = None,
-    connections: int = 8,
-    seconds: float = 5.0,
-    content_type: str = "application/json",
+    url: str, path: str, bodies: list[bytes], *, token: str | None = None, connections: int = 8, seconds: float = 5.0
 ) -> dict:
     """One wrk run (one thread, `connections` keep-alive connections, `seconds` long): requests/s, latency in ms,
     and errors (socket errors, and answers of status 400 or more as wrk counts them)."""
     auth = f'wrk.headers["Authorization"] = {_lua_string("Bearer " + token)}' if token else ""
     script = SCRIPT % {
-        "content_type": _lua_string(content_type),
         "auth": auth,
         "bodies": ",\n".join(_lua_string(b.decode()) for b in bodies),
         "path": _lua_string(path),

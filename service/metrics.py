@@ -45,52 +45,45 @@ class Metrics:
         registry = self._registry
         for collector in self.collectors if registry is not None else ():
             registry.register(collector)
-        self.requests = Counter(
-            "nids_http_requests",
-            "HTTP requests answered, by route template and status",
-            ["method", "route", "status"],
-            registry=registry,
+
+        # Every metric goes to this app's registry (shared: to none, its values live in the directory's files).
+        def metric(kind: type, name: str, documentation: str, labels: Iterable[str] = (), **options: Any) -> Any:
+            return kind(name, documentation, list(labels), registry=registry, **options)
+
+        request_labels = ("method", "route", "status")
+        self.requests = metric(
+            Counter, "nids_http_requests", "HTTP requests answered, by route template and status", request_labels
         )
-        self.latency = Histogram(
+        self.latency = metric(
+            Histogram,
             "nids_http_request_duration_seconds",
             "Time from the request's arrival to its last response byte",
-            ["method", "route", "status"],
+            request_labels,
             buckets=LATENCY_BUCKETS,
-            registry=registry,
         )
-        self.failed_logins = Counter("nids_failed_logins", "POST /auth/token answered 401", registry=registry)
-        self.rate_limited = Counter(
-            "nids_rate_limited", "Requests refused with 429, by route template", ["route"], registry=registry
+        self.failed_logins = metric(Counter, "nids_failed_logins", "POST /auth/token answered 401")
+        self.rate_limited = metric(Counter, "nids_rate_limited", "Requests refused with 429, by route template", ["route"])
+        self.predictions = metric(
+            Counter, "nids_predictions", "Records predicted, by model and label", ["model", "label", "is_attack"]
         )
-        self.predictions = Counter(
-            "nids_predictions", "Records predicted, by model and label", ["model", "label", "is_attack"], registry=registry
+        self.novelty_flags = metric(
+            Counter, "nids_novelty_flags", "Records the model's novelty detector flagged as unknown", ["model"]
         )
-        self.novelty_flags = Counter(
-            "nids_novelty_flags", "Records the model's novelty detector flagged as unknown", ["model"], registry=registry
+        self.preprocess_seconds = metric(
+            Histogram, "nids_preprocess_seconds", "Encoding one request's records", ["model"], buckets=STAGE_BUCKETS
         )
-        self.preprocess_seconds = Histogram(
-            "nids_preprocess_seconds", "Encoding one request's records", ["model"], buckets=STAGE_BUCKETS, registry=registry
+        self.inference_seconds = metric(
+            Histogram, "nids_inference_seconds", "onnxruntime time for one request's records", ["model"], buckets=STAGE_BUCKETS
         )
-        self.inference_seconds = Histogram(
-            "nids_inference_seconds",
-            "onnxruntime time for one request's records",
-            ["model"],
-            buckets=STAGE_BUCKETS,
-            registry=registry,
-        )
-        self.batch_records = Histogram(
+        self.batch_records = metric(
+            Histogram,
             "nids_batch_records",
             "Records per /predict/batch request, by body format",
             ["model", "format"],
             buckets=BATCH_BUCKETS,
-            registry=registry,
         )
-        self.models_loaded = Gauge(
-            "nids_model_loaded",
-            "1 for each model a worker serves",
-            ["model", "dataset"],
-            multiprocess_mode="livemax",
-            registry=registry,
+        self.models_loaded = metric(
+            Gauge, "nids_model_loaded", "1 for each model a worker serves", ["model", "dataset"], multiprocess_mode="livemax"
         )
         self._children: dict[tuple, Any] = {}
 

@@ -1,0 +1,166 @@
+"""What bench.serving checks and writes: the targets (checked, not asserted, at the end of every run) and the
+Markdown tables of bench/results/serving.md."""
+
+import argparse
+
+from bench import report
+from inference import INFERENCE_ROWS
+from service.codecs import ARROW_MEDIA_TYPE, CSV_MEDIA_TYPE
+
+# Sides in table order; "baseline" is the seed paper's Flask + Keras.
+SIDES = {"ours": "ours", "floor": "floor (raw ASGI)", "bentoml": "BentoML", "baseline": "Flask + Keras"}
+BATCH_FORMATS = {"json": "application/json", "csv": CSV_MEDIA_TYPE, "arrow": ARROW_MEDIA_TYPE}
+TARGET_SINGLE_CONNECTIONS, TARGET_SINGLE_OF_FLOOR, TARGET_SINGLE_P99_MS = 8, 0.60, 10.0
+TARGET_BATCH_SIZES = (1000, 10_000)
+TARGET_BATCH_OF_LIMIT = {"json": 0.60, "csv": 0.80, "arrow": 0.80}
+
+
+def _ratio(ours: float, other: float) -> float:
+    return ours / other if other else float("nan")
+
+
+def targets(results: dict, args: argparse.Namespace) -> list[dict]:
+    checks = []
+    for m, r in results["models"].items():
+        if "ours" not in r:
+            continue
+        if TARGET_SINGLE_CONNECTIONS in args.connections and "floor" in r:
+            ours, floor = r["ours"]["single"][TARGET_SINGLE_CONNECTIONS], r["floor"]["single"][TARGET_SINGLE_CONNECTIONS]
+            share = _ratio(ours["requests_per_s"], floor["requests_per_s"])
+            target = (
+                f"/predict at {TARGET_SINGLE_CONNECTIONS} connections >= {TARGET_SINGLE_OF_FLOOR:.0%} of the floor's requests/s"
+            )
+            checks.append({"model": m, "target": target, "measured": f"{share:.0%}", "met": share >= TARGET_SINGLE_OF_FLOOR})
+            target = f"/predict at {TARGET_SINGLE_CONNECTIONS} connections: p99 <= {TARGET_SINGLE_P99_MS:g} ms"
+            checks.append(
+                {
+                    "model": m,
+                    "target": target,
+                    "measured": f"{ours['p99_ms']:.1f} ms",
+                    "met": ours["p99_ms"] <= TARGET_SINGLE_P99_MS,
+                }
+            )
+        for n in TARGET_BATCH_SIZES:
+            if n not in args.batch_sizes:
+                continue
+            limit = r["inprocess_limit"][n]["records_per_s"]
+            for f, least in TARGET_BATCH_OF_LIMIT.items():
+                share = _ratio(r["ours"]["batch"][f][n]["records_per_s"], limit)
+                target = f"/predict/batch of {n:,} as {f} >= {least:.0%} of the in-process limit"
+                checks.append({"model": m, "target": target, "measured": f"{share:.0%}", "met": share >= least})
+    return checks
+
+
+def _percentiles(run: dict) -> str:
+    return " / ".join(f"{run[p]:.1f}" for p in ("p50_ms", "p90_ms", "p99_ms"))
+
+
+def _single_table(models: dict) -> str:
+    sides = [s for s in SIDES if any(s in r for r in models.values())]
+    headers = ["model", "connections"] + [f"{SIDES[s]} req/s" for s in sides]
+    headers += [f"ours / {SIDES[s]}" for s in sides if s != "ours"] + [f"{SIDES[s]} p50/p90/p99 ms" for s in sides] + ["errors"]
+    rows = []
+    for m, r in models.items():
+        for c in r[sides[0]]["single"]:
+            runs = {s: r[s]["single"][c] for s in sides}
+            row = [m, c] + [runs[s]["requests_per_s"] for s in sides]
+            if "ours" in runs:
+                row += [f"{_ratio(runs['ours']['requests_per_s'], runs[s]['requests_per_s']):.2f}x" for s in sides if s != "ours"]
+            row += [_percentiles(runs[s]) for s in sides] + [sum(run["errors"] for run in runs.values())]
+            rows.append(row)
+    return report.table(headers, rows)
+
+
+def _batch_table(models: dict) -> str:
+    """Records/s per side and format, and each as a share of the in-process limit."""
+    columns = [(s, f) for s in SIDES for f in BATCH_FORMATS if any(f in r.get(s, {}).get("batch", {}) for r in models.values())]
+    headers = (
+        ["model", "records", "in-process limit records/s"]
+        + [f"{SIDES[s]} {f} records/s (of limit)" for s, f in columns]
+        + ["errors"]
+    )
+    rows = []
+    for m, r in models.items():
+        for n, limit in r["inprocess_limit"].items():
+            row = [m, n, limit["records_per_s"]]
+            errors = 0
+            for s, f in columns:
+                run = r[s]["batch"][f][n]
+                row.append(f"{run['records_per_s']:,.0f} ({_ratio(run['records_per_s'], limit['records_per_s']):.0%})")
+                errors += run["errors"]
+            rows.append([*row, errors])
+    return report.table(headers, rows)
+
+
+def _inprocess_table(models: dict) -> str:
+    rows = []
+    for m, r in models.items():
+        for n, ms in r["inprocess"].items():
+            served = ms["onnxruntime_served"]
+            rows.append(
+                [
+                    m,
+                    n,
+                    ms["keras_predict"],
+                    ms["keras_call"],
+                    ms["keras_tf_function"],
+                    ms["onnxruntime"],
+                    served,
+                    f"{_ratio(ms['keras_tf_function'], served):.1f}x",
+                    f"{_ratio(ms['keras_predict'], served):.0f}x",
+                ]
+            )
+    headers = [
+        "model",
+        "batch",
+        "keras predict()",
+        "keras model(x)",
+        "keras tf.function",
+        "ort, one call",
+        f"ort, {INFERENCE_ROWS}-row pieces (served)",
+        "tf.function/served",
+        "predict()/served",
+    ]
+    return report.table(headers, rows)
+
+
+def markdown(results: dict) -> str:
+    models = results["models"]
+    ours = results["servers"].get("ours")
+    memory = [["ours (all models loaded)", ours["rss_after_start_mb"], ours["peak_rss_mb"]]] if ours else []
+    memory += [
+        [f"{SIDES[s]} {m}", "", r[s]["peak_rss_mb"]]
+        for s in ("floor", "bentoml", "baseline")
+        for m, r in models.items()
+        if s in r
+    ]
+    targets = [[t["model"], t["target"], t["measured"], "yes" if t["met"] else "**no**"] for t in results["targets"]]
+    pinned = (
+        "servers pinned to core 1, load generators to core 0"
+        if results["settings"]["pinned"]
+        else "not pinned (fewer than 2 cores)"
+    )
+    parts = [
+        report.header("Serving benchmark: our service, the floor, BentoML and the paper's Flask + Keras", results["context"]),
+        (
+            "Ours: `python -m service` (uvicorn, 1 worker, onnxruntime with 1 thread, JWT auth, validation, body limits, JSON "
+            "access log, Prometheus metrics). Floor: bench/floor.py, a raw ASGI app on uvicorn doing only JSON + the same numpy "
+            "preprocessing + onnxruntime. BentoML: bench/bento_onnx.py, the same ONNX file and preprocessing in a "
+            "BentoML service. "
+            "Flask + Keras: bench/flask_keras.py, the seed paper's serving. Only ours authenticates or validates. "
+            f"Same real records for all; {pinned}. Whole run: {results['seconds']:.0f} s.\n"
+        ),
+        "## /predict, one record per request (wrk, one thread, keep-alive connections)\n",
+        _single_table(models),
+        "\n## /predict/batch, one connection (async httpx client), records/s and share of the in-process limit\n",
+        (
+            "In-process limit: numpy preprocessing of the records + onnxruntime in pieces of "
+            f"{INFERENCE_ROWS} rows, in one process on the server core, no server. Ours also takes CSV and Arrow IPC bodies.\n"
+        ),
+        _batch_table(models),
+    ]
+    if all("inprocess" in r for r in models.values()):
+        parts += ["\n## In-process: Keras against onnxruntime, median ms per batch, one core\n", _inprocess_table(models)]
+    parts += ["\n## Peak memory (RSS, MB)\n", report.table(["server", "after start", "peak"], memory)]
+    parts += ["\n## Targets\n", report.table(["model", "target", "measured", "met"], targets)]
+    return "\n".join(parts)
