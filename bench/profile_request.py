@@ -182,7 +182,10 @@ def profile(client: App, path: str, bodies: list[bytes], count: int, interval: f
     stages, functions = attribute(session.root_frame())
     sampled, unprofiled = sum(stages.values()), statistics.median(inline)
     # The profiler slows what it watches, Python-heavy code most; its shares are applied to the unprofiled time.
-    per_request = lambda seconds: round(seconds / sampled * unprofiled * 1e6, 1)  # noqa: E731
+
+    def per_request(seconds: float) -> float:
+        return round(seconds / sampled * unprofiled * 1e6, 1)
+
     return {
         "requests": count,
         "median_us_with_thread_pool": round(statistics.median(pooled) * 1e6, 1),

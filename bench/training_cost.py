@@ -50,26 +50,33 @@ def shipped_training(artifacts: Path) -> list[dict]:
     for entry in index["models"]:
         metrics = json.loads((artifacts / entry["path"] / "metrics.json").read_text())
         training, config = metrics["training"], metrics["config"]
-        rows.append({
-            "model": entry["id"],
-            "balancing": f"{config['balance']} ({config['balance_target']:g})",
-            "train_rows": metrics["split"]["rows"]["train"],
-            "limit_rows": config.get("limit_rows"),
-            "epochs_run": training["epochs_run"],
-            "fit_seconds": training["fit_seconds"],
-            "total_seconds": training["total_seconds"],
-            "peak_rss_mb": training["peak_rss_mb"],
-        })  # fmt: skip
+        rows.append(
+            {
+                "model": entry["id"],
+                "balancing": f"{config['balance']} ({config['balance_target']:g})",
+                "train_rows": metrics["split"]["rows"]["train"],
+                "limit_rows": config.get("limit_rows"),
+                "epochs_run": training["epochs_run"],
+                "fit_seconds": training["fit_seconds"],
+                "total_seconds": training["total_seconds"],
+                "peak_rss_mb": training["peak_rss_mb"],
+            }
+        )
     return rows
 
 
 def resample(method: str, limit_rows: int | None, gan_seconds: float | None) -> dict:
     """One balancing method's resampling step, as `trainer train` runs it on NSL-KDD (multiclass)."""
     cfg = TrainConfig(
-        dataset="nsl-kdd", task="multiclass", architecture=ARCHITECTURES[0], balance=method,
-        balance_target=SHIPPED_BALANCING["nsl-kdd"][1], limit_rows=limit_rows, data_dir=DATA_DIR,
+        dataset="nsl-kdd",
+        task="multiclass",
+        architecture=ARCHITECTURES[0],
+        balance=method,
+        balance_target=SHIPPED_BALANCING["nsl-kdd"][1],
+        limit_rows=limit_rows,
+        data_dir=DATA_DIR,
         gan_seconds=gan_seconds or GAN_SECONDS,
-    )  # fmt: skip
+    )
     splits = load_splits(cfg)
     data = encode(cfg, splits, classes_of(cfg, splits))
     rss_before = peak_rss_mb()
@@ -97,8 +104,15 @@ def before_after(limit_rows: int) -> dict:
     from trainer.models import BUILDERS
 
     with tempfile.TemporaryDirectory(prefix="bench-balanced-") as cache:
-        cfg = TrainConfig(dataset="nsl-kdd", task="multiclass", architecture=ARCHITECTURES[0], balance="smote",
-                          limit_rows=limit_rows, data_dir=DATA_DIR, balanced_cache=Path(cache))  # fmt: skip
+        cfg = TrainConfig(
+            dataset="nsl-kdd",
+            task="multiclass",
+            architecture=ARCHITECTURES[0],
+            balance="smote",
+            limit_rows=limit_rows,
+            data_dir=DATA_DIR,
+            balanced_cache=Path(cache),
+        )
         splits = load_splits(cfg)
         data = encode(cfg, splits, classes_of(cfg, splits))
         started = time.perf_counter()
@@ -111,7 +125,9 @@ def before_after(limit_rows: int) -> dict:
     for name, batch, xla, shuffled_rows in EPOCH_OPTIONS:
         keras.utils.set_random_seed(0)
         model = BUILDERS["cnn"](X.shape[1], int(y.max()) + 1)
-        model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"], jit_compile=xla)
+        model.compile(
+            optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"], jit_compile=xla
+        )
         if shuffled_rows:
             feed = tf.data.Dataset.from_tensor_slices((X, y)).shuffle(len(X), seed=0).batch(batch).prefetch(tf.data.AUTOTUNE)
             model.fit(feed.take(2), epochs=1, verbose=0)  # compile the step first: the epoch time is the steady state
@@ -129,7 +145,11 @@ def before_after(limit_rows: int) -> dict:
         "rows": len(X),
         "load_average_after": [round(x, 2) for x in os.getloadavg()],
         "epoch": epochs,
-        "balancing": {"resampled_seconds": round(resampled, 2), "cached_seconds": round(cached, 3), "ratio": round(cached / resampled, 4)},
+        "balancing": {
+            "resampled_seconds": round(resampled, 2),
+            "cached_seconds": round(cached, 3),
+            "ratio": round(cached / resampled, 4),
+        },
     }
 
 
@@ -162,28 +182,56 @@ def before_after_markdown(compared: dict | None) -> list[str]:
         report.table(["option", "seconds per epoch", "ratio to the trainer's"], epochs),
         "\nAn experiment cell's balancing step: resampled (before; the first cell of a split still does) against read from"
         " the balanced-set cache (after; every other architecture and loss of the same split and balancing):\n",
-        report.table(["resampled s", "from the cache s", "ratio after / before"], [[b["resampled_seconds"], b["cached_seconds"], b["ratio"]]]),
+        report.table(
+            ["resampled s", "from the cache s", "ratio after / before"],
+            [[b["resampled_seconds"], b["cached_seconds"], b["ratio"]]],
+        ),
     ]
 
 
 def markdown(results: dict) -> str:
-    models = [[r["model"], r["balancing"], r["train_rows"], r["limit_rows"] or "full", r["epochs_run"], r["fit_seconds"],
-               r["total_seconds"], r["peak_rss_mb"]] for r in results["models"]]  # fmt: skip
-    steps = [[r["method"], r["rows_before"], r["rows_after"], r["seconds"], r["peak_rss_mb_before_step"], r["peak_rss_mb"],
-              ", ".join(f"{k}: {v}" for k, v in r["fallbacks"].items()) or "-"] for r in results["resampling"]]  # fmt: skip
+    models = [
+        [
+            r["model"],
+            r["balancing"],
+            r["train_rows"],
+            r["limit_rows"] or "full",
+            r["epochs_run"],
+            r["fit_seconds"],
+            r["total_seconds"],
+            r["peak_rss_mb"],
+        ]
+        for r in results["models"]
+    ]
+    steps = [
+        [
+            r["method"],
+            r["rows_before"],
+            r["rows_after"],
+            r["seconds"],
+            r["peak_rss_mb_before_step"],
+            r["peak_rss_mb"],
+            ", ".join(f"{k}: {v}" for k, v in r["fallbacks"].items()) or "-",
+        ]
+        for r in results["resampling"]
+    ]
     limit = results["settings"]["limit_rows"]
-    return "\n".join([
-        report.header("Training cost", results["context"]),
-        "## Training each shipped model\n",
-        "As measured by the trainer in its own process, one process per model (metrics.json `training`); "
-        "total includes loading, balancing, evaluation and export.\n",
-        report.table(["model", "balancing", "train rows", "rows limit", "epochs", "fit s", "total s", "peak RSS MB"], models),
-        "\n## Resampling step of each balancing method, NSL-KDD multiclass training split\n",
-        f"{'Full split' if not limit else f'Sample of {limit} rows per file'}; each method in its own process. "
-        "'before step' is that process's peak after loading and encoding, so the step's own cost is the difference.\n",
-        report.table(["method", "rows in", "rows out", "seconds", "peak RSS MB before step", "peak RSS MB", "fallbacks"], steps),
-        *before_after_markdown(results.get("before_after")),
-    ])  # fmt: skip
+    return "\n".join(
+        [
+            report.header("Training cost", results["context"]),
+            "## Training each shipped model\n",
+            "As measured by the trainer in its own process, one process per model (metrics.json `training`); "
+            "total includes loading, balancing, evaluation and export.\n",
+            report.table(["model", "balancing", "train rows", "rows limit", "epochs", "fit s", "total s", "peak RSS MB"], models),
+            "\n## Resampling step of each balancing method, NSL-KDD multiclass training split\n",
+            f"{'Full split' if not limit else f'Sample of {limit} rows per file'}; each method in its own process. "
+            "'before step' is that process's peak after loading and encoding, so the step's own cost is the difference.\n",
+            report.table(
+                ["method", "rows in", "rows out", "seconds", "peak RSS MB before step", "peak RSS MB", "fallbacks"], steps
+            ),
+            *before_after_markdown(results.get("before_after")),
+        ]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -192,8 +240,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--methods", nargs="+", default=list(BALANCINGS), choices=BALANCINGS)
     parser.add_argument("--limit-rows", type=int, help="a stratified sample of each file instead of the full split (smoke runs)")
     parser.add_argument("--gan-seconds", type=float, help="the GAN's time budget (default: the trainer's)")
-    parser.add_argument("--before-after", action="store_true", help="also time the training choices, old against new, in this run")
-    parser.add_argument("--before-after-rows", type=int, default=20000, help="rows per file of the sample --before-after trains on")
+    parser.add_argument(
+        "--before-after", action="store_true", help="also time the training choices, old against new, in this run"
+    )
+    parser.add_argument(
+        "--before-after-rows", type=int, default=20000, help="rows per file of the sample --before-after trains on"
+    )
     parser.add_argument("--out", type=Path, default=report.RESULTS)
     parser.add_argument("--resample", choices=BALANCINGS, help=argparse.SUPPRESS)  # one step, in the subprocess
     parser.add_argument("--json", type=Path, help=argparse.SUPPRESS)

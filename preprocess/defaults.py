@@ -32,6 +32,7 @@ def data_dir(value: str | Path | None = None) -> Path:
     """The data directory a command should read: its option, else the environment, else the default."""
     return Path(value or os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR)
 
+
 # Unseen-attack detectors a model can carry as its ONNX graph's second output; the first is the default, as the one that
 # caught most held-out attack subtypes on nsl-kdd's validation split at the same normal budget (every run records each
 # candidate's validation numbers in metrics.json, novelty.validation_candidates).

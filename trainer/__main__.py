@@ -62,13 +62,17 @@ def parser() -> argparse.ArgumentParser:
     sub = top.add_subparsers(dest="command", required=True)
 
     def data_option(p):
-        p.add_argument("--data-dir", help=f"folder holding nsl-kdd/ and bot-iot/ (default: ${DATA_DIR_ENV} or {DEFAULT_DATA_DIR})")
+        p.add_argument(
+            "--data-dir", help=f"folder holding nsl-kdd/ and bot-iot/ (default: ${DATA_DIR_ENV} or {DEFAULT_DATA_DIR})"
+        )
 
     def common(p):
         data_option(p)
         p.add_argument("--out", type=Path, help="output folder")
 
-    check = sub.add_parser("check-data", help="is every dataset file in place with the expected checksum? (where to get a missing one)")
+    check = sub.add_parser(
+        "check-data", help="is every dataset file in place with the expected checksum? (where to get a missing one)"
+    )
     data_option(check)
 
     explore = sub.add_parser("explore", help="class distributions and feature summaries, as Markdown and PNG")
@@ -81,7 +85,12 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--task", default="multiclass", choices=TASKS)
     train.add_argument("--arch", default=ARCHITECTURES[0], choices=ARCHITECTURES)
     train.add_argument("--balance", default=default("balance"), choices=BALANCINGS)
-    train.add_argument("--balance-target", type=_positive(float), default=default("balance_target"), help="fill each class to this share of the majority class")
+    train.add_argument(
+        "--balance-target",
+        type=_positive(float),
+        default=default("balance_target"),
+        help="fill each class to this share of the majority class",
+    )
     train.add_argument("--protocol", default=default("protocol"), choices=PROTOCOLS, help="nsl-kdd split protocol")
     train.add_argument(
         "--validation", choices=VALIDATIONS, help="validation split (default: subtypes for nsl-kdd official, else random)"
@@ -93,7 +102,12 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--epochs", type=_positive(int), default=default("epochs"))
     train.add_argument("--batch-size", type=_positive(int), default=default("batch_size"))
     train.add_argument("--limit-rows", type=_positive(int), help="stratified sample of each file, for quick runs")
-    train.add_argument("--class-floor", type=_positive(int), default=default("class_floor"), help="with --limit-rows: keep at least this many rows of every class (all of a smaller one)")
+    train.add_argument(
+        "--class-floor",
+        type=_positive(int),
+        default=default("class_floor"),
+        help="with --limit-rows: keep at least this many rows of every class (all of a smaller one)",
+    )
     train.add_argument("--file", action="append", type=Path, dest="files", help="data file(s) instead of the dataset's defaults")
     train.add_argument("--no-baseline", action="store_true", help="skip the classical baselines (forest, boosting)")
     train.add_argument("--gan-epochs", type=_positive(int), default=default("gan_epochs"))
@@ -123,15 +137,25 @@ def parser() -> argparse.ArgumentParser:
     experiment.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     experiment.add_argument("--epochs", type=_positive(int), default=FULL_EPOCHS)
     experiment.add_argument("--limit-rows", type=_positive(int), help="stratified sample of each file")
-    experiment.add_argument("--class-floor", type=_positive(int), help="with --limit-rows: keep at least this many rows of every class")
+    experiment.add_argument(
+        "--class-floor", type=_positive(int), help="with --limit-rows: keep at least this many rows of every class"
+    )
     experiment.add_argument("--gan-epochs", type=_positive(int), help="GAN training budget per cell (default: train's)")
     experiment.add_argument("--gan-seconds", type=_positive(float), help="GAN time budget per cell (default: train's)")
     experiment.add_argument("--quick", action="store_true", help="a small sample and few epochs: the whole matrix in minutes")
 
-    report = sub.add_parser("report", help="rewrite an experiment folder's README.md and figures; --promote ships its chosen cells")
+    report = sub.add_parser(
+        "report", help="rewrite an experiment folder's README.md and figures; --promote ships its chosen cells"
+    )
     report.add_argument("--out", type=Path, required=True, help="the experiment folder (holding results.csv and cells/)")
-    report.add_argument("--promote", action="store_true", help="copy the best official-protocol cell per dataset, task and architecture (by validation macro-F1) into --artifacts")
-    report.add_argument("--artifacts", type=Path, default=Path("artifacts"), help="where --promote copies models (default: artifacts)")
+    report.add_argument(
+        "--promote",
+        action="store_true",
+        help="copy the best official-protocol cell per dataset, task and architecture (by validation macro-F1) into --artifacts",
+    )
+    report.add_argument(
+        "--artifacts", type=Path, default=Path("artifacts"), help="where --promote copies models (default: artifacts)"
+    )
     report.set_defaults(data_dir=None)  # reads only the experiment folder
     return top
 
@@ -159,30 +183,56 @@ def main(argv: list[str] | None = None) -> int:
 
             run(
                 TrainConfig(
-                    dataset=args.dataset, task=args.task, architecture=args.arch, balance=args.balance,
-                    balance_target=args.balance_target, protocol=args.protocol, validation=args.validation, loss=args.loss,
-                    focal_gamma=args.focal_gamma, logit_tau=args.logit_tau, seed=args.seed, epochs=args.epochs,
-                    batch_size=args.batch_size, limit_rows=args.limit_rows, class_floor=args.class_floor, data_dir=data, files=args.files or [],
-                    out_dir=args.out or default("out_dir"), run_baseline=not args.no_baseline,
-                    gan_epochs=args.gan_epochs, gan_seconds=args.gan_seconds, balanced_cache=args.balanced_cache,
-                    novelty=args.novelty, novelty_budget=args.novelty_budget, ensemble_seeds=args.ensemble_seeds,
+                    dataset=args.dataset,
+                    task=args.task,
+                    architecture=args.arch,
+                    balance=args.balance,
+                    balance_target=args.balance_target,
+                    protocol=args.protocol,
+                    validation=args.validation,
+                    loss=args.loss,
+                    focal_gamma=args.focal_gamma,
+                    logit_tau=args.logit_tau,
+                    seed=args.seed,
+                    epochs=args.epochs,
+                    batch_size=args.batch_size,
+                    limit_rows=args.limit_rows,
+                    class_floor=args.class_floor,
+                    data_dir=data,
+                    files=args.files or [],
+                    out_dir=args.out or default("out_dir"),
+                    run_baseline=not args.no_baseline,
+                    gan_epochs=args.gan_epochs,
+                    gan_seconds=args.gan_seconds,
+                    balanced_cache=args.balanced_cache,
+                    novelty=args.novelty,
+                    novelty_budget=args.novelty_budget,
+                    ensemble_seeds=args.ensemble_seeds,
                 )
-            )  # fmt: skip
+            )
         elif args.command == "experiment":
             from trainer import experiment
 
             quick = args.quick
             found = experiment.cells(
-                args.datasets, args.tasks, args.protocols, args.archs, args.balances, args.seeds,
-                args.losses, args.validations or [None],
-            )  # fmt: skip
+                args.datasets,
+                args.tasks,
+                args.protocols,
+                args.archs,
+                args.balances,
+                args.seeds,
+                args.losses,
+                args.validations or [None],
+            )
             out = args.out or Path("reports/experiment-quick" if quick else "reports/experiment")
             experiment.run_matrix(
-                found, out, data,
+                found,
+                out,
+                data,
                 epochs=experiment.QUICK_EPOCHS if quick else args.epochs,
                 limit_rows=experiment.QUICK_ROWS if quick else args.limit_rows,
                 extra=experiment.passed_on(quick, vars(args)),
-            )  # fmt: skip
+            )
             from trainer.report import write_report
 
             print(f"trainer experiment: wrote {write_report(out)}", file=sys.stderr)
@@ -193,7 +243,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"trainer report: wrote {write_report(args.out)}", file=sys.stderr)
             if args.promote:
                 for folder, chosen in promote(args.out, args.artifacts).items():
-                    print(f"trainer report: promoted {chosen['cell']} to {args.artifacts / folder} (validation macro-F1 {chosen['validation_f1_macro']:.4f})", file=sys.stderr)
+                    print(
+                        f"trainer report: promoted {chosen['cell']} to {args.artifacts / folder}"
+                        f" (validation macro-F1 {chosen['validation_f1_macro']:.4f})",
+                        file=sys.stderr,
+                    )
         elif args.command == "ship":
             return ship(data, args.out or Path("artifacts"), args.limit_rows, args.max_epochs)
     except (ValueError, OSError, RuntimeError) as exc:
@@ -206,10 +260,28 @@ def ship(data_dir: Path, out: Path, limit_rows: int | None, max_epochs: int | No
     """Each model in its own process, so its measured peak memory is its own."""
     for dataset, task, arch, epochs in SHIPPED:
         epochs = min(epochs, max_epochs or epochs)
-        command = [sys.executable, "-m", "trainer", "train", "--dataset", dataset, "--task", task, "--arch", arch,
-                   "--balance", SHIPPED_BALANCING[dataset][0], "--balance-target", str(SHIPPED_BALANCING[dataset][1]),
-                   "--epochs", str(epochs),
-                   "--data-dir", str(data_dir), "--out", str(out)]  # fmt: skip
+        command = [
+            sys.executable,
+            "-m",
+            "trainer",
+            "train",
+            "--dataset",
+            dataset,
+            "--task",
+            task,
+            "--arch",
+            arch,
+            "--balance",
+            SHIPPED_BALANCING[dataset][0],
+            "--balance-target",
+            str(SHIPPED_BALANCING[dataset][1]),
+            "--epochs",
+            str(epochs),
+            "--data-dir",
+            str(data_dir),
+            "--out",
+            str(out),
+        ]
         if limit_rows:
             command += ["--limit-rows", str(limit_rows)]
         print(f"trainer ship: {' '.join(command[1:])}", file=sys.stderr, flush=True)

@@ -45,9 +45,7 @@ def update_index(root: Path) -> dict:
         "format_version": 1,
         "models": models,
         "dataset_defaults": dict(sorted(by_dataset.items())),
-        "defaults": {
-            key: {"model": m["id"], "why": _why(m, selections.get(m["id"]))} for key, m in sorted(defaults.items())
-        },
+        "defaults": {key: {"model": m["id"], "why": _why(m, selections.get(m["id"]))} for key, m in sorted(defaults.items())},
     }
     (root / "index.json").write_text(json.dumps(index, indent=2) + "\n")
     return index
@@ -59,8 +57,9 @@ def _why(model: dict, selection: dict | None) -> str:
         tried = sum(len(seeds) for seeds in selection["candidates"].values())
         seeds = sorted({int(s) for by_seed in selection["candidates"].values() for s in by_seed})
         why += (
-            f"; promoted from experiment cell {selection['cell']} ({selection['experiment']}), the best of {tried} official-protocol"
-            f" cells of its architecture (balancing {', '.join(selection['candidates'])}; seeds {', '.join(map(str, seeds))}) by the same rule"
+            f"; promoted from experiment cell {selection['cell']} ({selection['experiment']}),"
+            f" the best of {tried} official-protocol cells of its architecture"
+            f" (balancing {', '.join(selection['candidates'])}; seeds {', '.join(map(str, seeds))}) by the same rule"
         )
     return why
 
@@ -109,6 +108,8 @@ def promote(out: Path, artifacts: Path) -> dict:
 
 def choose(candidates: list[dict]) -> dict:
     """The cell with the highest validation macro-F1; ties go to the lower seed, then the balancing name."""
-    cell = lambda m: m["cell"]  # noqa: E731
-    return min(candidates, key=lambda m: (-m["validation"]["f1_macro"], cell(m)["seed"], cell(m)["balancing"], cell(m)["architecture"]))
 
+    def rank(m: dict) -> tuple:
+        return -m["validation"]["f1_macro"], m["cell"]["seed"], m["cell"]["balancing"], m["cell"]["architecture"]
+
+    return min(candidates, key=rank)

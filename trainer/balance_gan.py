@@ -24,7 +24,7 @@ def split_deficits(deficits: dict[str, int], shares: dict[str, float]) -> dict[s
     for cls, deficit in deficits.items():
         left = max(deficit, 0)
         for m in methods[:-1]:
-            parts[m][cls] = min(left, int(round(shares[m] * max(deficit, 0))))
+            parts[m][cls] = min(left, round(shares[m] * max(deficit, 0)))
             left -= parts[m][cls]
         parts[methods[-1]][cls] = left
     return parts
@@ -47,8 +47,20 @@ def _gan_rows(X, y, deficits, seed, report, layout, config, holdout):
     return new_X, new_y
 
 
-def gan_or_hybrid(X, y, method, deficits, seed, report, *, layout_groups, gan_epochs=GAN_EPOCHS, gan_seconds=GAN_SECONDS,
-                  hybrid_shares=None, holdout=None):  # fmt: skip
+def gan_or_hybrid(
+    X,
+    y,
+    method,
+    deficits,
+    seed,
+    report,
+    *,
+    layout_groups,
+    gan_epochs=GAN_EPOCHS,
+    gan_seconds=GAN_SECONDS,
+    hybrid_shares=None,
+    holdout=None,
+):
     """New rows for `deficits` by the GAN alone or by the hybrid mix; fills `report` as it goes."""
     grouped = {c for group in layout_groups for c in group}
     layout = FeatureLayout([c for c in range(X.shape[1]) if c not in grouped], [list(g) for g in layout_groups])

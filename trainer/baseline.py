@@ -35,4 +35,3 @@ def run(X_train, y_train, held_out: dict[str, tuple[np.ndarray, np.ndarray]], cl
             result[split] = evaluate(y, predicted, classes, normal_class)
         results[name] = result
     return results
-

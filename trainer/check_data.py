@@ -56,7 +56,11 @@ def report(data_dir: Path, checks: list[FileCheck]) -> list[str]:
     problems = [c for c in checks if c.status != OK]
     for c in problems:
         if c.status == WRONG:
-            lines += ["", f"{c.relative} has other content than expected:", f"  found sha256 {c.found_sha256}, expected {c.expected.sha256}"]
+            lines += [
+                "",
+                f"{c.relative} has other content than expected:",
+                f"  found sha256 {c.found_sha256}, expected {c.expected.sha256}",
+            ]
         else:
             lines += ["", f"{c.relative} is missing."]
             uncompressed = c.path.with_suffix("")
@@ -64,7 +68,10 @@ def report(data_dir: Path, checks: list[FileCheck]) -> list[str]:
                 lines.append(f"  {uncompressed.name} is there: the trainer reads it compressed (gzip {uncompressed})")
         lines += [f"  get it: {c.expected.origin}", f"  put it at: {c.path.resolve()}"]
     if problems:
-        lines += ["", f"{len(problems)} of {len(checks)} files need attention; --data-dir or ${DATA_DIR_ENV} picks another folder."]
+        lines += [
+            "",
+            f"{len(problems)} of {len(checks)} files need attention; --data-dir or ${DATA_DIR_ENV} picks another folder.",
+        ]
     else:
         lines.append(f"all {len(checks)} files present with the expected checksums")
     return lines

@@ -22,16 +22,48 @@ class DataFile:
 
 
 NSL_KDD_FEATURES = (
-    "duration", "protocol_type", "service", "flag", "src_bytes", "dst_bytes", "land",
-    "wrong_fragment", "urgent", "hot", "num_failed_logins", "logged_in", "num_compromised",
-    "root_shell", "su_attempted", "num_root", "num_file_creations", "num_shells",
-    "num_access_files", "num_outbound_cmds", "is_host_login", "is_guest_login", "count",
-    "srv_count", "serror_rate", "srv_serror_rate", "rerror_rate", "srv_rerror_rate",
-    "same_srv_rate", "diff_srv_rate", "srv_diff_host_rate", "dst_host_count",
-    "dst_host_srv_count", "dst_host_same_srv_rate", "dst_host_diff_srv_rate",
-    "dst_host_same_src_port_rate", "dst_host_srv_diff_host_rate", "dst_host_serror_rate",
-    "dst_host_srv_serror_rate", "dst_host_rerror_rate", "dst_host_srv_rerror_rate",
-)  # fmt: skip
+    "duration",
+    "protocol_type",
+    "service",
+    "flag",
+    "src_bytes",
+    "dst_bytes",
+    "land",
+    "wrong_fragment",
+    "urgent",
+    "hot",
+    "num_failed_logins",
+    "logged_in",
+    "num_compromised",
+    "root_shell",
+    "su_attempted",
+    "num_root",
+    "num_file_creations",
+    "num_shells",
+    "num_access_files",
+    "num_outbound_cmds",
+    "is_host_login",
+    "is_guest_login",
+    "count",
+    "srv_count",
+    "serror_rate",
+    "srv_serror_rate",
+    "rerror_rate",
+    "srv_rerror_rate",
+    "same_srv_rate",
+    "diff_srv_rate",
+    "srv_diff_host_rate",
+    "dst_host_count",
+    "dst_host_srv_count",
+    "dst_host_same_srv_rate",
+    "dst_host_diff_srv_rate",
+    "dst_host_same_src_port_rate",
+    "dst_host_srv_diff_host_rate",
+    "dst_host_serror_rate",
+    "dst_host_srv_serror_rate",
+    "dst_host_rerror_rate",
+    "dst_host_srv_rerror_rate",
+)
 
 # The usual five-category grouping, covering every attack name in the official train and test files.
 NSL_KDD_CATEGORIES = {
@@ -44,22 +76,60 @@ NSL_KDD_CATEGORIES = {
 NSL_KDD_ATTACKS = {name: category for category, names in NSL_KDD_CATEGORIES.items() for name in names.split()}
 
 BOT_IOT_FEATURES = (
-    "proto", "seq", "stddev", "N_IN_Conn_P_SrcIP", "min", "state_number", "mean",
-    "N_IN_Conn_P_DstIP", "drate", "srate", "max",
-)  # fmt: skip
+    "proto",
+    "seq",
+    "stddev",
+    "N_IN_Conn_P_SrcIP",
+    "min",
+    "state_number",
+    "mean",
+    "N_IN_Conn_P_DstIP",
+    "drate",
+    "srate",
+    "max",
+)
 
 NF_BOT_IOT_V2_FEATURES = (
-    "PROTOCOL", "L7_PROTO", "IN_BYTES", "IN_PKTS", "OUT_BYTES", "OUT_PKTS", "TCP_FLAGS",
-    "CLIENT_TCP_FLAGS", "SERVER_TCP_FLAGS", "FLOW_DURATION_MILLISECONDS", "DURATION_IN",
-    "DURATION_OUT", "MIN_TTL", "MAX_TTL", "LONGEST_FLOW_PKT", "SHORTEST_FLOW_PKT",
-    "MIN_IP_PKT_LEN", "MAX_IP_PKT_LEN", "SRC_TO_DST_SECOND_BYTES", "DST_TO_SRC_SECOND_BYTES",
-    "RETRANSMITTED_IN_BYTES", "RETRANSMITTED_IN_PKTS", "RETRANSMITTED_OUT_BYTES",
-    "RETRANSMITTED_OUT_PKTS", "SRC_TO_DST_AVG_THROUGHPUT", "DST_TO_SRC_AVG_THROUGHPUT",
-    "NUM_PKTS_UP_TO_128_BYTES", "NUM_PKTS_128_TO_256_BYTES", "NUM_PKTS_256_TO_512_BYTES",
-    "NUM_PKTS_512_TO_1024_BYTES", "NUM_PKTS_1024_TO_1514_BYTES", "TCP_WIN_MAX_IN",
-    "TCP_WIN_MAX_OUT", "ICMP_TYPE", "ICMP_IPV4_TYPE", "DNS_QUERY_ID", "DNS_QUERY_TYPE",
-    "DNS_TTL_ANSWER", "FTP_COMMAND_RET_CODE",
-)  # fmt: skip
+    "PROTOCOL",
+    "L7_PROTO",
+    "IN_BYTES",
+    "IN_PKTS",
+    "OUT_BYTES",
+    "OUT_PKTS",
+    "TCP_FLAGS",
+    "CLIENT_TCP_FLAGS",
+    "SERVER_TCP_FLAGS",
+    "FLOW_DURATION_MILLISECONDS",
+    "DURATION_IN",
+    "DURATION_OUT",
+    "MIN_TTL",
+    "MAX_TTL",
+    "LONGEST_FLOW_PKT",
+    "SHORTEST_FLOW_PKT",
+    "MIN_IP_PKT_LEN",
+    "MAX_IP_PKT_LEN",
+    "SRC_TO_DST_SECOND_BYTES",
+    "DST_TO_SRC_SECOND_BYTES",
+    "RETRANSMITTED_IN_BYTES",
+    "RETRANSMITTED_IN_PKTS",
+    "RETRANSMITTED_OUT_BYTES",
+    "RETRANSMITTED_OUT_PKTS",
+    "SRC_TO_DST_AVG_THROUGHPUT",
+    "DST_TO_SRC_AVG_THROUGHPUT",
+    "NUM_PKTS_UP_TO_128_BYTES",
+    "NUM_PKTS_128_TO_256_BYTES",
+    "NUM_PKTS_256_TO_512_BYTES",
+    "NUM_PKTS_512_TO_1024_BYTES",
+    "NUM_PKTS_1024_TO_1514_BYTES",
+    "TCP_WIN_MAX_IN",
+    "TCP_WIN_MAX_OUT",
+    "ICMP_TYPE",
+    "ICMP_IPV4_TYPE",
+    "DNS_QUERY_ID",
+    "DNS_QUERY_TYPE",
+    "DNS_TTL_ANSWER",
+    "FTP_COMMAND_RET_CODE",
+)
 
 
 @dataclass(frozen=True)
@@ -132,9 +202,15 @@ NSL_KDD = DatasetSpec(
     ),
     has_header=False,
     files={
-        "nsl-kdd/KDDTrain+.txt.gz": _official_nsl_kdd("KDDTrain+.txt", "39e78eaceffb1a183af002b4994b100b69795895bfbf67cfc62dabd4c9b76d4e"),
-        "nsl-kdd/KDDTest+.txt.gz": _official_nsl_kdd("KDDTest+.txt", "1ebe1079af669e3c35ef7be25b5bafde1e47951244d1b4834682b14a22238da1"),
-        "nsl-kdd/KDDTest-21.txt.gz": _official_nsl_kdd("KDDTest-21.txt", "cf79d2eab7d8cc749e7c088260c0297cbb26d95062d27d1f8c761f4eeac3327a"),
+        "nsl-kdd/KDDTrain+.txt.gz": _official_nsl_kdd(
+            "KDDTrain+.txt", "39e78eaceffb1a183af002b4994b100b69795895bfbf67cfc62dabd4c9b76d4e"
+        ),
+        "nsl-kdd/KDDTest+.txt.gz": _official_nsl_kdd(
+            "KDDTest+.txt", "1ebe1079af669e3c35ef7be25b5bafde1e47951244d1b4834682b14a22238da1"
+        ),
+        "nsl-kdd/KDDTest-21.txt.gz": _official_nsl_kdd(
+            "KDDTest-21.txt", "cf79d2eab7d8cc749e7c088260c0297cbb26d95062d27d1f8c761f4eeac3327a"
+        ),
     },
     records_file="nsl-kdd/KDDTest+.txt.gz",
 )

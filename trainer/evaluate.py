@@ -21,7 +21,7 @@ def evaluate(y_true: np.ndarray, y_pred: np.ndarray, classes: list[str], normal_
     false_alarms = int((is_normal & ~called_normal).sum())
     detected = int((~is_normal & ~called_normal).sum())
     return {
-        "rows": int(len(y_true)),
+        "rows": len(y_true),
         "accuracy": float(accuracy_score(y_true, y_pred)),
         "precision_macro": summary["macro"]["precision"],
         "recall_macro": summary["macro"]["recall"],
@@ -66,6 +66,7 @@ def alerts(
         "attack_caught": share(alert, ~is_normal),
         "attack_called_attack": share(called_attack, ~is_normal),
     }
+
     def caught(rows):
         return {"rows": int(rows.sum()), "caught": share(alert, rows), "called_attack": share(called_attack, rows)}
 

@@ -94,15 +94,39 @@ def run_matrix(cell_list: list[Cell], out: Path, data_dir: Path, epochs: int, li
     for i, cell in enumerate(cell_list):
         folder = out / "cells" / cell.name
         if (folder / "metrics.json").is_file():
-            print(f"{_bar(i + 1, len(cell_list), started, ran)}  {cell.name}: finished earlier, kept", file=sys.stderr, flush=True)
+            print(
+                f"{_bar(i + 1, len(cell_list), started, ran)}  {cell.name}: finished earlier, kept", file=sys.stderr, flush=True
+            )
             continue
         command = [
-            sys.executable, "-m", "trainer", "train", "--dataset", cell.dataset, "--task", cell.task,
-            "--protocol", cell.protocol, "--arch", cell.architecture, "--balance", cell.balancing, "--loss", cell.loss,
-            "--seed", str(cell.seed), "--epochs", str(epochs), "--data-dir", str(data_dir), "--out", str(folder / "run"),
-            "--balanced-cache", str(out / "balanced"),
+            sys.executable,
+            "-m",
+            "trainer",
+            "train",
+            "--dataset",
+            cell.dataset,
+            "--task",
+            cell.task,
+            "--protocol",
+            cell.protocol,
+            "--arch",
+            cell.architecture,
+            "--balance",
+            cell.balancing,
+            "--loss",
+            cell.loss,
+            "--seed",
+            str(cell.seed),
+            "--epochs",
+            str(epochs),
+            "--data-dir",
+            str(data_dir),
+            "--out",
+            str(folder / "run"),
+            "--balanced-cache",
+            str(out / "balanced"),
         ] + (["--validation", cell.validation] if cell.validation else [])
-        command += (["--limit-rows", str(limit_rows)] if limit_rows else []) + extra  # fmt: skip
+        command += (["--limit-rows", str(limit_rows)] if limit_rows else []) + extra
         if not cell.runs_baseline:
             command.append("--no-baseline")
         print(f"{_bar(i, len(cell_list), started, ran)}  running {cell.name}", file=sys.stderr, flush=True)
@@ -121,10 +145,27 @@ def run_matrix(cell_list: list[Cell], out: Path, data_dir: Path, epochs: int, li
 
 
 RESULT_FIELDS = [
-    "dataset", "task", "protocol", "validation", "architecture", "balancing", "loss", "seed", "split",
-    "accuracy", "precision_weighted", "recall_weighted", "f1_weighted", "f1_macro", "recall_macro",
-    "false_alarm_rate", "validation_f1_macro", "fit_seconds", "peak_rss_mb", "balance_seconds",
-]  # fmt: skip
+    "dataset",
+    "task",
+    "protocol",
+    "validation",
+    "architecture",
+    "balancing",
+    "loss",
+    "seed",
+    "split",
+    "accuracy",
+    "precision_weighted",
+    "recall_weighted",
+    "f1_weighted",
+    "f1_macro",
+    "recall_macro",
+    "false_alarm_rate",
+    "validation_f1_macro",
+    "fit_seconds",
+    "peak_rss_mb",
+    "balance_seconds",
+]
 
 
 def _rows_of(metrics: dict) -> list[dict]:
@@ -135,17 +176,20 @@ def _rows_of(metrics: dict) -> list[dict]:
         for split in tests:
             scores = source[split] if model != "model" else tests[split]
             row = {
-                "dataset": cell["dataset"], "task": cell["task"], "protocol": cell["protocol"],
+                "dataset": cell["dataset"],
+                "task": cell["task"],
+                "protocol": cell["protocol"],
                 "architecture": cell["architecture"] if model == "model" else model,
                 "balancing": cell["balancing"] if model == "model" else "none",
                 "loss": cell.get("loss", LOSSES[0]) if model == "model" else "",
                 "validation": metrics["split"].get("validation", {}).get("kind", "random"),  # what ran (older runs: random)
-                "seed": cell["seed"], "split": split,
+                "seed": cell["seed"],
+                "split": split,
                 "validation_f1_macro": source["validation"]["f1_macro"],
                 "fit_seconds": metrics["training"]["fit_seconds"] if model == "model" else source["fit_seconds"],
                 "peak_rss_mb": metrics["training"]["peak_rss_mb"] if model == "model" else "",
                 "balance_seconds": metrics["balancing"]["seconds"] if model == "model" else "",
-            }  # fmt: skip
+            }
             row |= {k: scores[k] for k in RESULT_FIELDS if k in scores}
             row |= {f"recall_{c}": v["recall"] for c, v in scores["per_class"].items()}
             rows.append(row)
@@ -173,4 +217,3 @@ def write_results(out: Path) -> Path:
         writer.writeheader()
         writer.writerows(rows)
     return path
-

@@ -18,7 +18,8 @@ def _feature_table(frame: pd.DataFrame, spec) -> str:
             rows.append(f"| {column} | categorical | {values.isna().sum()} | | top: {top} | | {values.nunique()} |")
         else:
             rows.append(
-                f"| {column} | numeric | {values.isna().sum()} | {values.min():.6g} | {values.median():.6g} | {values.max():.6g} | {values.nunique()} |"
+                f"| {column} | numeric | {values.isna().sum()} | {values.min():.6g} | {values.median():.6g}"
+                f" | {values.max():.6g} | {values.nunique()} |"
             )
     return "\n".join(rows)
 
@@ -38,7 +39,15 @@ def explore(data_dir: Path, out: Path, limit_rows: int | None = None) -> Path:
         lines += ["| split | rows | " + " | ".join(classes) + " |", "|---|---|" + "---|" * len(classes)]
         for name, part in parts.items():
             lines.append(f"| {name} | {len(part)} | " + " | ".join(str(counts[name].get(c, 0)) for c in classes) + " |")
-        lines += ["", f"![{spec.name} class counts]({chart})", "", "Training split features:", "", _feature_table(splits.train.features, spec), ""]
+        lines += [
+            "",
+            f"![{spec.name} class counts]({chart})",
+            "",
+            "Training split features:",
+            "",
+            _feature_table(splits.train.features, spec),
+            "",
+        ]
     page = out / "README.md"
     page.write_text("\n".join(lines) + "\n")
     print(f"wrote {page}")

@@ -89,7 +89,10 @@ def _train_synthetic_test_real(X_real, y_real, X_syn, y_syn, X_test, y_test, see
         syn_parts.append(shared)
         real_parts.append(shared)
     test_classes = sorted(set(y_test))
-    arms = {name: _fit_and_score(parts, X_test, y_test, test_classes, syn_classes, seed) for name, parts in [("synthetic", syn_parts), ("real", real_parts)]}
+    arms = {
+        name: _fit_and_score(parts, X_test, y_test, test_classes, syn_classes, seed)
+        for name, parts in [("synthetic", syn_parts), ("real", real_parts)]
+    }
     return {
         "classifier": f"RandomForestClassifier(n_estimators={TSTR_TREES}, random_state={seed})",
         "train_rows_per_class": {c: len(rows) for rows, c in syn_parts},
@@ -113,5 +116,5 @@ def _fit_and_score(parts, X_test, y_test, test_classes: list[str], syn_classes: 
     return {
         "accuracy": float(accuracy_score(y_test, predicted)),
         "macro_recall": float(recall_score(y_test, predicted, labels=test_classes, average="macro", zero_division=0)),
-        "recall": {c: float(r) for c, r in zip(recalled, per_class)},
+        "recall": {c: float(r) for c, r in zip(recalled, per_class, strict=False)},
     }

@@ -73,7 +73,8 @@ def gan_oversample(
     """Return only the NEW synthetic rows (X_new float32, y_new labels) so that count(y)+count(y_new) == targets[c]
     for every class c in targets whose real count is below its target and which has >= min_class_rows rows.
     The dict report: {"trained_seconds", "epochs_run", "final_d_loss", "final_g_loss",
-    "generated": {class: n}, "skipped_small_classes": {class: n_real_rows}} — the caller sends skipped classes to SMOTE/ROS and the report says so.
+    "generated": {class: n}, "skipped_small_classes": {class: n_real_rows}} — the caller sends skipped classes to
+    SMOTE/ROS and the report says so.
 
     The losses are means over the last epoch (the critic's includes the gradient penalty). Labels are
     compared as strings. Seeds Keras, NumPy and TensorFlow globally (keras.utils.set_random_seed).
@@ -114,7 +115,7 @@ def gan_oversample(
 def _plan(labels: np.ndarray, targets: dict[str, int], min_class_rows: int) -> tuple[dict[str, int], dict[str, int]]:
     """Rows to generate per class, and the classes below target that are too small for a GAN (or absent)."""
     names, counts = np.unique(labels, return_counts=True)
-    real = dict(zip(names.tolist(), counts.tolist()))
+    real = dict(zip(names.tolist(), counts.tolist(), strict=False))
     needed, skipped = {}, {}
     for c, target in targets.items():
         n_real = real.get(str(c), 0)
@@ -196,14 +197,14 @@ class _ConditionalWgan:
             wasserstein = tf.reduce_mean(self.score(fake, cond)) - tf.reduce_mean(self.score(real, cond))
             loss = wasserstein + GP_WEIGHT * self.gradient_penalty(real, fake, cond)
         variables = self.critic.trainable_variables
-        self.d_opt.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        self.d_opt.apply_gradients(zip(tape.gradient(loss, variables), variables, strict=False))
         return loss
 
     def generator_step(self, cond: tf.Tensor) -> tf.Tensor:
         with tf.GradientTape() as tape:
             loss = -tf.reduce_mean(self.score(self.fake(cond), cond))
         variables = self.generator.trainable_variables
-        self.g_opt.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        self.g_opt.apply_gradients(zip(tape.gradient(loss, variables), variables, strict=False))
         return loss
 
     @tf.function
@@ -243,7 +244,7 @@ def _train(gan: _ConditionalWgan, pools: list[np.ndarray], config: GanConfig, rn
     while epoch < config.epochs and time.monotonic() - started < config.max_seconds:
         epoch += 1
         d_sum = g_sum = 0.0
-        for step in range(1, steps_per_epoch + 1):
+        for step in range(1, steps_per_epoch + 1):  # noqa: B007 (the average below divides by the steps taken)
             cls = rng.integers(len(pools), size=(N_CRITIC, config.batch_size))
             picked = starts[cls] + rng.integers(0, counts[cls])
             d, g = gan.train_step(tf.constant(rows[picked]), tf.constant(class_eye[cls]))

@@ -171,8 +171,13 @@ class FittedNovelty:
         )
 
     def report(self) -> dict:
-        return {"method": self.method, "budget": self.budget, "threshold": self.threshold.value,
-                "validation_normal_flagged": self.threshold.normal_flagged, "validation_candidates": self.candidates}  # fmt: skip
+        return {
+            "method": self.method,
+            "budget": self.budget,
+            "threshold": self.threshold.value,
+            "validation_normal_flagged": self.threshold.normal_flagged,
+            "validation_candidates": self.candidates,
+        }
 
 
 def fit_novelty(method: str, members: list[keras.Model], data: Encoded, budget: float) -> FittedNovelty:

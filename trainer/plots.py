@@ -5,8 +5,8 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
 
 def confusion_matrix_png(metrics: dict, title: str, path: Path) -> None:
@@ -20,7 +20,15 @@ def confusion_matrix_png(metrics: dict, title: str, path: Path) -> None:
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     for (i, j), count in np.ndenumerate(matrix):
-        ax.text(j, i, f"{count}\n{share[i, j]:.0%}", ha="center", va="center", fontsize=8, color="white" if share[i, j] > 0.5 else "black")
+        ax.text(
+            j,
+            i,
+            f"{count}\n{share[i, j]:.0%}",
+            ha="center",
+            va="center",
+            fontsize=8,
+            color="white" if share[i, j] > 0.5 else "black",
+        )
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
@@ -29,7 +37,7 @@ def confusion_matrix_png(metrics: dict, title: str, path: Path) -> None:
 
 def history_png(history: dict, title: str, path: Path) -> None:
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
-    for ax, key in zip(axes, ("loss", "accuracy")):
+    for ax, key in zip(axes, ("loss", "accuracy"), strict=False):
         ax.plot(history[key], label="train")
         ax.plot(history[f"val_{key}"], label="validation")
         ax.set_xlabel("epoch")
@@ -65,7 +73,7 @@ def method_bars_png(panels: dict[str, dict[str, dict[str, tuple[float, float]]]]
     panels: {metric: {series (e.g. architecture): {method: (mean, std)}}}. A NaN std (one seed) draws no error bar.
     """
     fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6), squeeze=False)
-    for ax, (metric, series) in zip(axes[0], panels.items()):
+    for ax, (metric, series) in zip(axes[0], panels.items(), strict=False):
         methods = list(dict.fromkeys(m for values in series.values() for m in values))
         width = 0.8 / len(series)
         for i, (name, values) in enumerate(series.items()):
@@ -82,13 +90,19 @@ def method_bars_png(panels: dict[str, dict[str, dict[str, tuple[float, float]]]]
     plt.close(fig)
 
 
-def fidelity_png(distances: dict[str, dict[str, float]], tstr_recall: dict[str, dict[str, float]], title: str, path: Path) -> None:
-    """GAN fidelity per class: marginal distances (left, lower is closer to real) and train-on-synthetic/test-on-real recall (right).
+def fidelity_png(
+    distances: dict[str, dict[str, float]], tstr_recall: dict[str, dict[str, float]], title: str, path: Path
+) -> None:
+    """GAN fidelity per class: marginal distances (left, lower is closer to real) and train-on-synthetic/test-on-real
+    recall (right).
 
     Both are {class: {series: value}}, e.g. {"R2L": {"KS mean": 0.2, ...}} and {"R2L": {"trained on synthetic": 0.4, ...}}.
     """
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
-    for ax, groups, ylabel in ((axes[0], distances, "distance (0 = same as real)"), (axes[1], tstr_recall, "recall on real held-out rows")):
+    for ax, groups, ylabel in (
+        (axes[0], distances, "distance (0 = same as real)"),
+        (axes[1], tstr_recall, "recall on real held-out rows"),
+    ):
         classes = list(groups)
         series = list(dict.fromkeys(s for values in groups.values() for s in values))
         width = 0.8 / max(len(series), 1)
@@ -103,4 +117,3 @@ def fidelity_png(distances: dict[str, dict[str, float]], tstr_recall: dict[str, 
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
-

@@ -62,9 +62,16 @@ class Encoded:
 
 def load_splits(cfg: TrainConfig) -> Splits:
     return make_splits(
-        cfg.spec, cfg.family_task, cfg.data_dir, cfg.protocol, cfg.seed, cfg.files or None,
-        cfg.limit_rows, cfg.class_floor, cfg.validation,
-    )  # fmt: skip
+        cfg.spec,
+        cfg.family_task,
+        cfg.data_dir,
+        cfg.protocol,
+        cfg.seed,
+        cfg.files or None,
+        cfg.limit_rows,
+        cfg.class_floor,
+        cfg.validation,
+    )
 
 
 def classes_of(cfg: TrainConfig, splits: Splits) -> Classes:
@@ -102,14 +109,22 @@ def balanced_key(cfg: TrainConfig, data: Encoded) -> str:
     """What a balanced training set depends on: the split (dataset, task, protocol, validation, seed, files, sampling),
     the balancing and its budget, and the fitted encoding. Architecture and loss are not in it."""
     fields = {
-        "dataset": cfg.dataset, "task": cfg.family_task, "protocol": cfg.protocol,
-        "validation": data.splits.description["validation"], "seed": cfg.seed, "files": data.splits.description["files"],
-        "limit_rows": cfg.limit_rows, "class_floor": cfg.class_floor,
-        "balance": cfg.balance, "balance_target": cfg.balance_target,
-        "gan_epochs": cfg.gan_epochs, "gan_seconds": cfg.gan_seconds,
-        "encoding": [f.model_dump(mode="json") for f in data.encoder.features], "encoded_features": data.encoder.encoded_features,
+        "dataset": cfg.dataset,
+        "task": cfg.family_task,
+        "protocol": cfg.protocol,
+        "validation": data.splits.description["validation"],
+        "seed": cfg.seed,
+        "files": data.splits.description["files"],
+        "limit_rows": cfg.limit_rows,
+        "class_floor": cfg.class_floor,
+        "balance": cfg.balance,
+        "balance_target": cfg.balance_target,
+        "gan_epochs": cfg.gan_epochs,
+        "gan_seconds": cfg.gan_seconds,
+        "encoding": [f.model_dump(mode="json") for f in data.encoder.features],
+        "encoded_features": data.encoder.encoded_features,
         "train_rows": len(data.train[1]),
-    }  # fmt: skip
+    }
     return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()[:24]
 
 
@@ -138,9 +153,15 @@ def _balance(cfg: TrainConfig, data: Encoded) -> tuple[np.ndarray, np.ndarray, d
     families = np.array(data.classes.families)
     (X_train, y_train), (X_val, y_val) = data.train, data.validation
     X_bal, names_bal, report = balance(
-        X_train, families[y_train], cfg.balance, cfg.seed, cfg.balance_target,
-        layout_groups=data.encoder.onehot_groups(), gan_epochs=cfg.gan_epochs, gan_seconds=cfg.gan_seconds,
+        X_train,
+        families[y_train],
+        cfg.balance,
+        cfg.seed,
+        cfg.balance_target,
+        layout_groups=data.encoder.onehot_groups(),
+        gan_epochs=cfg.gan_epochs,
+        gan_seconds=cfg.gan_seconds,
         holdout=(X_val, families[y_val]),  # GAN fidelity is measured on validation rows, never test
-    )  # fmt: skip
+    )
     index_of = data.classes.index_of
     return X_bal, np.array([index_of[c] for c in names_bal]), report

@@ -16,7 +16,7 @@ K_NEIGHBORS = 5
 
 def targets_for(y: np.ndarray, target: float) -> dict[str, int]:
     counts = Counter(y.tolist())
-    goal = int(round(target * max(counts.values())))
+    goal = round(target * max(counts.values()))
     return {c: max(n, goal) for c, n in counts.items()}
 
 

@@ -183,4 +183,3 @@ def make_splits(
         },
     }
     return Splits(train, validation, test, extra, description)
-

@@ -27,7 +27,8 @@ def write_summary(root: Path) -> Path:
         "Written by the trainer from each model's `metrics.json` (do not edit by hand). Percentages;",
         "test = the held-out test split of the protocol named (nsl-kdd official: KDDTest+), never used to choose a model.",
         "",
-        "| model | balancing | protocol | test accuracy | macro-F1 | weighted F1 | false alarms | recall per class | 2nd test set accuracy | classical anchors: accuracy / macro-F1 | fit time | peak RSS |",
+        "| model | balancing | protocol | test accuracy | macro-F1 | weighted F1 | false alarms | recall per class"
+        " | 2nd test set accuracy | classical anchors: accuracy / macro-F1 | fit time | peak RSS |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     alert_header = [
@@ -52,7 +53,8 @@ def write_summary(root: Path) -> Path:
         forest_text = "; ".join(scores) or "not run"
         lines.append(
             f"| {m['model_id']} | {m['balancing']['method']} (target {m['balancing']['target']}) | {m['split']['protocol']} "
-            f"| {_pct(test['accuracy'])} | {_pct(test['f1_macro'])} | {_pct(test['f1_weighted'])} | {_pct(test['false_alarm_rate'])} "
+            f"| {_pct(test['accuracy'])} | {_pct(test['f1_macro'])} | {_pct(test['f1_weighted'])} "
+            f"| {_pct(test['false_alarm_rate'])} "
             f"| {recall} | {extra} | {forest_text} | {m['training']['fit_seconds']:.0f} s ({m['training']['epochs_run']} epochs) "
             f"| {m['training']['peak_rss_mb']:.0f} MB |"
         )
@@ -69,9 +71,11 @@ def write_summary(root: Path) -> Path:
         if per_type:
             listed = ", ".join(f"{name} {_caught(t)}" for name, t in per_type.items())
             unseen_lines.append(f"- `{m['model_id']}`, test, per unseen attack type, caught (called attack) of rows: {listed}")
-        commands.append(f"- `{m['model_id']}`: `{m['command']}` (seed {m['split']['seed']}, files {', '.join(m['split']['files'])})")
+        commands.append(
+            f"- `{m['model_id']}`: `{m['command']}` (seed {m['split']['seed']}, files {', '.join(m['split']['files'])})"
+        )
     if alert_lines:  # models trained before alerts were measured have none
-        lines += alert_header + alert_lines + ([""] + unseen_lines if unseen_lines else [])
+        lines += alert_header + alert_lines + (["", *unseen_lines] if unseen_lines else [])
     lines += ["", "Produced by:", "", *commands, ""]
     page = root / "README.md"
     page.write_text("\n".join(lines))

@@ -48,7 +48,10 @@ def run(cfg: TrainConfig) -> dict:
     keras.utils.set_random_seed(cfg.seed)
     splits = load_splits(cfg)
     classes = classes_of(cfg, splits)
-    log(f"{cfg.model_id}: rows {splits.description['rows']}, trained on classes {classes.families}, output classes {classes.output}")
+    log(
+        f"{cfg.model_id}: rows {splits.description['rows']}, trained on classes {classes.families},"
+        f" output classes {classes.output}"
+    )
     data = encode(cfg, splits, classes)  # fitted on the training split only
     X_bal, y_bal, balance_report = balance_training(cfg, data)
     log(f"balance {cfg.balance}: {balance_report['counts_before']} -> {balance_report['counts_after']}")
@@ -100,7 +103,8 @@ def fit(cfg: TrainConfig, data: Encoded, X_bal: np.ndarray, y_bal: np.ndarray) -
     network = build(cfg.architecture, X_bal.shape[1], n_families, cfg.learning_rate, loss)
     fit_started = time.perf_counter()
     history = network.fit(
-        X_bal, y_bal,
+        X_bal,
+        y_bal,
         sample_weight=weights,
         validation_data=data.validation,
         validation_batch_size=PREDICT_BATCH,
@@ -109,7 +113,7 @@ def fit(cfg: TrainConfig, data: Encoded, X_bal: np.ndarray, y_bal: np.ndarray) -
         shuffle=True,
         callbacks=[keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.patience, restore_best_weights=True)],
         verbose=2,
-    ).history  # fmt: skip
+    ).history
     fit_seconds = time.perf_counter() - fit_started
     classes = data.classes
     model = network if cfg.task != "binary" else summed_into(network, classes.to_output, len(classes.output))
@@ -214,7 +218,9 @@ def metadata(
         training={
             **splits.description,
             "trained_on_classes": classes.families,
-            "output": "softmax over the classes" if cfg.task != "binary" else "attack = sum of the attack families' probabilities",
+            "output": "softmax over the classes"
+            if cfg.task != "binary"
+            else "attack = sum of the attack families' probabilities",
             "epochs_run": len(histories[0]["loss"]),
             "batch_size": cfg.batch_size,
             "loss": cfg.loss,
@@ -223,13 +229,21 @@ def metadata(
         | ({"members": members(cfg, histories)} if len(histories) > 1 else {}),
         examples=examples,
         onnx=OnnxModelInfo(
-            sha256=sha256_of(onnx_path), input_name=INPUT_NAME, input_width=data.train[0].shape[1], output_name=OUTPUT_NAME, opset=OPSET
+            sha256=sha256_of(onnx_path),
+            input_name=INPUT_NAME,
+            input_width=data.train[0].shape[1],
+            output_name=OUTPUT_NAME,
+            opset=OPSET,
         ),
         novelty=novelty.info() if novelty else None,
         training_profile=training_profile(train_features, encoder.features),
         background=background_rows(train_features, seed=cfg.seed),
     )
-    drift = float(np.abs(Preprocessor(meta).transform(test_frame.head(1000).to_dict("records")) - encoder.transform(test_frame.head(1000))).max())
+    drift = float(
+        np.abs(
+            Preprocessor(meta).transform(test_frame.head(1000).to_dict("records")) - encoder.transform(test_frame.head(1000))
+        ).max()
+    )
     if drift > 1e-6:
         raise RuntimeError(f"numpy preprocessing differs from the trainer's by {drift}")
     return meta

@@ -21,7 +21,14 @@ NSL_KDD_LABEL = 41
 SECOND_TEST = "KDDTest-21.txt.gz"  # the official protocol's second test set, as a split name in metrics.json
 # (train rows, test rows) per attack name: four frequent classes, pod (above min_class_rows
 # after the split) and guess_passwd (10 rows in the file, below it).
-NSL_KDD_SAMPLE = {"normal": (1200, 300), "neptune": (800, 200), "ipsweep": (400, 100), "satan": (400, 100), "pod": (30, 8), "guess_passwd": (10, 0)}
+NSL_KDD_SAMPLE = {
+    "normal": (1200, 300),
+    "neptune": (800, 200),
+    "ipsweep": (400, 100),
+    "satan": (400, 100),
+    "pod": (30, 8),
+    "guess_passwd": (10, 0),
+}
 # normal is already above its target and must get nothing; guess_passwd is too small for the GAN.
 GAN_TARGETS = {"pod": 300, "ipsweep": 600, "guess_passwd": 100, "normal": 1000}
 # The epoch count, not the clock, must end the run: a time budget would make the output depend on machine load.
@@ -110,7 +117,17 @@ def fake_fidelity(cls: str) -> dict:
     """What trainer.fidelity.fidelity_report returns, for one synthetic class."""
     arm = {"accuracy": 0.8, "macro_recall": 0.7, "recall": {cls: 0.5}}
     return {
-        "per_class": {cls: {"n_real": 5, "n_synthetic": 995, "ks_mean": 0.2, "ks_max": 0.6, "wasserstein_mean": 0.05, "tv_mean": 0.1, "tv_max": 0.3}},
+        "per_class": {
+            cls: {
+                "n_real": 5,
+                "n_synthetic": 995,
+                "ks_mean": 0.2,
+                "ks_max": 0.6,
+                "wasserstein_mean": 0.05,
+                "tv_mean": 0.1,
+                "tv_max": 0.3,
+            }
+        },
         "tstr": {"classifier": "RandomForestClassifier", "synthetic": arm, "real": arm | {"recall": {cls: 0.9}}},
     }
 
@@ -139,9 +156,22 @@ class FakeTrainer:
             "test": fake_scores(test),
             "extra_tests": {SECOND_TEST: fake_scores(test)} if self.second_test and args.protocol == "official" else {},
             "command": " ".join(command),
-            "config": {"epochs": args.epochs, "limit_rows": args.limit_rows, "class_floor": args.class_floor, "gan_epochs": args.gan_epochs, "gan_seconds": args.gan_seconds},
+            "config": {
+                "epochs": args.epochs,
+                "limit_rows": args.limit_rows,
+                "class_floor": args.class_floor,
+                "gan_epochs": args.gan_epochs,
+                "gan_seconds": args.gan_seconds,
+            },
             "split": {"class_counts": {"train": TINY_TRAIN}, "validation": {"kind": validation_kind}},
-            "balancing": {"method": args.balance, "target": 1.0, "fallbacks": {}, "counts_before": TINY_TRAIN, "counts_after": balanced, "seconds": 0.1},
+            "balancing": {
+                "method": args.balance,
+                "target": 1.0,
+                "fallbacks": {},
+                "counts_before": TINY_TRAIN,
+                "counts_after": balanced,
+                "seconds": 0.1,
+            },
             "training": {"fit_seconds": 1.0, "total_seconds": 2.0, "peak_rss_mb": 100.0, "epochs_run": 1, "history": {}},
         }
         if args.balance == "gan":
@@ -155,7 +185,13 @@ class FakeTrainer:
         folder = args.out / metrics["model_id"]
         folder.mkdir(parents=True, exist_ok=True)  # a rerun overwrites, as train.run does
         (folder / "metrics.json").write_text(json.dumps(metrics))
-        meta = {"model_id": metrics["model_id"], "dataset": args.dataset, "task": args.task, "architecture": args.arch, "balancing": {"method": args.balance}}
+        meta = {
+            "model_id": metrics["model_id"],
+            "dataset": args.dataset,
+            "task": args.task,
+            "architecture": args.arch,
+            "balancing": {"method": args.balance},
+        }
         (folder / "metadata.json").write_text(json.dumps(meta))
         (folder / "model.onnx").write_bytes(b"not a real model")
         self.ran.append(cell.name)
@@ -177,7 +213,8 @@ TINY_OUTCOMES = {
 }
 
 
-# Right R2L rows (of TINY_SPLIT's 8) per classical baseline on every test split: the two differ, so the report must keep them apart.
+# Right R2L rows (of TINY_SPLIT's 8) per classical baseline on every test split: the two differ, so the report must keep
+# them apart.
 BASELINE_R2L = {"random-forest": 1, "gradient-boosting": 5}
 
 
@@ -193,7 +230,9 @@ def fake_trainer(monkeypatch) -> FakeTrainer:
 def tiny_experiment(tmp_path_factory) -> Path:
     """An experiment folder made by the real runner around FakeTrainer: nsl-kdd, both protocols, CNN, four balancings, two seeds.
     Shared: tests may write its report, but must not change its cells."""
-    found = experiment.cells(["nsl-kdd"], ["multiclass"], ["official", "random"], ["cnn"], ["none", "ros", "smote", "gan"], [0, 1])
+    found = experiment.cells(
+        ["nsl-kdd"], ["multiclass"], ["official", "random"], ["cnn"], ["none", "ros", "smote", "gan"], [0, 1]
+    )
     out = tmp_path_factory.mktemp("tiny") / "experiment"
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(experiment.subprocess, "call", FakeTrainer(TINY_OUTCOMES, second_test=True))

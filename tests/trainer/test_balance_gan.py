@@ -24,10 +24,16 @@ def test_hybrid_shares_that_do_not_sum_to_one_are_refused(shares):
 def test_hybrid_on_real_rows_mixes_every_method_and_reports_the_gan_fallback(nsl_sample):
     X, y = nsl_sample.X, nsl_sample.y
     X_out, y_out, report = balance(
-        X, y, "hybrid", seed=0, target=0.5,
-        layout_groups=nsl_sample.layout.onehot_groups, gan_epochs=3, gan_seconds=15,
+        X,
+        y,
+        "hybrid",
+        seed=0,
+        target=0.5,
+        layout_groups=nsl_sample.layout.onehot_groups,
+        gan_epochs=3,
+        gan_seconds=15,
         holdout=(nsl_sample.X_test, nsl_sample.y_test),
-    )  # fmt: skip
+    )
     counts = Counter(y_out.tolist())
     assert counts["normal"] == 1200
     assert counts["pod"] == pytest.approx(600, abs=15)  # ADASYN's share is approximate

@@ -66,7 +66,9 @@ def test_metadata_schema_accepts_the_encoder_description(nsl):
     encoder, _ = nsl
     fields = ModelMetadata.model_fields
     assert {"features", "encoded_features", "classes", "onnx"} <= set(fields)
-    assert [f.name for f in encoder.features] + encoder.constant == [c for c in NSL_KDD.features if c not in encoder.constant] + encoder.constant
+    assert [f.name for f in encoder.features] + encoder.constant == [
+        c for c in NSL_KDD.features if c not in encoder.constant
+    ] + encoder.constant
     assert len(encoder.features) + len(encoder.constant) == len(NSL_KDD.features)
 
 
@@ -77,4 +79,6 @@ def test_a_column_constant_in_training_is_not_encoded_and_the_transform_ignores_
     assert "num_outbound_cmds" not in {f.name for f in encoder.features}
     changed = test.features.assign(num_outbound_cmds=7)  # a value training never saw changes nothing
     np.testing.assert_array_equal(encoder.transform(changed), encoder.transform(test.features))
-    np.testing.assert_array_equal(Preprocessor(_Layout(encoder)).transform(changed.to_dict("records")), encoder.transform(test.features))
+    np.testing.assert_array_equal(
+        Preprocessor(_Layout(encoder)).transform(changed.to_dict("records")), encoder.transform(test.features)
+    )

@@ -9,10 +9,10 @@ import onnxruntime as ort
 import pytest
 
 from preprocess import Preprocessor, load_metadata
-from trainer.load import load
-from trainer.datasets import NSL_KDD
-from trainer.splits import sample_rows
 from trainer.config import TrainConfig
+from trainer.datasets import NSL_KDD
+from trainer.load import load
+from trainer.splits import sample_rows
 from trainer.train import run
 
 
@@ -20,15 +20,27 @@ from trainer.train import run
 def trained(tmp_path_factory, data_dir):
     out = tmp_path_factory.mktemp("artifacts")
     cfg = TrainConfig(
-        dataset="nsl-kdd", task="multiclass", architecture="cnn", balance="smote",
-        epochs=1, limit_rows=3000, data_dir=data_dir, out_dir=out,
-    )  # fmt: skip
+        dataset="nsl-kdd",
+        task="multiclass",
+        architecture="cnn",
+        balance="smote",
+        epochs=1,
+        limit_rows=3000,
+        data_dir=data_dir,
+        out_dir=out,
+    )
     return run(cfg), out / cfg.model_id
 
 
 def test_run_writes_a_complete_model_folder_and_index(trained):
     metrics, folder = trained
-    assert {p.name for p in folder.iterdir()} >= {"model.onnx", "metadata.json", "metrics.json", "confusion_matrix.png", "training_history.png"}
+    assert {p.name for p in folder.iterdir()} >= {
+        "model.onnx",
+        "metadata.json",
+        "metrics.json",
+        "confusion_matrix.png",
+        "training_history.png",
+    }
     index = json.loads((folder.parent / "index.json").read_text())
     assert index["defaults"]["nsl-kdd/multiclass"]["model"] == "nsl-kdd-multiclass-cnn"
     assert "validation" in index["defaults"]["nsl-kdd/multiclass"]["why"]
@@ -65,15 +77,19 @@ def test_exported_model_with_numpy_preprocessing_matches_recorded_test_accuracy(
 def test_cli_bad_data_dir_is_one_line_and_nonzero(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "trainer", "train", "--dataset", "nsl-kdd", "--data-dir", str(tmp_path), "--out", str(tmp_path)],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0
     assert result.stderr.startswith("trainer: error:") and "KDDTrain+.txt.gz: no such file" in result.stderr
 
 
 def test_cli_rejects_a_non_positive_epoch_count(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "trainer", "train", "--dataset", "nsl-kdd", "--epochs", "0"], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "trainer", "train", "--dataset", "nsl-kdd", "--epochs", "0"], capture_output=True, text=True
+    )
     assert result.returncode == 2 and "must be positive" in result.stderr
 
 

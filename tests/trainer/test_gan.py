@@ -59,7 +59,9 @@ def test_same_seed_gives_identical_rows(nsl_sample, gan_run):
 
 
 def test_nothing_to_generate_returns_empty_arrays_without_training(nsl_sample):
-    X_new, y_new, report = gan_oversample(nsl_sample.X, nsl_sample.y, {"normal": 5, "guess_passwd": 10}, nsl_sample.layout, GanConfig())
+    X_new, y_new, report = gan_oversample(
+        nsl_sample.X, nsl_sample.y, {"normal": 5, "guess_passwd": 10}, nsl_sample.layout, GanConfig()
+    )
     assert X_new.shape == (0, nsl_sample.X.shape[1]) and X_new.dtype == np.float32
     assert len(y_new) == 0
     assert report["epochs_run"] == 0 and report["generated"] == {} and report["skipped_small_classes"] == {}

@@ -39,7 +39,13 @@ def test_bot_iot_comma_sample_binary_labels(data_dir):
 
 def test_nf_bot_iot_v2_loads_without_identifiers(data_dir):
     data = load(NF_BOT_IOT_V2, "multiclass", data_dir / "bot-iot" / "nf_bot_iot_v2_train.csv.gz")
-    assert data.labels.value_counts().to_dict() == {"DoS": 150_304, "DDoS": 76_097, "Reconnaissance": 23_316, "Benign": 1_157, "Theft": 30}
+    assert data.labels.value_counts().to_dict() == {
+        "DoS": 150_304,
+        "DDoS": 76_097,
+        "Reconnaissance": 23_316,
+        "Benign": 1_157,
+        "Theft": 30,
+    }
     assert not {"IPV4_SRC_ADDR", "L4_SRC_PORT", "L4_DST_PORT", "Dataset", "Label", "Attack"} & set(data.features)
 
 
@@ -62,7 +68,10 @@ def _write(path, lines):
     "lines, message",
     [
         ([f"{NSL_ROW},normal,21", f"{NSL_ROW},martian_attack,21"], "line 2, column 'class': unknown label 'martian_attack'"),
-        ([f"{NSL_ROW},normal,21", NSL_ROW.replace("181", "1x1", 1) + ",normal,21"], "line 2, column 'src_bytes': not a number: '1x1'"),
+        (
+            [f"{NSL_ROW},normal,21", NSL_ROW.replace("181", "1x1", 1) + ",normal,21"],
+            "line 2, column 'src_bytes': not a number: '1x1'",
+        ),
         ([f"{NSL_ROW},normal,21", f"{NSL_ROW},normal"], "line 2: expected 43 fields"),
         ([f"{NSL_ROW},normal,21,extra"], "expected 43 fields per line, found 44"),
     ],
@@ -77,7 +86,7 @@ def test_malformed_nsl_kdd_file_names_file_line_and_column(tmp_path, lines, mess
 
 def test_header_file_with_wrong_columns_is_refused(tmp_path, data_dir):
     path = _write(tmp_path / "nf.csv.gz", ["IPV4_SRC_ADDR,IN_BYTES,Attack", "1.2.3.4,10,DoS"])
-    with pytest.raises(DataError, match="wrong columns for nf-bot-iot-v2: missing .*'OUT_BYTES'"):
+    with pytest.raises(DataError, match=r"wrong columns for nf-bot-iot-v2: missing .*'OUT_BYTES'"):
         read_table(NF_BOT_IOT_V2, path)
 
 

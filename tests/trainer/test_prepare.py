@@ -7,8 +7,18 @@ from trainer.prepare import balance_training, balanced_key, classes_of, encode, 
 
 
 def _prepared(data_dir, cache, **changes):
-    cfg = TrainConfig(**{"dataset": "nsl-kdd", "task": "multiclass", "architecture": "cnn", "balance": "smote", "limit_rows": 2000,
-                         "data_dir": data_dir, "balanced_cache": cache} | changes)  # fmt: skip
+    cfg = TrainConfig(
+        **{
+            "dataset": "nsl-kdd",
+            "task": "multiclass",
+            "architecture": "cnn",
+            "balance": "smote",
+            "limit_rows": 2000,
+            "data_dir": data_dir,
+            "balanced_cache": cache,
+        }
+        | changes
+    )
     splits = load_splits(cfg)
     return cfg, encode(cfg, splits, classes_of(cfg, splits))
 

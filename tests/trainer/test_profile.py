@@ -23,11 +23,19 @@ _spec.loader.exec_module(add_profiles)
 
 FEATURES = [
     NumericFeature(
-        name="bytes", dtype="integer", minimum=0, maximum=None, train_min=0, train_max=1e6,
-        fill_value=7.0, log1p=True, offset=0.0, scale=14.0,
+        name="bytes",
+        dtype="integer",
+        minimum=0,
+        maximum=None,
+        train_min=0,
+        train_max=1e6,
+        fill_value=7.0,
+        log1p=True,
+        offset=0.0,
+        scale=14.0,
     ),
     CategoricalFeature(name="proto", vocabulary=["icmp", "tcp", "udp"], closed=True),
-]  # fmt: skip
+]
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ def _table(page: str, section: str, split: str = "test split") -> dict[str, dict
             break
     header = [c.strip() for c in lines[0].strip("|").split("|")]
     rows = [[c.strip() for c in line.strip("|").split("|")] for line in lines[2:]]
-    return {row[0]: dict(zip(header, row)) for row in rows}
+    return {row[0]: dict(zip(header, row, strict=False)) for row in rows}
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +40,14 @@ def test_mean_std_is_the_sample_std_over_seeds():
 
 def test_table_has_a_row_per_model_and_balancing_then_the_baseline_with_mean_std_over_seeds(page):
     table = _table(page, "nsl-kdd · multiclass · official protocol")
-    assert list(table) == ["CNN - None", "CNN - ROS", "CNN - SMOTE", "CNN - GAN", "Random forest (baseline)", "Gradient-boosted trees (baseline)"]
+    assert list(table) == [
+        "CNN - None",
+        "CNN - ROS",
+        "CNN - SMOTE",
+        "CNN - GAN",
+        "Random forest (baseline)",
+        "Gradient-boosted trees (baseline)",
+    ]
     assert table["Random forest (baseline)"]["R2L recall"] == "0.125 ± 0.000"  # conftest.BASELINE_R2L: 1 and 5 of 8
     assert table["Gradient-boosted trees (baseline)"]["R2L recall"] == "0.625 ± 0.000"
     none = table["CNN - None"]
@@ -53,10 +60,22 @@ def test_table_has_a_row_per_model_and_balancing_then_the_baseline_with_mean_std
 
 def test_rare_classes_come_from_the_training_counts():
     def finished(counts, task="multiclass"):
-        return [{"cell": {"dataset": "nsl-kdd", "task": task}, "split": {"class_counts": {"train": counts}}, "test": {"per_class": dict.fromkeys(counts)}}]
+        return [
+            {
+                "cell": {"dataset": "nsl-kdd", "task": task},
+                "split": {"class_counts": {"train": counts}},
+                "test": {"per_class": dict.fromkeys(counts)},
+            }
+        ]
 
-    assert rare_classes(finished({"normal": 9, "DoS": 8, "Probe": 7, "R2L": 2, "U2R": 1}), "nsl-kdd", "multiclass") == ["R2L", "U2R"]
-    assert rare_classes(finished({"normal": 1, "DoS": 2, "Probe": 3, "R2L": 40, "U2R": 50}), "nsl-kdd", "multiclass") == ["DoS", "Probe"]
+    assert rare_classes(finished({"normal": 9, "DoS": 8, "Probe": 7, "R2L": 2, "U2R": 1}), "nsl-kdd", "multiclass") == [
+        "R2L",
+        "U2R",
+    ]
+    assert rare_classes(finished({"normal": 1, "DoS": 2, "Probe": 3, "R2L": 40, "U2R": 50}), "nsl-kdd", "multiclass") == [
+        "DoS",
+        "Probe",
+    ]
     binary = finished({"normal": 9, "DoS": 8, "R2L": 1}, task="binary")
     binary[0]["test"] = {"per_class": dict.fromkeys(["normal", "attack"])}
     assert rare_classes(binary, "nsl-kdd", "binary") == ["attack"]  # the only attack output, though it trained on families
@@ -74,10 +93,19 @@ def test_reading_flags_a_difference_smaller_than_the_seed_spread(tmp_path):
     from trainer.report.prose import reading
 
     rows = [
-        {"dataset": "nsl-kdd", "task": "multiclass", "protocol": "official", "split": "test", "architecture": "cnn", "balancing": b, "seed": s, "f1_macro": v}
+        {
+            "dataset": "nsl-kdd",
+            "task": "multiclass",
+            "protocol": "official",
+            "split": "test",
+            "architecture": "cnn",
+            "balancing": b,
+            "seed": s,
+            "f1_macro": v,
+        }
         for b, values in {"none": [0.40, 0.60], "ros": [0.45, 0.65]}.items()
         for s, v in enumerate(values)
-    ]  # fmt: skip
+    ]
     text = "\n".join(reading(pd.DataFrame(rows), {("nsl-kdd", "multiclass"): []}))
     assert "macro-F1 by 0.050 (0.500 → 0.550), within the seed-to-seed spread" in text
 
@@ -86,11 +114,18 @@ def test_page_states_provenance_omissions_and_links_existing_figures(page, tiny_
     assert "--seeds 0 1" in page and "CPU cores" in page and "Total wall time of the cells: 0.5 min" in page  # 16 cells x 2 s
     assert "the Spearman rank correlation of validation and test macro-F1 is" in page
     assert "finished between" in page and "From the first cell's start to the last cell's end" in page
-    assert "Every cell is smaller than a full-size run: a stratified sample of 100 rows of each file instead of all rows; at most 1 epochs instead of 15." in page
+    assert (
+        "Every cell is smaller than a full-size run: a stratified sample of 100 rows of each file instead of all rows;"
+        " at most 1 epochs instead of 15." in page
+    )
     assert "- dataset nf-bot-iot-v2: none of its" in page and "- seed 2: none of its" in page
     assert "- balancing hybrid: none of its" in page and "- balancing smote" not in page
     figures = re.findall(r"!\[[^]]*\]\(([^)]+)\)", page)
-    assert any("confusion-" in f for f in figures) and any("class-counts-" in f for f in figures) and any("fidelity-" in f for f in figures)
+    assert (
+        any("confusion-" in f for f in figures)
+        and any("class-counts-" in f for f in figures)
+        and any("fidelity-" in f for f in figures)
+    )
     assert all((tiny_experiment / f).is_file() for f in figures)
     assert any("extra-test" in f for f in figures)  # KDDTest-21's bars
     assert not any("kddtest" in f.lower() for f in figures)  # a figure is never named like a data file
@@ -132,10 +167,15 @@ def test_cli_writes_the_report_and_promotes(tiny_experiment, tmp_path):
 
 
 def test_losses_and_validation_kinds_are_rows_of_their_own(tmp_path, fake_trainer):
-    found = experiment.cells(["nsl-kdd"], ["multiclass"], ["official"], ["cnn"], ["smote"], [0], ["crossentropy", "focal"], ["random", "subtypes"])
+    found = experiment.cells(
+        ["nsl-kdd"], ["multiclass"], ["official"], ["cnn"], ["smote"], [0], ["crossentropy", "focal"], ["random", "subtypes"]
+    )
     out = tmp_path / "experiment"
     experiment.run_matrix(found, out, tmp_path, epochs=1, limit_rows=None, extra=[])
     table = _table(write_report(out).read_text(), "nsl-kdd · multiclass · official protocol")
     assert set(table) == {
-        "CNN - SMOTE", "CNN - SMOTE + focal", "CNN - SMOTE (random validation)", "CNN - SMOTE + focal (random validation)",
-    }  # fmt: skip
+        "CNN - SMOTE",
+        "CNN - SMOTE + focal",
+        "CNN - SMOTE (random validation)",
+        "CNN - SMOTE + focal (random validation)",
+    }

@@ -25,7 +25,9 @@ def test_class_floor_keeps_rare_classes_a_stratified_sample_would_shrink(data_di
     assert floored["R2L"] == 300 < counts["R2L"]
     assert floored["normal"] == plain["normal"]  # classes above the floor are untouched
     assert floored.sum() == 25000 + (300 - plain["R2L"]) + (52 - plain["U2R"])
-    assert sample_rows(full, 25000, seed=0, class_floor=300).labels.equals(sample_rows(full, 25000, seed=0, class_floor=300).labels)
+    assert sample_rows(full, 25000, seed=0, class_floor=300).labels.equals(
+        sample_rows(full, 25000, seed=0, class_floor=300).labels
+    )
 
 
 def _kdd_splits(data_dir, seed=0, validation_kind=None, protocol="official"):
@@ -68,7 +70,11 @@ def test_held_out_subtypes_follow_the_seed_only(data_dir):
 def test_random_validation_is_a_stratified_share_and_subtypes_refuse_other_protocols(data_dir):
     splits = _kdd_splits(data_dir, validation_kind="random")
     assert splits.description["validation"] == {"kind": "random", "random_share": VALIDATION_SHARE}
-    assert set(splits.validation.subtypes) <= set(splits.train.subtypes) | {"spy", "perl", "phf"}  # tiny subtypes may fall on one side
+    assert set(splits.validation.subtypes) <= set(splits.train.subtypes) | {
+        "spy",
+        "perl",
+        "phf",
+    }  # tiny subtypes may fall on one side
     assert abs(len(splits.validation) / (len(splits.train) + len(splits.validation)) - VALIDATION_SHARE) < 0.001
     assert _kdd_splits(data_dir, protocol="random").description["validation"]["kind"] == "random"
     with pytest.raises(DataError, match="official protocol only"):

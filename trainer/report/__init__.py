@@ -37,7 +37,9 @@ def write_report(out: Path) -> Path:
             classes, normal = rare[(dataset, task)], DATASETS[dataset].normal_class[task]
             support = support_of(finished, dataset, task, protocol, split)
             # Numbered, not named after the split: a split is named after its data file, a figure must not be.
-            figure = figures / f"methods-{dataset}-{task}-{protocol}-{'test' if split == MAIN_SPLIT else f'extra-test-{number}'}.png"
+            figure = (
+                figures / f"methods-{dataset}-{task}-{protocol}-{'test' if split == MAIN_SPLIT else f'extra-test-{number}'}.png"
+            )
             title = f"{dataset} {task}, {protocol} protocol, {split_label(split)}: mean over seeds, whiskers one std"
             method_bars(frame, classes, title, figure)
             page += [

@@ -68,8 +68,8 @@ def _variants_named(results: pd.DataFrame) -> pd.DataFrame:
             names[i] += f" + {loss}"
         if isinstance(validation, str) and validation != default_validation(row.dataset, row.protocol):
             names[i] += f" ({validation} validation)"
-    changed = [name != BALANCING_LABELS.get(b, b) for name, b in zip(names, results["balancing"])]
-    results.loc[changed, "balancing"] = [n for n, c in zip(names, changed) if c]
+    changed = [name != BALANCING_LABELS.get(b, b) for name, b in zip(names, results["balancing"], strict=False)]
+    results.loc[changed, "balancing"] = [n for n, c in zip(names, changed, strict=False) if c]
     return results
 
 
@@ -81,7 +81,7 @@ def _without_empty_recalls(results: pd.DataFrame, finished: list[dict]) -> pd.Da
         for split, scores in ({MAIN_SPLIT: m["test"]} | m.get("extra_tests", {})).items():
             for c, values in scores["per_class"].items():
                 support[(cell["dataset"], cell["task"], cell["protocol"], cell["seed"], split, c)] = values["support"]
-    rows = list(zip(results["dataset"], results["task"], results["protocol"], results["seed"], results["split"]))
+    rows = list(zip(results["dataset"], results["task"], results["protocol"], results["seed"], results["split"], strict=False))
     results = results.copy()
     for c in {key[-1] for key in support}:
         if f"recall_{c}" in results:
@@ -108,7 +108,7 @@ def headline_metrics(rare: list[str]) -> dict[str, str]:
 def models_in(frame: pd.DataFrame) -> list[tuple[str, str]]:
     """(architecture, balancing) in the order preprocess.defaults lists them, the baseline last; unknown names after
     known ones."""
-    pairs = set(zip(frame["architecture"], frame["balancing"]))
+    pairs = set(zip(frame["architecture"], frame["balancing"], strict=False))
     architectures = ordered({a for a, _ in pairs} - set(BASELINES), ARCHITECTURES)
     neural = [(a, b) for a in architectures for b in ordered({b for x, b in pairs if x == a}, BALANCINGS)]
     return neural + ordered((p for p in pairs if p[0] in BASELINES), [(b, "none") for b in BASELINES])

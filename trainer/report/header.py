@@ -22,12 +22,15 @@ def header(out: Path, finished: list[dict]) -> list[str]:
     seeds = sorted({m["cell"]["seed"] for m in finished})
     # A file's mtime is no record (a git checkout resets it); cells from before runs kept the time have none.
     ends = [m["cell"].get("finished_at") for m in finished]
-    settings = {key: sorted({str(m["config"].get(key, 0)) for m in finished}) for key in ("epochs", "limit_rows", "class_floor", "gan_epochs", "gan_seconds")}
+    settings = {
+        key: sorted({str(m["config"].get(key, 0)) for m in finished})
+        for key in ("epochs", "limit_rows", "class_floor", "gan_epochs", "gan_seconds")
+    }
     wall = sum(m["training"]["total_seconds"] for m in finished)
     if None in ends:
         when, span_text = "", "The cells' finish times were not recorded."
     else:
-        span = max(ends) - min(t - m["training"]["total_seconds"] for t, m in zip(ends, finished))
+        span = max(ends) - min(t - m["training"]["total_seconds"] for t, m in zip(ends, finished, strict=False))
         when = f" (finished between {_when(min(ends))} and {_when(max(ends))})"
         span_text = (
             f"From the first cell's start to the last cell's end: {span / 60:.1f} min"
@@ -76,9 +79,17 @@ def _reduced(finished: list[dict]) -> list[str]:
 
 def _experiment_command(finished: list[dict], out: Path) -> str:
     parts = ["python -m trainer experiment"]
-    flags = {"datasets": "dataset", "tasks": "task", "protocols": "protocol", "archs": "architecture", "balances": "balancing", "seeds": "seed"}
+    flags = {
+        "datasets": "dataset",
+        "tasks": "task",
+        "protocols": "protocol",
+        "archs": "architecture",
+        "balances": "balancing",
+        "seeds": "seed",
+    }
     for flag, key in flags.items():
         parts += [f"--{flag}", *map(str, ordered({m["cell"][key] for m in finished}, PROTOCOLS + ARCHITECTURES + BALANCINGS))]
+
     def values(key):
         return {m["config"].get(key) for m in finished} - {None, 0}
 
@@ -93,7 +104,7 @@ def _experiment_command(finished: list[dict], out: Path) -> str:
         chosen = values(key)
         if chosen and not (quick and chosen == {QUICK_GAN.get(flag)}):
             parts += [flag, "/".join(f"{v:g}" for v in sorted(chosen))]
-    return " ".join(parts + ["--out", str(out)])
+    return " ".join([*parts, "--out", str(out)])
 
 
 def _omitted(finished: list[dict]) -> list[str]:

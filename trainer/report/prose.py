@@ -102,7 +102,7 @@ def _strength(changes: list[Change]) -> str:
 
 
 def _sentence(changes: list[Change]) -> str:
-    """"raised a; b; lowered c; d stayed at x", from changes in any order."""
+    """ "raised a; b; lowered c; d stayed at x", from changes in any order."""
     raised = [c.words for c in changes if c.sign > 0]
     lowered = [c.words for c in changes if c.sign < 0]
     parts = [f"raised {'; '.join(raised)}"] * bool(raised) + [f"lowered {'; '.join(lowered)}"] * bool(lowered)
@@ -147,8 +147,11 @@ def _protocol_comparison(results: pd.DataFrame, dataset: str, task: str, rare: l
     for split in splits_of(frame, dataset, task, "official"):
         if split != MAIN_SPLIT:
             extra = select(frame, protocol="official", split=split)
-            lines.append(f"- On {split_label(split)} (official protocol) macro-F1 averages {extra['f1_macro'].mean():.{DECIMALS}f} over all models.")
-    return lines + [""]
+            lines.append(
+                f"- On {split_label(split)} (official protocol) macro-F1 averages"
+                f" {extra['f1_macro'].mean():.{DECIMALS}f} over all models."
+            )
+    return [*lines, ""]
 
 
 def validation_predicts_test(candidates: list[dict], best: dict) -> str:

@@ -71,7 +71,8 @@ def best_model(out: Path, finished: list[dict], dataset: str, task: str, protoco
         "",
         f"{model_label(cell['architecture'], cell['balancing'])}, seed {cell['seed']}: validation macro-F1"
         f" {best['validation']['f1_macro']:.{DECIMALS}f} (chosen among {len(candidates)} cells; {TIE_BREAK}). Its test"
-        f" macro-F1 is {best['test']['f1_macro']:.{DECIMALS}f}. {validation_predicts_test(candidates, best)} Confusion matrix on the test split:",
+        f" macro-F1 is {best['test']['f1_macro']:.{DECIMALS}f}. {validation_predicts_test(candidates, best)}"
+        " Confusion matrix on the test split:",
         "",
         f"![confusion matrix]({figure.relative_to(out)})",
         "",
@@ -83,7 +84,14 @@ def class_counts(out: Path, finished: list[dict], figures: Path) -> list[str]:
     lines = ["## Training rows per class before and after balancing", ""]
     for dataset, task in sorted({(m["cell"]["dataset"], m["cell"]["task"]) for m in finished}):
         ours = cells_of(finished, dataset=dataset, task=task)
-        first = min(ours, key=lambda m: (rank(m["cell"]["protocol"], PROTOCOLS), m["cell"]["seed"], rank(m["cell"]["architecture"], ARCHITECTURES)))["cell"]
+        first = min(
+            ours,
+            key=lambda m: (
+                rank(m["cell"]["protocol"], PROTOCOLS),
+                m["cell"]["seed"],
+                rank(m["cell"]["architecture"], ARCHITECTURES),
+            ),
+        )["cell"]
         same_run = cells_of(ours, protocol=first["protocol"], architecture=first["architecture"], seed=first["seed"])
         shown = {m["cell"]["balancing"]: m["balancing"] for m in same_run}
         series = {"before balancing": same_run[0]["balancing"]["counts_before"]}
@@ -92,10 +100,20 @@ def class_counts(out: Path, finished: list[dict], figures: Path) -> list[str]:
         figure = figures / f"class-counts-{dataset}-{task}.png"
         plots.bar_chart_png(series, f"{dataset} {task}: training rows per class ({where})", figure)
         before = series["before balancing"]
-        lines += [f"### {dataset} · {task} ({where})", "", markdown_row(["Class", *series]), markdown_row(["---"] * (len(series) + 1))]
-        lines += [markdown_row([c, *(str(counts.get(c, 0)) for counts in series.values())]) for c in sorted(before, key=lambda c: -before[c])]
+        lines += [
+            f"### {dataset} · {task} ({where})",
+            "",
+            markdown_row(["Class", *series]),
+            markdown_row(["---"] * (len(series) + 1)),
+        ]
+        lines += [
+            markdown_row([c, *(str(counts.get(c, 0)) for counts in series.values())])
+            for c in sorted(before, key=lambda c: -before[c])
+        ]
         lines += ["", f"![class counts]({figure.relative_to(out)})", ""]
-        fallbacks = sorted({(m["cell"]["balancing"], c, why) for m in ours for c, why in m["balancing"].get("fallbacks", {}).items()})
+        fallbacks = sorted(
+            {(m["cell"]["balancing"], c, why) for m in ours for c, why in m["balancing"].get("fallbacks", {}).items()}
+        )
         if fallbacks:
             lines += ["Fallbacks (a class too small for the method, in any cell):", ""]
             lines += [f"- {BALANCING_LABELS.get(b, b)}, {c}: {why}" for b, c, why in fallbacks] + [""]
@@ -107,17 +125,29 @@ def fidelity(out: Path, finished: list[dict], figures: Path) -> list[str]:
     groups: dict[tuple, list[dict]] = {}
     for m in finished:
         if dig(m["balancing"], "gan", "fidelity"):
-            groups.setdefault(tuple(m["cell"][k] for k in ("dataset", "task", "protocol", "balancing")), []).append(m["balancing"]["gan"])
+            groups.setdefault(tuple(m["cell"][k] for k in ("dataset", "task", "protocol", "balancing")), []).append(
+                m["balancing"]["gan"]
+            )
     lines = ["## GAN fidelity", ""]
     if not groups:
-        return lines + ["No cell measured GAN fidelity (no gan or hybrid balancing ran, or its report holds no fidelity).", ""]
-    distances = {"ks_mean": "KS mean", "ks_max": "KS max", "wasserstein_mean": "Wasserstein mean", "tv_mean": "TV mean", "tv_max": "TV max"}
+        return [*lines, "No cell measured GAN fidelity (no gan or hybrid balancing ran, or its report holds no fidelity).", ""]
+    distances = {
+        "ks_mean": "KS mean",
+        "ks_max": "KS max",
+        "wasserstein_mean": "Wasserstein mean",
+        "tv_mean": "TV mean",
+        "tv_max": "TV max",
+    }
     arms = {"synthetic": "trained on synthetic", "real": "trained on real"}
     for (dataset, task, protocol, balancing), gans in sorted(groups.items()):
         reports = [gan["fidelity"] for gan in gans]
         classes = sorted({c for r in reports for c in r.get("per_class", {})})
-        distance = {c: {name: average(dig(r, "per_class", c, key) for r in reports) for key, name in distances.items()} for c in classes}
-        recall = {c: {name: average(dig(r, "tstr", arm, "recall", c) for r in reports) for arm, name in arms.items()} for c in classes}
+        distance = {
+            c: {name: average(dig(r, "per_class", c, key) for r in reports) for key, name in distances.items()} for c in classes
+        }
+        recall = {
+            c: {name: average(dig(r, "tstr", arm, "recall", c) for r in reports) for arm, name in arms.items()} for c in classes
+        }
         accuracy = {name: average(dig(r, "tstr", arm, "accuracy") for r in reports) for arm, name in arms.items()}
         synthetic = {c: average(dig(r, "per_class", c, "n_synthetic") for r in reports) for c in classes}
         label = f"{dataset} {task}, {protocol} protocol, {BALANCING_LABELS.get(balancing, balancing)}"
@@ -130,7 +160,9 @@ def fidelity(out: Path, finished: list[dict], figures: Path) -> list[str]:
         lines += [f"### {label} ({len(gans)} cell{'s' * (len(gans) != 1)}; {trained}, mean over them)", ""]
         lines += [markdown_row(header), markdown_row(["---"] * len(header))]
         for c in classes:
-            lines.append(markdown_row([c, f"{synthetic[c]:.0f}", *map(number, distance[c].values()), *map(number, recall[c].values())]))
+            lines.append(
+                markdown_row([c, f"{synthetic[c]:.0f}", *map(number, distance[c].values()), *map(number, recall[c].values())])
+            )
         lines += [
             "",
             "Distances per feature between synthetic and real rows of the class (0: the same distribution). Recall on real"
@@ -150,4 +182,4 @@ def cost_table(finished: list[dict]) -> list[str]:
         t = m["training"]
         values = [m["balancing"]["seconds"], t["fit_seconds"], t["epochs_run"], t["total_seconds"], t["peak_rss_mb"]]
         lines.append(markdown_row([m["cell"]["name"], *map(str, values)]))
-    return lines + ["", "Peak memory is the peak resident set size of the cell's own process."]
+    return [*lines, "", "Peak memory is the peak resident set size of the cell's own process."]
