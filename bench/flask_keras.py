@@ -11,17 +11,17 @@ as `app.run()` does by default. Started by bench.serving:
 
 from pathlib import Path
 
-import keras
 from flask import Flask, request
 
 from bench.processes import model_server_args
 from preprocess.metadata import load_metadata
 from preprocess.transform import Preprocessor
+from trainer.novelty import load_keras_model
 
 
 def create_app(model_dir: Path) -> Flask:
     meta = load_metadata(model_dir / "metadata.json")
-    model = keras.saving.load_model(model_dir / "model.keras")
+    model = load_keras_model(model_dir / "model.keras")
     preprocessor = Preprocessor(meta)
     classes, normal = meta.classes, meta.normal_class
 

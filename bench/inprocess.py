@@ -39,14 +39,14 @@ def median_seconds(call: Callable[[], object], seconds: float, least: int = 3, m
 def compare(model_dir: Path, x: np.ndarray, sizes: list[int], seconds: float) -> dict:
     """{size: {way: median ms}} for Keras predict(), Keras call, Keras under tf.function, and onnxruntime
     in one call and as the service calls it."""
-    import keras
     import onnxruntime as ort
     import tensorflow as tf
 
     from inference import Model, session_options
+    from trainer.novelty import load_keras_model
 
     meta = load_metadata(model_dir / "metadata.json")
-    model = keras.saving.load_model(model_dir / "model.keras")
+    model = load_keras_model(model_dir / "model.keras")
     compiled = tf.function(
         lambda batch: model(batch, training=False), input_signature=[tf.TensorSpec([None, x.shape[1]], tf.float32)]
     )

@@ -20,7 +20,7 @@ from preprocess.defaults import (
 )
 from trainer.config import TrainConfig, default
 from trainer.datasets import DATASETS, DataError
-from trainer.experiment import FULL_DATASETS, FULL_EPOCHS
+from trainer.experiment import FULL_DATASETS, FULL_EPOCHS, train_command
 
 # The models shipped in artifacts/ and how `trainer ship` (the trainer container's default) retrains them.
 # (dataset, task, architecture, most epochs): a CNN+LSTM epoch costs about four CNN epochs on 2 cores.
@@ -260,30 +260,18 @@ def ship(data_dir: Path, out: Path, limit_rows: int | None, max_epochs: int | No
     """Each model in its own process, so its measured peak memory is its own."""
     for dataset, task, arch, epochs in SHIPPED:
         epochs = min(epochs, max_epochs or epochs)
-        command = [
-            sys.executable,
-            "-m",
-            "trainer",
-            "train",
-            "--dataset",
-            dataset,
-            "--task",
-            task,
-            "--arch",
-            arch,
-            "--balance",
-            SHIPPED_BALANCING[dataset][0],
-            "--balance-target",
-            str(SHIPPED_BALANCING[dataset][1]),
-            "--epochs",
-            str(epochs),
-            "--data-dir",
-            str(data_dir),
-            "--out",
-            str(out),
-        ]
-        if limit_rows:
-            command += ["--limit-rows", str(limit_rows)]
+        balancing, target = SHIPPED_BALANCING[dataset]
+        command = train_command(
+            dataset=dataset,
+            task=task,
+            arch=arch,
+            balance=balancing,
+            balance_target=target,
+            epochs=epochs,
+            data_dir=data_dir,
+            out=out,
+            limit_rows=limit_rows or None,
+        )
         print(f"trainer ship: {' '.join(command[1:])}", file=sys.stderr, flush=True)
         if subprocess.call(command) != 0:
             print(f"trainer: error: training {dataset}-{task}-{arch} failed", file=sys.stderr)

@@ -56,6 +56,12 @@ class Cell:
         return self.architecture == ARCHITECTURES[0] and self.balancing == "none" and self.loss == LOSSES[0]
 
     @property
+    def train_options(self) -> dict[str, object]:
+        """This cell's own `trainer train` options; the run-wide ones (epochs, sample, folders) come from the matrix."""
+        own = {"dataset": self.dataset, "task": self.task, "protocol": self.protocol, "arch": self.architecture}
+        return own | {"balance": self.balancing, "loss": self.loss, "seed": self.seed, "validation": self.validation}
+
+    @property
     def name(self) -> str:
         """Loss and validation join the name only when not the default, so the names of earlier cells still hold."""
         loss = f"-{self.loss}" if self.loss != LOSSES[0] else ""
@@ -88,6 +94,15 @@ def _bar(done: int, total: int, started: float, ran: int) -> str:
     return f"[{'#' * filled}{'.' * (30 - filled)}] {done}/{total} cells, {elapsed / 60:.0f} min so far, {eta}"
 
 
+def train_command(**options: object) -> list[str]:
+    """`python -m trainer train` with these options in this order (underscores become dashes); None leaves one out."""
+    command = [sys.executable, "-m", "trainer", "train"]
+    for name, value in options.items():
+        if value is not None:
+            command += [f"--{name.replace('_', '-')}", str(value)]
+    return command
+
+
 def run_matrix(cell_list: list[Cell], out: Path, data_dir: Path, epochs: int, limit_rows: int | None, extra: list[str]) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     started, ran = time.perf_counter(), 0
@@ -98,35 +113,8 @@ def run_matrix(cell_list: list[Cell], out: Path, data_dir: Path, epochs: int, li
                 f"{_bar(i + 1, len(cell_list), started, ran)}  {cell.name}: finished earlier, kept", file=sys.stderr, flush=True
             )
             continue
-        command = [
-            sys.executable,
-            "-m",
-            "trainer",
-            "train",
-            "--dataset",
-            cell.dataset,
-            "--task",
-            cell.task,
-            "--protocol",
-            cell.protocol,
-            "--arch",
-            cell.architecture,
-            "--balance",
-            cell.balancing,
-            "--loss",
-            cell.loss,
-            "--seed",
-            str(cell.seed),
-            "--epochs",
-            str(epochs),
-            "--data-dir",
-            str(data_dir),
-            "--out",
-            str(folder / "run"),
-            "--balanced-cache",
-            str(out / "balanced"),
-        ] + (["--validation", cell.validation] if cell.validation else [])
-        command += (["--limit-rows", str(limit_rows)] if limit_rows else []) + extra
+        run_wide = {"epochs": epochs, "data_dir": data_dir, "out": folder / "run", "balanced_cache": out / "balanced"}
+        command = train_command(**cell.train_options, **run_wide, limit_rows=limit_rows or None) + extra
         if not cell.runs_baseline:
             command.append("--no-baseline")
         print(f"{_bar(i, len(cell_list), started, ran)}  running {cell.name}", file=sys.stderr, flush=True)

@@ -28,6 +28,11 @@ METHOD_TEXT = {
 }
 
 
+def load_keras_model(path) -> keras.Model:
+    """A model.keras the trainer saved: importing this module registers the detector layers it may hold."""
+    return keras.saving.load_model(path)
+
+
 @keras.saving.register_keras_serializable(package="nids")
 class ClassDistance(layers.Layer):
     """min over classes of |(f - centre_c) @ whiten|^2: the squared Mahalanobis distance to the nearest class mean when

@@ -8,12 +8,16 @@ Status = Literal["insufficient-data", "stable", "moderate", "drift"]
 
 
 class DriftBin(BaseModel):
+    """One bin of a feature's distribution: its share of the training rows beside its share of the recent records."""
+
     bin: str = Field(description="a value range (numeric) or a category")
     training: float = Field(description="share of the training rows in this bin")
     recent: float = Field(description="share of the recent records in this bin")
 
 
 class FeatureDrift(BaseModel):
+    """How far one feature's recent values moved from its training distribution."""
+
     feature: str
     psi: float = Field(description="population stability index of the recent records against training")
     status: Status
