@@ -26,7 +26,9 @@ def create_app(model_dir: Path) -> Flask:
     classes, normal = meta.classes, meta.normal_class
 
     def predictions(records: list[dict]) -> list[dict]:
-        probabilities = model.predict(preprocessor.transform(records), verbose=0)
+        outputs = model.predict(preprocessor.transform(records), verbose=0)
+        # A model with a novelty detector answers [probabilities, novelty]; the baseline reports the classes only.
+        probabilities = outputs[0] if isinstance(outputs, list) else outputs
         return [
             {
                 "label": classes[best],
