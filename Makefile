@@ -39,7 +39,7 @@ lint: install-dev
 	$(BIN)/python -m ruff format --check .
 
 test-quick: install-dev
-	env -u NIDS_TEST_DATABASE_URL $(BIN)/python -m pytest -m "$(QUICK_MARKERS)"
+	env -u NIDS_TEST_DATABASE_URL $(BIN)/python -m pytest -n 2 -m "$(QUICK_MARKERS)"
 
 test: install-dev system-deps lint
 	env -u NIDS_TEST_DATABASE_URL $(BIN)/python -m pytest
