@@ -1,25 +1,26 @@
 """What `GET /models/{id}/drift` answers: how the records a model received lately compare with its training data."""
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
 Status = Literal["insufficient-data", "stable", "moderate", "drift"]
+Share = Annotated[float, Field(ge=0, le=1)]
 
 
 class DriftBin(BaseModel):
     """One bin of a feature's distribution: its share of the training rows beside its share of the recent records."""
 
-    bin: str = Field(description="a value range (numeric) or a category")
-    training: float = Field(description="share of the training rows in this bin")
-    recent: float = Field(description="share of the recent records in this bin")
+    bin: Annotated[str, Field(description="a value range (numeric) or a category")]
+    training: Annotated[Share, Field(description="share of the training rows in this bin")]
+    recent: Annotated[Share, Field(description="share of the recent records in this bin")]
 
 
 class FeatureDrift(BaseModel):
     """How far one feature's recent values moved from its training distribution."""
 
     feature: str
-    psi: float = Field(description="population stability index of the recent records against training")
+    psi: Annotated[float, Field(ge=0, description="population stability index of the recent records against training")]
     status: Status
     bins: list[DriftBin]
 
