@@ -42,5 +42,5 @@ test-quick: install-dev
 	env -u NIDS_TEST_DATABASE_URL $(BIN)/python -m pytest -n 2 -m "$(QUICK_MARKERS)"
 
 test: install-dev system-deps lint
-	env -u NIDS_TEST_DATABASE_URL $(BIN)/python -m pytest
-	NIDS_TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m pytest tests/service tests/deploy/test_scripts.py
+	env -u NIDS_TEST_DATABASE_URL $(BIN)/python -m pytest -n 2
+	NIDS_TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m pytest -n 2 tests/service tests/deploy/test_scripts.py
