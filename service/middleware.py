@@ -177,9 +177,14 @@ class BodySizeLimitMiddleware:
         await self.app(scope, replay, send)
 
 
+def media_type_of(content_type: str | None) -> str:
+    """The media type of a Content-Type header, lower case, without parameters; JSON when there is none."""
+    return (content_type or "application/json").split(";")[0].strip().lower()
+
+
 def _may_be_json(content_type: str | None) -> bool:
     """As FastAPI decides: JSON media types, and no content type at all."""
-    media_type = (content_type or "application/json").split(";")[0].strip().lower()
+    media_type = media_type_of(content_type)
     return media_type == "application/json" or (media_type.startswith("application/") and media_type.endswith("+json"))
 
 

@@ -16,6 +16,7 @@ from service.alerting import send_alerts
 from service.codecs import ARROW_MEDIA_TYPE, CSV_MEDIA_TYPE, BodyError, column_rules, decode_arrow, decode_csv
 from service.deps import CurrentUser, RegistryDep, get_current_user
 from service.metrics import Metrics
+from service.middleware import media_type_of
 from service.registry import Registry, ServedModel
 from service.schemas.common import UNPROCESSABLE, documented
 from service.schemas.prediction import MODEL_ID_MAX_LENGTH, BatchPredictResponse, PredictionSchemas, PredictResponse
@@ -68,7 +69,7 @@ def build_router(schemas: PredictionSchemas, registry: Registry, batch_limit: in
             str | None, Query(max_length=MODEL_ID_MAX_LENGTH, description="CSV and Arrow bodies only: a model id from /models")
         ] = None,
     ) -> Response:
-        media_type = (request.headers.get("content-type") or JSON_MEDIA_TYPE).split(";")[0].strip().lower()
+        media_type = media_type_of(request.headers.get("content-type"))
         body = await request.body()
         if media_type == JSON_MEDIA_TYPE:
             return await run_in_threadpool(_batch_from_json, request, user.id, registry, batch_json, body)
@@ -90,7 +91,7 @@ def build_router(schemas: PredictionSchemas, registry: Registry, batch_limit: in
 
 
 def _require_json(request: Request) -> None:
-    media_type = (request.headers.get("content-type") or JSON_MEDIA_TYPE).split(";")[0].strip().lower()
+    media_type = media_type_of(request.headers.get("content-type"))
     if media_type != JSON_MEDIA_TYPE:
         raise HTTPException(
             status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, f"content type '{media_type[:100]}' is not accepted: send {JSON_MEDIA_TYPE}"
