@@ -14,6 +14,7 @@ from cachetools import TTLCache
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
+from service.core.security import TokenClaims
 from service.models import User
 
 # Users whose account one worker keeps at once; beyond it the least recently used are read again.
@@ -44,6 +45,14 @@ class AccountCache:
             account = self._cache.get(user_id, _UNKNOWN)
         return (False, None) if account is _UNKNOWN else (True, account)
 
+    def cached_for(self, claims: TokenClaims) -> tuple[bool, Account | None]:
+        """As `cached`, for a token: a token newer than what this worker knows was issued after a revocation made
+        elsewhere, so the account it knows cannot judge it (not known)."""
+        known, account = self.cached(claims.user_id)
+        if known and account is not None and claims.generation > account.token_generation:
+            return False, None
+        return known, account
+
     def load(self, user_id: int) -> Account | None:
         """Reads the account from the database (one primary-key lookup) and remembers it; blocking."""
         with self._lock:
@@ -68,6 +77,11 @@ class AccountCache:
 
 
 _UNKNOWN = object()
+
+
+def admits(account: Account | None, claims: TokenClaims) -> bool:
+    """Refused: a deleted or disabled user, and a token of an earlier generation (revoked)."""
+    return account is not None and account.is_active and claims.generation == account.token_generation
 
 
 def revoke_tokens(session: Session, user_id: int) -> bool:

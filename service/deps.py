@@ -8,7 +8,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
-from service.accounts import Account, AccountCache
+from service.accounts import Account, AccountCache, admits
 from service.core.config import Settings
 from service.core.security import verify_token
 from service.ratelimit import RateLimitsDep
@@ -48,12 +48,10 @@ async def get_current_user(
     claims = verify_token(token, settings)
     if claims is None:
         raise _invalid_token()
-    known, account = accounts.cached(claims.user_id)
-    # A token newer than what this worker knows was issued after a revocation made elsewhere: look again.
-    if not known or (account is not None and claims.generation > account.token_generation):
+    known, account = accounts.cached_for(claims)
+    if not known:
         account = await run_in_threadpool(accounts.load, claims.user_id)
-    # Refused: a deleted or disabled user, and a token of an earlier generation (revoked).
-    if account is None or not account.is_active or claims.generation != account.token_generation:
+    if not admits(account, claims):
         raise _invalid_token()
     rate_limits.count_request(account.id)  # per user rather than per token: minting new tokens does not reset it
     return account

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from inference import UnknownModelError
+from service import fastpath
 from service.accounts import AccountCache
 from service.alerting import alert_emitter
 from service.core.config import Settings
@@ -19,6 +20,7 @@ from service.core.db import create_db_engine, migrate
 from service.core.logging import configure_logging
 from service.drift import DriftCollector, DriftMonitors
 from service.errors import unknown_model_handler, validation_error_handler
+from service.fastpath import SinglePredictFastPath
 from service.metrics import Metrics, metrics_endpoint
 from service.middleware import BodySizeLimitMiddleware, RequestIdMiddleware, SecurityHeadersMiddleware
 from service.ratelimit import RateLimits
@@ -60,9 +62,33 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = metrics
     if metrics is not None:
         metrics.set_models((m.info.id, m.info.dataset) for m in registry.models.values())
+    app.add_exception_handler(RequestValidationError, validation_error_handler)
+    app.add_exception_handler(UnknownModelError, unknown_model_handler)
+    v2.add_error_handlers(app)
+    single = predict.SinglePredictor(schemas, registry)
+    predict_router = predict.build_router(schemas, registry, settings.batch_limit, single)
+    routers = [
+        health.router,
+        auth.router,
+        models.router,
+        drift.router,
+        predict_router,
+    ]
+    routers += [explain.build_router(schemas, registry), v2.build_router(registry, settings), web.router]
+    for router in routers:
+        app.include_router(router)
+    if app.state.metrics is not None and settings.metrics_port is None:
+        # An API route (not a plain Starlette one), so its requests are counted under their own route template.
+        app.add_api_route("/metrics", metrics_endpoint, methods=["GET"], include_in_schema=False)
     # A JSON object may hold every field of the largest record and a few unknown ones (each reported by name).
     max_json_members = max(len(record.model_fields) for record in registry.records.values()) + 16
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, max_json_members=max_json_members)
+    app.add_middleware(
+        SinglePredictFastPath,
+        single=single,
+        route=next(r for r in predict_router.routes if r.path == fastpath.PATH),
+        max_json_members=max_json_members,
+    )
     if settings.cors_origins:  # closed by default: no browser page of another origin may call the API
         app.add_middleware(
             CORSMiddleware,
@@ -73,22 +99,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeadersMiddleware)
     # Outermost: sees the others' errors, and times and logs every request.
     app.add_middleware(RequestIdMiddleware, log_tracebacks=settings.log_tracebacks, metrics=app.state.metrics)
-    app.add_exception_handler(RequestValidationError, validation_error_handler)
-    app.add_exception_handler(UnknownModelError, unknown_model_handler)
-    v2.add_error_handlers(app)
-    routers = [
-        health.router,
-        auth.router,
-        models.router,
-        drift.router,
-        predict.build_router(schemas, registry, settings.batch_limit),
-    ]
-    routers += [explain.build_router(schemas, registry), v2.build_router(registry, settings), web.router]
-    for router in routers:
-        app.include_router(router)
-    if app.state.metrics is not None and settings.metrics_port is None:
-        # An API route (not a plain Starlette one), so its requests are counted under their own route template.
-        app.add_api_route("/metrics", metrics_endpoint, methods=["GET"], include_in_schema=False)
     _document_models(app, [*schemas.single_models, *schemas.batch_models])
     app.mount("/static", web.static_files, name="static")
     return app

@@ -161,20 +161,25 @@ class BodySizeLimitMiddleware:
                 await JSONResponse({"detail": self.detail}, status_code=413)(scope, receive, send)
                 return
         body = b"".join(chunks)
-        if problem := _json_shape_problem(body, self.max_json_members):
+        if problem := json_shape_problem(body, self.max_json_members):
             error = {"loc": ["body"], "msg": problem[1], "type": problem[0]}
             await JSONResponse({"detail": [error]}, status_code=422)(scope, receive, send)
             return
-        replayed = False
+        await self.app(scope, replaying(body, receive), send)
 
-        async def replay() -> Message:
-            nonlocal replayed
-            if replayed:
-                return await receive()
-            replayed = True
-            return {"type": "http.request", "body": body, "more_body": False}
 
-        await self.app(scope, replay, send)
+def replaying(body: bytes, receive: Receive) -> Receive:
+    """A `receive` that gives the body already read once, whole, then whatever comes next (a disconnect)."""
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if replayed:
+            return await receive()
+        replayed = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
 
 
 def media_type_of(content_type: str | None) -> str:
@@ -192,7 +197,7 @@ class _TooManyMembers(Exception):
     pass
 
 
-def _json_shape_problem(body: bytes, max_members: int) -> tuple[str, str] | None:
+def json_shape_problem(body: bytes, max_members: int) -> tuple[str, str] | None:
     """(error type, message) when the body's shape is refused; None also for malformed JSON, which
     FastAPI then reports where it is wrong.
 

@@ -25,14 +25,32 @@ JSON_MEDIA_TYPE = "application/json"
 DECODERS = {CSV_MEDIA_TYPE: decode_csv, ARROW_MEDIA_TYPE: decode_arrow}
 
 
-def build_router(schemas: PredictionSchemas, registry: Registry, batch_limit: int) -> APIRouter:
+class SinglePredictor:
+    """One record's answer, in two steps so that a caller can put its own checks between them: the /predict route,
+    and the fast path that answers the same requests without FastAPI's routing (service/fastpath.py)."""
+
+    def __init__(self, schemas: PredictionSchemas, registry: Registry) -> None:
+        self.adapter = TypeAdapter(schemas.single)
+        self.registry = registry
+
+    def parse(self, body: bytes) -> tuple[ServedModel, Any]:
+        """The chosen model and the validated record; raises RequestValidationError, HTTPException or UnknownModelError."""
+        request_body = _validate_json(self.adapter, body)
+        return _choose_model(self.registry, request_body.dataset, request_body.model), request_body.record
+
+    def answer(self, request: Request, user_id: int, model: ServedModel, record: Any) -> Response:
+        [prediction] = _predict(request, user_id, model, model.columns([record]), 1, records=[record])
+        return _json({"model": model.info.id, "prediction": prediction})
+
+
+def build_router(schemas: PredictionSchemas, registry: Registry, batch_limit: int, single: SinglePredictor) -> APIRouter:
     router = APIRouter(
         prefix="/predict",
         tags=["predict"],
         dependencies=[Depends(get_current_user)],
         responses=documented(401, 404, 413, 429),
     )
-    single_json, batch_json = TypeAdapter(schemas.single), TypeAdapter(schemas.batch)
+    batch_json = TypeAdapter(schemas.batch)
     rules = {dataset: column_rules(record) for dataset, record in registry.records.items()}
 
     # One record takes tens of microseconds, less than a hand-off to FastAPI's thread pool, so it runs on the
@@ -43,12 +61,10 @@ def build_router(schemas: PredictionSchemas, registry: Registry, batch_limit: in
         responses=documented(415) | UNPROCESSABLE,
         openapi_extra=_json_request_body(schemas.single_models, schemas.single_examples),
     )
-    async def predict(request: Request, registry: RegistryDep, user: CurrentUser) -> Response:
+    async def predict(request: Request, user: CurrentUser) -> Response:
         _require_json(request)
-        body = _validate_json(single_json, await request.body())
-        model = _choose_model(registry, body.dataset, body.model)
-        [prediction] = _predict(request, user.id, model, model.columns([body.record]), 1, records=[body.record])
-        return _json({"model": model.info.id, "prediction": prediction})
+        model, record = single.parse(await request.body())
+        return single.answer(request, user.id, model, record)
 
     # The body is read here rather than by FastAPI, which knows JSON only: CSV and Arrow bodies are decoded
     # by column. A JSON body is validated by pydantic straight from its bytes (half the time of parsing to
