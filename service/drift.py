@@ -108,16 +108,15 @@ class ModelDrift:
             self.seen += n_rows
 
     def _bin_pending(self) -> None:
-        """Bins the waiting records as one block, in their order. Holds the lock."""
+        """Bins the waiting records as one block, in their order. The caller holds the lock."""
         if not self.pending:
             return
-        block = {name: [value for columns in self.pending for value in columns[name]] for name in self.binner.names}
-        bins = self.binner.bins(block, len(self.pending))
-        self.pending.clear()
-        self._add(bins)
+        waiting, self.pending = self.pending, []  # taken first: a block that failed to bin is not retried forever
+        block = {name: [value for columns in waiting for value in columns[name]] for name in self.binner.names}
+        self._add(self.binner.bins(block, len(waiting)))
 
     def _add(self, bins: np.ndarray) -> None:
-        """Puts binned records into the ring, evicting the oldest. Holds the lock."""
+        """Puts binned records into the ring, evicting the oldest. The caller holds the lock."""
         bins = bins[-self.window :]
         slots = (self.next + np.arange(len(bins))) % self.window
         evicted = self.ring[slots]
