@@ -6,13 +6,21 @@ PSI = sum over bins of (recent - training) * ln(recent / training), with both sh
 empty bin counts as rare rather than impossible. The usual reading: below 0.1 stable, 0.1 to 0.25 moderate shift,
 above 0.25 a shift worth acting on.
 
-Each service process keeps its own window (one per uvicorn worker): with several workers, a report describes the
-share of traffic that worker served, which is a sample of the same traffic.
+Single records (the /predict path) wait in a short list and are binned BLOCK at a time, and always before a report
+or a scrape reads the counts: the same counts as binning each at once, for a fraction of the cost per record.
+
+With several worker processes (PROMETHEUS_MULTIPROC_DIR set, as `python -m service` does for NIDS_WORKERS > 1), each
+worker keeps a window of `window` records and publishes its counts to a shared directory within PUBLISH_SECONDS of
+a change; a report or a scrape adds the other live workers' counts to its own (service/drift_workers.py). The summary
+is the sum of the workers' windows: up to `window` records per worker that has received records, whichever worker
+answers. Without that directory, one process: its own window.
 """
 
 import itertools
+import logging
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
@@ -22,11 +30,19 @@ from prometheus_client.registry import Collector
 
 from preprocess.metadata import FeatureProfile, ModelMetadata
 from preprocess.profile import ProfileBinner
+from service.drift_workers import Summary, WorkerFiles
+from service.metrics import multiprocess_dir
 from service.schemas.drift import DriftBin, DriftReport, FeatureDrift, Status
+
+logger = logging.getLogger(__name__)
 
 # The most recent records per model (and per worker) drift is measured over: 10,000 x 41 NSL-KDD features of int16
 # bin indices is 0.8 MB per model.
 WINDOW = 10_000
+# Single records are binned this many at a time: numpy's cost per call, not per row, dominates binning one record.
+BLOCK = 64
+# The longest a worker's published window lags behind its records.
+PUBLISH_SECONDS = 1.0
 PSI_EPSILON = 1e-4
 MODERATE_PSI = 0.1
 DRIFT_PSI = 0.25
@@ -71,36 +87,66 @@ class ModelDrift:
         self.counts = np.zeros((len(self.profile), self.width), dtype=np.int64)
         self.offsets = np.arange(len(self.profile)) * self.width  # flat index of (feature, bin) = feature * width + bin
         self.next = 0
-        self.seen = 0
+        self.seen = 0  # records observed, those still pending included
+        self.pending: list[Mapping[str, Sequence[Any]]] = []  # single records' columns, not binned yet
         self.lock = threading.Lock()
 
     def observe(self, columns: Mapping[str, Sequence[Any]], n_rows: int) -> None:
-        bins = self.binner.bins(columns, n_rows)[-self.window :]
-        slots = (self.next + np.arange(len(bins))) % self.window
+        """A single record's columns wait, unchanged (the caller must not modify them), to be binned with the next
+        ones; a batch is binned at once, after the records waiting."""
+        if n_rows == 1:
+            with self.lock:
+                self.pending.append(columns)
+                self.seen += 1
+                if len(self.pending) >= BLOCK:
+                    self._bin_pending()
+            return
+        bins = self.binner.bins(columns, n_rows)
         with self.lock:
-            evicted = self.ring[slots]
-            filled = evicted >= 0
-            self.counts -= self._tally((evicted + self.offsets)[filled])
-            self.ring[slots] = bins
-            self.counts += self._tally((bins + self.offsets).ravel())
-            self.next = int((self.next + len(bins)) % self.window)
+            self._bin_pending()
+            self._add(bins)
             self.seen += n_rows
+
+    def _bin_pending(self) -> None:
+        """Bins the waiting records as one block, in their order. The caller holds the lock."""
+        if not self.pending:
+            return
+        waiting, self.pending = self.pending, []  # taken first: a block that failed to bin is not retried forever
+        block = {name: [value for columns in waiting for value in columns[name]] for name in self.binner.names}
+        self._add(self.binner.bins(block, len(waiting)))
+
+    def _add(self, bins: np.ndarray) -> None:
+        """Puts binned records into the ring, evicting the oldest. The caller holds the lock."""
+        bins = bins[-self.window :]
+        slots = (self.next + np.arange(len(bins))) % self.window
+        evicted = self.ring[slots]
+        filled = evicted >= 0
+        self.counts -= self._tally((evicted + self.offsets)[filled])
+        self.ring[slots] = bins
+        self.counts += self._tally((bins + self.offsets).ravel())
+        self.next = int((self.next + len(bins)) % self.window)
 
     def _tally(self, flat: np.ndarray) -> np.ndarray:
         return np.bincount(flat, minlength=self.counts.size).reshape(self.counts.shape)
 
-    def snapshot(self) -> tuple[int, list[np.ndarray]]:
-        """(records in the window, each feature's recent share per bin)."""
+    def summary(self) -> Summary:
+        """This process's window, the records waiting binned first."""
         with self.lock:
-            counts, seen = self.counts.copy(), self.seen
-        records = min(seen, self.window)
-        return records, [counts[i, : len(p)] / max(records, 1) for i, p in enumerate(self.training)]
+            self._bin_pending()
+            return Summary(counts=self.counts.copy(), seen=self.seen, capacity=self.window)
+
+    def shares(self, summary: Summary) -> list[np.ndarray]:
+        """Each feature's recent share per bin."""
+        records = max(summary.records, 1)
+        return [summary.counts[i, : len(p)] / records for i, p in enumerate(self.training)]
 
     def psi_of(self, recent: list[np.ndarray]) -> list[float]:
         return [psi(t, r) for t, r in zip(self.training, recent, strict=True)]
 
-    def report(self, model_id: str) -> DriftReport:
-        records, recent = self.snapshot()
+    def report(self, model_id: str, summary: Summary | None = None) -> DriftReport:
+        """The report on `summary` (all workers' windows, from DriftMonitors.report), by default this process's."""
+        summary = summary or self.summary()
+        recent = self.shares(summary)
         features = [
             FeatureDrift(
                 feature=profile.name,
@@ -121,10 +167,10 @@ class ModelDrift:
         features.sort(key=lambda f: -f.psi)
         return DriftReport(
             model=model_id,
-            status="insufficient-data" if records < MIN_RECORDS else status_of(features[0].psi),
-            records=records,
-            window=self.window,
-            seen=self.seen,
+            status="insufficient-data" if summary.records < MIN_RECORDS else status_of(features[0].psi),
+            records=summary.records,
+            window=summary.capacity,
+            seen=summary.seen,
             min_records=MIN_RECORDS,
             thresholds={"moderate": MODERATE_PSI, "drift": DRIFT_PSI},
             features=features,
@@ -135,12 +181,30 @@ class NoProfile(LookupError):
     """The model's metadata has no training profile, so its traffic has nothing to be compared with."""
 
 
-class DriftMonitors:
-    """Every served model's window, by model id; models without a training profile have none."""
+def shared_directory() -> Path | None:
+    """Where the workers exchange their windows: beside their metrics, when there is such a place."""
+    base = multiprocess_dir()
+    return Path(base) / "drift" if base else None
 
-    def __init__(self, models: Mapping[str, ModelMetadata], window: int = WINDOW):
+
+class DriftMonitors:
+    """Every served model's window, by model id; models without a training profile have none.
+
+    With a `directory` shared by the workers (by default `shared_directory()`), a background thread publishes this
+    process's windows there (at once, then within PUBLISH_SECONDS of each change) and summaries add the other
+    workers'. One instance per process: its file is named by the pid. `close` stops the thread and withdraws the file.
+    """
+
+    def __init__(self, models: Mapping[str, ModelMetadata], window: int = WINDOW, directory: Path | None = None):
         self.window = window
         self.models = {model_id: ModelDrift(meta, window) for model_id, meta in models.items() if meta.training_profile}
+        directory = directory or shared_directory()
+        self.files = WorkerFiles(directory) if directory and self.models else None
+        self.stopped = threading.Event()
+        self.publisher = None
+        if self.files is not None:
+            self.publisher = threading.Thread(target=self._publish_while_running, name="drift-publisher", daemon=True)
+            self.publisher.start()
 
     def observe(self, model_id: str, columns: Mapping[str, Sequence[Any]], n_rows: int) -> None:
         """Count the records a model was just asked about: `columns` maps each column name to its n_rows values.
@@ -154,6 +218,39 @@ class DriftMonitors:
             raise NoProfile(f"model '{model_id}' has no training profile in its metadata, so drift cannot be measured")
         return self.models[model_id]
 
+    def summaries(self, model_ids: Collection[str] | None = None) -> dict[str, Summary]:
+        """Each model's window (all of them by default), plus the other workers' when they share a directory."""
+        own = {model_id: self.models[model_id].summary() for model_id in (self.models if model_ids is None else model_ids)}
+        if self.files is None:
+            return own
+        others = self.files.others(own)
+        return {
+            model_id: Summary.total([mine, *(o for o in others[model_id] if o.counts.shape == mine.counts.shape)])
+            for model_id, mine in own.items()
+        }
+
+    def report(self, model_id: str) -> DriftReport:
+        return self.get(model_id).report(model_id, self.summaries([model_id])[model_id])
+
+    def _publish_while_running(self) -> None:
+        published = None  # so the first pass replaces whatever an earlier process of this pid left
+        while True:
+            seen = [monitor.seen for monitor in self.models.values()]
+            if seen != published:
+                try:
+                    self.files.publish({model_id: monitor.summary() for model_id, monitor in self.models.items()})
+                    published = seen
+                except OSError as exc:
+                    logger.warning("cannot publish the drift windows to %s: %s", self.files.directory, exc)
+            if self.stopped.wait(PUBLISH_SECONDS):
+                return
+
+    def close(self) -> None:
+        if self.publisher is not None:
+            self.stopped.set()
+            self.publisher.join()
+            self.files.withdraw()
+
 
 async def get_drift_monitors(request: Request) -> DriftMonitors:
     return request.app.state.drift
@@ -165,8 +262,8 @@ DriftMonitorsDep = Annotated[DriftMonitors, Depends(get_drift_monitors)]
 
 class DriftCollector(Collector):
     """Prometheus gauges of each model's drift, computed when scraped: register it with the registry /metrics
-    serves (`registry.register(DriftCollector(app.state.drift))`). It reads the windows of the process that
-    answers the scrape."""
+    serves (`registry.register(DriftCollector(app.state.drift))`). It reports the summaries of
+    `DriftMonitors.summaries`: every worker's windows, whichever answers the scrape."""
 
     def __init__(self, monitors: DriftMonitors):
         self.monitors = monitors
@@ -184,14 +281,14 @@ class DriftCollector(Collector):
         )
         records = GaugeMetricFamily(
             "nids_drift_window_records",
-            "Records in a model's drift window",
+            "Records in a model's drift window (summed over the workers)",
             labels=["model"],
         )
-        for model_id, monitor in self.monitors.models.items():
-            count, recent = monitor.snapshot()
-            values = monitor.psi_of(recent)
+        for model_id, summary in self.monitors.summaries().items():
+            monitor = self.monitors.models[model_id]
+            values = monitor.psi_of(monitor.shares(summary))
             for profile, value in zip(monitor.profile, values, strict=True):
                 feature.add_metric([model_id, profile.name], value)
             worst.add_metric([model_id], max(values))
-            records.add_metric([model_id], count)
+            records.add_metric([model_id], summary.records)
         yield from (feature, worst, records)

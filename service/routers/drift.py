@@ -17,9 +17,10 @@ router = APIRouter(
 
 @router.get("/{model_id}/drift", responses=documented(404, 409))
 def get_drift(model_id: str, registry: RegistryDep, monitors: DriftMonitorsDep) -> DriftReport:
-    """Per-feature PSI of the model's most recent records against its training profile, largest first."""
+    """Per-feature PSI of the model's most recent records against its training profile, largest first (the
+    records of every worker of the service, whichever one answers)."""
     registry.get(model_id)  # an unknown model is a 404 (service/errors.py)
     try:
-        return monitors.get(model_id).report(model_id)
+        return monitors.report(model_id)
     except NoProfile as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None

@@ -28,9 +28,12 @@ class FeatureDrift(BaseModel):
 class DriftReport(BaseModel):
     model: str
     status: Status = Field(description="the worst feature's status, or insufficient-data below `min_records`")
-    records: int = Field(description="records in the window the PSI is computed over")
-    window: int = Field(description="the most recent records kept, per service worker")
-    seen: int = Field(description="records this worker has predicted for the model since it started")
+    records: int = Field(description="records in the window the PSI is computed over, summed over the service's workers")
+    window: int = Field(
+        description="the records the window can hold: the most recent records kept per worker, times the workers "
+        "that have received records for the model"
+    )
+    seen: int = Field(description="records the service's running workers have predicted for the model since they started")
     min_records: int
     thresholds: dict[str, float] = Field(description="PSI from which a feature counts as moderate or drift")
     features: list[FeatureDrift] = Field(description="largest PSI first")

@@ -1,9 +1,16 @@
 """Drift: the rolling window of binned records, PSI against the training profile, GET /models/{id}/drift and the
-Prometheus collector."""
+Prometheus collector; single records binned in blocks; workers' windows added up through their files."""
+
+import os
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry, generate_latest
 
 from preprocess.metadata import NumericFeature
@@ -15,6 +22,7 @@ from service.drift import (
     ModelDrift,
     psi,
 )
+from service.drift_workers import SUFFIX, WorkerFiles
 from trainer.datasets import NSL_KDD
 from trainer.load import load
 
@@ -156,3 +164,116 @@ def test_the_official_test_set_differs_from_training_and_is_flagged(metadata, da
     monitor.observe(*_columns(test_rows))
     report = monitor.report(MODEL)
     assert report.status == "drift" and report.features[0].feature in ("service", "flag")
+
+
+def _reference_counts(monitor: ModelDrift, frame: pd.DataFrame, end: int) -> np.ndarray:
+    """The counts of the last `window` of the first `end` rows, binned all at once."""
+    bins = monitor.binner.bins(*_columns(frame.iloc[max(0, end - monitor.window) : end]))
+    counts = np.zeros_like(monitor.counts)
+    for feature in range(bins.shape[1]):
+        counts[feature] += np.bincount(bins[:, feature], minlength=monitor.width)
+    return counts
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    calls=st.lists(
+        st.tuples(st.one_of(st.just(1), st.just(1), st.integers(2, 150)), st.booleans()),
+        min_size=1,
+        max_size=60,
+    ),
+    window=st.integers(1, 400),
+)
+def test_single_records_binned_in_blocks_count_as_if_binned_at_once(metadata, training_rows, calls, window):
+    """Any mix of single records and batches, read at any point, gives the counts of binning every record at once."""
+    meta = metadata[MODEL]
+    frame = training_rows.iloc[:2000].copy()
+    frame.loc[frame.index[::7], "src_bytes"] = None  # missing values take the fill value's bin in a block too
+    monitor = ModelDrift(meta, window=window)
+    end = 0
+    for size, read in calls:
+        rows = frame.iloc[end : end + size]
+        if size == 1:  # as a /predict request hands it over: one value per column
+            monitor.observe({name: (rows[name].iloc[0],) for name in rows.columns}, 1)
+        else:
+            monitor.observe(*_columns(rows))
+        end += len(rows)
+        if read:
+            summary = monitor.summary()
+            assert summary.seen == end and summary.records == min(end, window)
+            assert (summary.counts == _reference_counts(monitor, frame, end)).all()
+    assert (monitor.summary().counts == _reference_counts(monitor, frame, end)).all()
+
+
+def _dead_pid() -> int:
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def _wait_for(path, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path} was not written"
+        time.sleep(0.05)
+
+
+def test_reports_add_up_the_windows_of_every_live_worker(metadata, training_rows, tmp_path):
+    meta = metadata[MODEL]
+    monitors = DriftMonitors({MODEL: meta}, window=1000, directory=tmp_path)
+    try:
+        _wait_for(tmp_path / f"{os.getpid()}{SUFFIX}")  # announced at start, before any record
+        monitors.observe(MODEL, *_columns(training_rows.iloc[:300]))
+        for i in range(300, 340):
+            monitors.observe(MODEL, *_columns(training_rows.iloc[i : i + 1]))
+        other = ModelDrift(meta, window=1000)  # another worker, which saw shifted traffic
+        other.observe(*_columns(_shifted(training_rows.iloc[:1500], meta)))
+        WorkerFiles(tmp_path, pid=os.getppid()).publish({MODEL: other.summary()})
+        gone = ModelDrift(meta, window=1000)  # a worker that has exited since it published
+        gone.observe(*_columns(training_rows.iloc[:500]))
+        gone_files = WorkerFiles(tmp_path, pid=_dead_pid())
+        gone_files.publish({MODEL: gone.summary()})
+
+        report = monitors.report(MODEL)
+        assert (report.records, report.seen, report.window) == (340 + 1000, 340 + 1500, 2 * 1000)
+        assert not gone_files.path.exists()  # deleted once its process was found gone
+        src_bytes = next(f for f in report.features if f.feature == "src_bytes")
+        combined = (monitors.models[MODEL].summary().counts + other.summary().counts)[:, : len(src_bytes.bins)]
+        feature = [p.name for p in meta.training_profile].index("src_bytes")
+        assert [b.recent for b in src_bytes.bins] == pytest.approx(combined[feature] / 1340)
+
+        registry = CollectorRegistry()
+        registry.register(DriftCollector(monitors))
+        assert registry.get_sample_value("nids_drift_window_records", {"model": MODEL}) == 1340
+        assert registry.get_sample_value("nids_drift_max_psi", {"model": MODEL}) == pytest.approx(report.features[0].psi)
+    finally:
+        monitors.close()
+    assert not (tmp_path / f"{os.getpid()}{SUFFIX}").exists()  # withdrawn: its records leave the summary
+
+
+def test_a_worker_publishes_its_records_within_the_bound(metadata, training_rows, tmp_path):
+    monitors = DriftMonitors({MODEL: metadata[MODEL]}, window=1000, directory=tmp_path)
+    try:
+        for i in range(5):  # fewer than a block: still waiting to be binned when published
+            monitors.observe(MODEL, *_columns(training_rows.iloc[i : i + 1]))
+        reader = WorkerFiles(tmp_path, pid=os.getppid())  # another worker, reading what this one published
+        deadline = time.monotonic() + 10
+        while not (published := reader.others([MODEL])[MODEL]) or published[0].seen < 5:
+            assert time.monotonic() < deadline, "the records were not published"
+            time.sleep(0.05)
+        assert published[0].records == 5 and published[0].capacity == 1000
+    finally:
+        monitors.close()
+
+
+def test_a_worker_that_has_seen_nothing_adds_no_capacity(metadata, training_rows, tmp_path):
+    meta = metadata[MODEL]
+    idle = ModelDrift(meta, window=1000)
+    WorkerFiles(tmp_path, pid=os.getppid()).publish({MODEL: idle.summary()})
+    monitors = DriftMonitors({MODEL: meta}, window=1000, directory=tmp_path)
+    try:
+        monitors.observe(MODEL, *_columns(training_rows.iloc[:10]))
+        report = monitors.report(MODEL)
+        assert (report.records, report.window) == (10, 1000)
+    finally:
+        monitors.close()
