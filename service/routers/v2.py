@@ -47,7 +47,10 @@ def build_router(registry: Registry, settings: Settings) -> APIRouter:
         for model_id, served in registry.models.items()
     }
     router = APIRouter(prefix=PREFIX, tags=["open inference protocol"])
-    models = APIRouter(prefix="/models", dependencies=[Depends(get_current_user)], responses=ERRORS)
+    # Model routes take a token. They are on this router rather than a nested one: a nested router's routes report
+    # their template without the outer prefix, so /v2/models/{model_id} would be counted and logged as the
+    # catalogue's /models/{model_id}.
+    model_route = {"dependencies": [Depends(get_current_user)], "responses": ERRORS}
 
     @router.get("")
     async def server_metadata(request: Request) -> ServerMetadataResponse:
@@ -63,16 +66,17 @@ def build_router(registry: Registry, settings: Settings) -> APIRouter:
         ok = database_reachable(request.app.state.engine)
         return JSONResponse(ReadyResponse(ready=ok).model_dump(), status_code=200 if ok else 503)
 
-    @models.get("/{model_id}")
+    @router.get("/models/{model_id}", **model_route)
     async def get_model_metadata(model_id: str, registry: RegistryDep) -> ModelMetadataResponse:
         return model_metadata(_served(registry, model_id).meta)
 
-    @models.get("/{model_id}/ready")
+    @router.get("/models/{model_id}/ready", **model_route)
     async def get_model_ready(model_id: str, registry: RegistryDep) -> ModelReadyResponse:
         return ModelReadyResponse(name=_served(registry, model_id).id, ready=True)
 
-    @models.post(
-        "/{model_id}/infer",
+    @router.post(
+        "/models/{model_id}/infer",
+        **model_route,
         response_model=InferenceResponse,
         openapi_extra={"requestBody": {"content": {"application/json": {"schema": InferenceRequest.model_json_schema()}}}},
     )
@@ -103,7 +107,6 @@ def build_router(registry: Registry, settings: Settings) -> APIRouter:
             headers={HEADER_LENGTH: str(len(head))},
         )
 
-    router.include_router(models)
     return router
 
 
