@@ -4,9 +4,8 @@ A model takes one input tensor per dataset column, of shape [n] for n records: B
 INT64 or FP64 for a numeric one as its metadata types it. Values are checked by the same rules as /predict's
 records (the dataset's record type), a column at a time. A flow dataset's endpoint columns (addresses as BYTES,
 ports as INT64) are optional inputs: the model ignores them, but they give the alerts of attack verdicts their
-source and destination. Tensors may come and go as JSON `data` or as Triton's
-binary tensor extension: the JSON header, then each binary tensor's bytes in order, little-endian, a BYTES
-element as a 4-byte length and its bytes.
+source and destination. Tensors may come and go as JSON `data` or as Triton's binary tensor extension: the JSON
+header, then each binary tensor's bytes in order, little-endian, a BYTES element as a 4-byte length and its bytes.
 """
 
 import json
@@ -66,7 +65,11 @@ def output_tensors(meta: ModelMetadata) -> list[TensorMetadata]:
 
 def endpoint_inputs(meta: ModelMetadata) -> dict[str, str]:
     """The optional inputs: the dataset's endpoint columns -> their datatype."""
-    return {name: ENDPOINT_TYPES[ENDPOINT_COLUMNS[name][1]][0] for name in meta.ignored_columns if name in ENDPOINT_COLUMNS}
+    return {name: _endpoint_type(name)[0] for name in meta.ignored_columns if name in ENDPOINT_COLUMNS}
+
+
+def _endpoint_type(column: str) -> tuple[str, Any]:
+    return ENDPOINT_TYPES[ENDPOINT_COLUMNS[column][1]]
 
 
 def model_metadata(meta: ModelMetadata) -> ModelMetadataResponse:
@@ -116,7 +119,7 @@ class ColumnRules:
             values[feature.name] = TypeAdapter(list[item], config=config)
         endpoints = endpoint_inputs(meta)
         for name in endpoints:
-            values[name] = TypeAdapter(list[ENDPOINT_TYPES[ENDPOINT_COLUMNS[name][1]][1]])
+            values[name] = TypeAdapter(list[_endpoint_type(name)[1]])
         return cls({f.name: input_datatype(f) for f in meta.features} | endpoints, values, frozenset(endpoints))
 
 
@@ -210,7 +213,8 @@ def response(
     model_id: str, request: InferenceRequest, tensors: dict[str, tuple[str, np.ndarray]]
 ) -> tuple[dict[str, Any], bytes]:
     """The response's JSON part and binary tail. `tensors`: output name -> (datatype, values); the outputs are
-    those requested (all when none are named; see check_outputs), in binary when the request asks so per output or for all."""
+    those requested (all when none are named; checked by check_outputs), in binary when the request asks so per
+    output or for all."""
     requested = request.outputs or []
     names = [o.name for o in request.outputs] if request.outputs is not None else list(tensors)
     binary_default = bool(request.parameters.get("binary_data_output", False))
