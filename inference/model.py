@@ -4,7 +4,7 @@ The service, the command line and the batch job all predict through `Model`, so 
 """
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -35,6 +35,19 @@ class Predictions:
 
     def __len__(self) -> int:
         return len(self.best)
+
+    def take(self, rows: np.ndarray) -> "Predictions":
+        """The predictions of these rows (positions), in their order: answers for a few rows of a large batch."""
+        return replace(
+            self,
+            probabilities=self.probabilities[rows],
+            best=self.best[rows],
+            labels=self.labels[rows],
+            is_attack=self.is_attack[rows],
+            confidence=self.confidence[rows],
+            novelty_score=None if self.novelty_score is None else self.novelty_score[rows],
+            unknown=None if self.unknown is None else self.unknown[rows],
+        )
 
     def answers(self) -> list[dict[str, Any]]:
         """Each record's answer as plain data, the one format the API, command line and batch job give:

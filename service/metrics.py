@@ -8,6 +8,8 @@ Requests are counted by the middleware by route template (never the raw path: un
 status, which also counts failed logins (401 on POST /auth/token) and rate-limit refusals (429) without the
 auth code knowing about metrics. The share of attacks is a query, not a stored value:
 `sum(rate(nids_predictions_total{is_attack="true"}[5m])) / sum(rate(nids_predictions_total[5m]))`.
+
+Alert delivery (nids_alerts_*) is counted per process by the alert emitter's hook: see service/alert_metrics.py.
 """
 
 import os
@@ -21,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from inference import Predictions
+from service import alert_metrics
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -43,7 +46,7 @@ class Metrics:
         # In multiprocess mode the live objects only write their files; /metrics reads all workers' files.
         self._registry = None if self.shared else CollectorRegistry()
         registry = self._registry
-        for collector in self.collectors if registry is not None else ():
+        for collector in [*self.collectors, *alert_metrics.COUNTERS] if registry is not None else ():
             registry.register(collector)
 
         # Every metric goes to this app's registry (shared: to none, its values live in the directory's files).
@@ -78,7 +81,7 @@ class Metrics:
         self.batch_records = metric(
             Histogram,
             "nids_batch_records",
-            "Records per /predict/batch request, by body format",
+            "Records per batch request, by body format (json, csv, arrow; oip for /v2/models/{id}/infer)",
             ["model", "format"],
             buckets=BATCH_BUCKETS,
         )

@@ -2,9 +2,10 @@
 
 A model takes one input tensor per dataset column, of shape [n] for n records: BYTES for a categorical column,
 INT64 or FP64 for a numeric one as its metadata types it. Values are checked by the same rules as /predict's
-records (the dataset's record type), a column at a time. Tensors may come and go as JSON `data` or as Triton's
-binary tensor extension: the JSON header, then each binary tensor's bytes in order, little-endian, a BYTES
-element as a 4-byte length and its bytes.
+records (the dataset's record type), a column at a time. A flow dataset's endpoint columns (addresses as BYTES,
+ports as INT64) are optional inputs: the model ignores them, but they give the alerts of attack verdicts their
+source and destination. Tensors may come and go as JSON `data` or as Triton's binary tensor extension: the JSON
+header, then each binary tensor's bytes in order, little-endian, a BYTES element as a 4-byte length and its bytes.
 """
 
 import json
@@ -13,9 +14,10 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from inference import Predictions
+from nids.alerts.ecs import ENDPOINT_COLUMNS
 from preprocess.metadata import CategoricalFeature, ModelMetadata
 from service.schemas.oip import (
     InferenceRequest,
@@ -27,6 +29,11 @@ from service.schemas.oip import (
 HEADER_LENGTH = "Inference-Header-Content-Length"
 PLATFORM = "onnxruntime_onnx"
 NUMPY_TYPES = {"BOOL": "?", "INT64": "<i8", "FP64": "<f8", "FP32": "<f4"}
+# The datatype and value rule of an endpoint column, by its ECS field (text bounded as the record type bounds it).
+ENDPOINT_TYPES = {
+    "ip": ("BYTES", Annotated[str, Field(max_length=256)]),
+    "port": ("INT64", Annotated[int, Field(ge=0, le=65535)]),
+}
 
 
 class OipError(Exception):
@@ -56,11 +63,21 @@ def output_tensors(meta: ModelMetadata) -> list[TensorMetadata]:
     return outputs
 
 
+def endpoint_inputs(meta: ModelMetadata) -> dict[str, str]:
+    """The optional inputs: the dataset's endpoint columns -> their datatype."""
+    return {name: _endpoint_type(name)[0] for name in meta.ignored_columns if name in ENDPOINT_COLUMNS}
+
+
+def _endpoint_type(column: str) -> tuple[str, Any]:
+    return ENDPOINT_TYPES[ENDPOINT_COLUMNS[column][1]]
+
+
 def model_metadata(meta: ModelMetadata) -> ModelMetadataResponse:
     return ModelMetadataResponse(
         name=meta.model_id,
         platform=PLATFORM,
         inputs=[TensorMetadata(name=f.name, datatype=input_datatype(f), shape=[-1]) for f in meta.features],
+        optional_inputs=[TensorMetadata(name=n, datatype=d, shape=[-1]) for n, d in endpoint_inputs(meta).items()],
         outputs=output_tensors(meta),
         classes=meta.classes,
     )
@@ -85,10 +102,12 @@ def parse_request(body: bytes, header_length: str | None) -> tuple[InferenceRequ
 
 @dataclass(frozen=True)
 class ColumnRules:
-    """Each column's datatype and value rules, from the dataset's record type (what /predict accepts)."""
+    """Each column's datatype and value rules, from the dataset's record type (what /predict accepts); `optional`:
+    the endpoint columns, which may be left out."""
 
     datatypes: dict[str, str]
     values: dict[str, TypeAdapter]
+    optional: frozenset[str]
 
     @classmethod
     def of(cls, meta: ModelMetadata, record: type[BaseModel]) -> "ColumnRules":
@@ -98,7 +117,10 @@ class ColumnRules:
             field = record.model_fields[feature.name]
             item = Annotated[field.annotation, *field.metadata] if field.metadata else field.annotation
             values[feature.name] = TypeAdapter(list[item], config=config)
-        return cls({f.name: input_datatype(f) for f in meta.features}, values)
+        endpoints = endpoint_inputs(meta)
+        for name in endpoints:
+            values[name] = TypeAdapter(list[_endpoint_type(name)[1]])
+        return cls({f.name: input_datatype(f) for f in meta.features} | endpoints, values, frozenset(endpoints))
 
 
 def read_columns(request: InferenceRequest, binary: bytes, rules: ColumnRules, max_rows: int) -> tuple[dict[str, list], int]:
@@ -108,8 +130,9 @@ def read_columns(request: InferenceRequest, binary: bytes, rules: ColumnRules, m
         raise OipError(f"input '{duplicate}' is given more than once")
     if unknown := [n for n in names if n not in rules.datatypes]:
         raise OipError(f"unknown input '{unknown[0]}': the model's inputs are its dataset's columns")
-    if missing := [n for n in rules.datatypes if n not in names]:
-        raise OipError(f"missing input '{missing[0]}' ({len(missing)} of {len(rules.datatypes)} inputs missing)")
+    required = [n for n in rules.datatypes if n not in rules.optional]
+    if missing := [n for n in required if n not in names]:
+        raise OipError(f"missing input '{missing[0]}' ({len(missing)} of {len(required)} inputs missing)")
     rows = None
     columns = {}
     offset = 0
@@ -178,15 +201,22 @@ def _unpack_bytes(name: str, raw: bytes) -> list[str]:
     return values
 
 
+def check_outputs(request: InferenceRequest, meta: ModelMetadata) -> None:
+    """OipError naming the first requested output the model does not have; checked before predicting, so a
+    refused request is neither counted nor alerted on."""
+    outputs = [tensor.name for tensor in output_tensors(meta)]
+    if unknown := [o.name for o in request.outputs or [] if o.name not in outputs]:
+        raise OipError(f"unknown output '{unknown[0]}': the model's outputs are {', '.join(outputs)}")
+
+
 def response(
     model_id: str, request: InferenceRequest, tensors: dict[str, tuple[str, np.ndarray]]
 ) -> tuple[dict[str, Any], bytes]:
     """The response's JSON part and binary tail. `tensors`: output name -> (datatype, values); the outputs are
-    those requested (all when none are named), in binary when the request asks so per output or for all."""
+    those requested (all when none are named; checked by check_outputs), in binary when the request asks so per
+    output or for all."""
     requested = request.outputs or []
     names = [o.name for o in request.outputs] if request.outputs is not None else list(tensors)
-    if unknown := [n for n in names if n not in tensors]:
-        raise OipError(f"unknown output '{unknown[0]}': the model's outputs are {', '.join(tensors)}")
     binary_default = bool(request.parameters.get("binary_data_output", False))
     asked = {o.name: o.parameters.get("binary_data", binary_default) for o in requested}
     outputs, tail = [], []

@@ -16,6 +16,10 @@ API (the service and `nids score` use it the same way)::
     emitter.stats()                # {"emitted", "sent", "dropped_queue_full", "dropped_sink_failed", "queued"}
     emitter.close(timeout=10.0)    # delivers what is queued (within the timeout), then closes the sinks
 
+`AlertEmitter(..., on_count=hook)` calls `hook(name, n, sink)` with every count as it is made (the names of `stats()`,
+and "sink_failed" with the failing sink's class name), so a program can export them: the service makes them
+Prometheus counters that add up over its workers.
+
 `sinks_from_options(jsonl=..., syslog="HOST:PORT", syslog_protocol="udp", webhook="https://...")` builds the sink list
 from plain settings; an empty list means alerts are off (`AlertEmitter.from_options` returns None then).
 

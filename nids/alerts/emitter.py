@@ -4,12 +4,16 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Self
 
 from nids.alerts.sinks import Sink, sinks_from_options
 
 log = logging.getLogger(__name__)
+
+# Told of every count as it is made: (count name as in stats(), or "sink_failed"; how many; the sink's class name
+# for "sink_failed", else None). How a program exports the counts (the service: Prometheus counters).
+CountHook = Callable[[str, int, str | None], None]
 
 
 class _RateLimitedLog:
@@ -33,9 +37,18 @@ class _RateLimitedLog:
 class AlertEmitter:
     """A bounded queue in front of the sinks, drained by one background thread in batches."""
 
-    def __init__(self, sinks: Iterable[Sink], *, queue_size: int = 10_000, batch_size: int = 100, log_interval: float = 10.0):
+    def __init__(
+        self,
+        sinks: Iterable[Sink],
+        *,
+        queue_size: int = 10_000,
+        batch_size: int = 100,
+        log_interval: float = 10.0,
+        on_count: CountHook | None = None,
+    ):
         self.sinks = list(sinks)
         self.batch_size = batch_size
+        self._on_count = on_count
         self._queue: queue.Queue[dict[str, Any]] = queue.Queue(maxsize=queue_size)
         self._lock = threading.Lock()
         self._counts = {"emitted": 0, "sent": 0, "dropped_queue_full": 0, "dropped_sink_failed": 0}
@@ -45,10 +58,10 @@ class AlertEmitter:
         self._worker.start()
 
     @classmethod
-    def from_options(cls, queue_size: int = 10_000, **options: Any) -> "AlertEmitter | None":
+    def from_options(cls, queue_size: int = 10_000, on_count: CountHook | None = None, **options: Any) -> "AlertEmitter | None":
         """An emitter for the sinks `sinks_from_options` builds, or None when no sink is configured (alerts off)."""
         sinks = sinks_from_options(**options)
-        return cls(sinks, queue_size=queue_size) if sinks else None
+        return cls(sinks, queue_size=queue_size, on_count=on_count) if sinks else None
 
     def emit(self, alert: dict[str, Any]) -> bool:
         """Queue one alert; False (and counted as dropped) when the queue is full or the emitter is closed."""
@@ -102,6 +115,8 @@ class AlertEmitter:
     def _count(self, name: str, n: int = 1) -> None:
         with self._lock:
             self._counts[name] += n
+        if self._on_count is not None:
+            self._on_count(name, n, None)
 
     def _run(self) -> None:
         while not (self._closing.is_set() and self._queue.empty()):
@@ -120,5 +135,7 @@ class AlertEmitter:
                     sink.send(batch)
                 except Exception as exc:  # any sink error is counted and logged; the other sinks go on
                     delivered = False
+                    if self._on_count is not None:
+                        self._on_count("sink_failed", len(batch), type(sink).__name__)
                     self._log.warning("alert sink %s failed, %d alerts lost: %s", type(sink).__name__, len(batch), exc)
             self._count("sent" if delivered else "dropped_sink_failed", len(batch))

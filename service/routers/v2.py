@@ -11,17 +11,19 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from inference import Model, UnknownModelError
 from service.core.config import Settings
-from service.deps import RegistryDep, get_current_user
+from service.deps import CurrentUser, RegistryDep, get_current_user
 from service.oip import (
     HEADER_LENGTH,
     ColumnRules,
     OipError,
+    check_outputs,
     model_metadata,
     parse_request,
     prediction_tensors,
     read_columns,
     response,
 )
+from service.predicting import predict_observed
 from service.registry import Registry
 from service.routers.health import database_reachable
 from service.schemas.oip import (
@@ -45,7 +47,10 @@ def build_router(registry: Registry, settings: Settings) -> APIRouter:
         for model_id, served in registry.models.items()
     }
     router = APIRouter(prefix=PREFIX, tags=["open inference protocol"])
-    models = APIRouter(prefix="/models", dependencies=[Depends(get_current_user)], responses=ERRORS)
+    # Model routes take a token. They are on this router rather than a nested one: a nested router's routes report
+    # their template without the outer prefix, so /v2/models/{model_id} would be counted and logged as the
+    # catalogue's /models/{model_id}.
+    model_route = {"dependencies": [Depends(get_current_user)], "responses": ERRORS}
 
     @router.get("")
     async def server_metadata(request: Request) -> ServerMetadataResponse:
@@ -61,23 +66,26 @@ def build_router(registry: Registry, settings: Settings) -> APIRouter:
         ok = database_reachable(request.app.state.engine)
         return JSONResponse(ReadyResponse(ready=ok).model_dump(), status_code=200 if ok else 503)
 
-    @models.get("/{model_id}")
+    @router.get("/models/{model_id}", **model_route)
     async def get_model_metadata(model_id: str, registry: RegistryDep) -> ModelMetadataResponse:
         return model_metadata(_served(registry, model_id).meta)
 
-    @models.get("/{model_id}/ready")
+    @router.get("/models/{model_id}/ready", **model_route)
     async def get_model_ready(model_id: str, registry: RegistryDep) -> ModelReadyResponse:
         return ModelReadyResponse(name=_served(registry, model_id).id, ready=True)
 
-    @models.post(
-        "/{model_id}/infer",
+    @router.post(
+        "/models/{model_id}/infer",
+        **model_route,
         response_model=InferenceResponse,
         openapi_extra={"requestBody": {"content": {"application/json": {"schema": InferenceRequest.model_json_schema()}}}},
     )
-    async def model_infer(model_id: str, request: Request, registry: RegistryDep) -> Response:
+    async def model_infer(model_id: str, request: Request, registry: RegistryDep, user: CurrentUser) -> Response:
         """One input per dataset column, each of shape [n] (BYTES for categorical columns, INT64 or FP64 for
-        numeric ones as the model's metadata says); outputs `label`, `is_attack`, `confidence` and
-        `probabilities` [n, classes] (and `novelty_score`, `unknown` when the model has a novelty detector)."""
+        numeric ones as the model's metadata says), and optionally the flow's endpoint columns (`optional_inputs`
+        of the model's metadata) for the alerts; outputs `label`, `is_attack`, `confidence` and
+        `probabilities` [n, classes] (and `novelty_score`, `unknown` when the model has a novelty detector).
+        Counted in the metrics, the drift window and alerts as /predict/batch is."""
         model = _served(registry, model_id)
         body = await request.body()
         answer, tail = await run_in_threadpool(
@@ -88,6 +96,7 @@ def build_router(registry: Registry, settings: Settings) -> APIRouter:
             rules[model.id],
             settings.batch_limit,
             request,
+            user.id,
         )
         if not tail:
             return Response(to_json(answer), media_type="application/json")
@@ -98,7 +107,6 @@ def build_router(registry: Registry, settings: Settings) -> APIRouter:
             headers={HEADER_LENGTH: str(len(head))},
         )
 
-    router.include_router(models)
     return router
 
 
@@ -109,12 +117,13 @@ def _infer(
     rules: ColumnRules,
     max_rows: int,
     request: Request,
+    user_id: int,
 ):
     parsed, binary = parse_request(body, header_length)
+    check_outputs(parsed, model.meta)
     columns, rows = read_columns(parsed, binary, rules, max_rows)
-    answer = response(model.id, parsed, prediction_tensors(model.predict_columns(columns, rows)))
-    request.app.state.drift.observe(model.id, columns, rows)
-    return answer
+    predictions = predict_observed(request, user_id, model, columns, rows, batch_format="oip")
+    return response(model.id, parsed, prediction_tensors(predictions))
 
 
 def _served(registry: Registry, model_id: str) -> Model:

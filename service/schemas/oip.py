@@ -68,6 +68,11 @@ class ModelMetadataResponse(BaseModel):
     versions: list[str] = []
     platform: str
     inputs: list[TensorMetadata] = Field(description="one per dataset column, each of shape [n] for n records")
+    optional_inputs: list[TensorMetadata] = Field(
+        [],
+        description="the flow's endpoint columns (addresses, ports), which the model ignores: sent along, they give "
+        "the alerts of attack verdicts their source and destination (an addition to the protocol's fields)",
+    )
     outputs: list[TensorMetadata]
     classes: list[str] = Field(description="the class order of `probabilities` (an addition to the protocol's fields)")
 

@@ -7,6 +7,7 @@ import socket
 import socketserver
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -257,3 +258,32 @@ def test_options_build_the_sinks(tmp_path):
         sinks_from_options(syslog="localhost")
     with pytest.raises(ValueError, match="http"):
         sinks_from_options(webhook="ftp://x")
+
+
+class _FailingSink:
+    def send(self, alerts) -> None:
+        raise ConnectionError("receiver gone")
+
+    def close(self) -> None:
+        pass
+
+
+def test_count_hook_is_told_every_count(tmp_path):
+    told = Counter()
+    emitter = AlertEmitter(
+        [JsonLinesSink(tmp_path / "a.jsonl"), _FailingSink()],
+        queue_size=3,
+        on_count=lambda name, n, sink: told.update({(name, sink): n}),
+        log_interval=60,
+    )
+    accepted = sum(emitter.emit(alert(n)) for n in range(50))
+    emitter.close()
+    stats = emitter.stats()
+    # Delivered to the file but failed by the other sink: an alert counts as sent only when every sink took it.
+    assert told == {
+        ("emitted", None): 50,
+        ("dropped_queue_full", None): stats["dropped_queue_full"],
+        ("dropped_sink_failed", None): accepted,
+        ("sink_failed", "_FailingSink"): accepted,
+    }
+    assert stats["dropped_queue_full"] + stats["dropped_sink_failed"] == 50 and stats["sent"] == 0

@@ -6,12 +6,14 @@ import json
 import sys
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 
 import pytest
 import time_machine
 from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
 
 from bench.processes import Server, free_port, serve
 from preprocess.metadata import ModelMetadata, load_metadata
@@ -21,6 +23,32 @@ from service.ratelimit import RateLimits
 
 TEST_SECRET = "test-signing-key-" + "x" * 32
 PASSWORD = "correct horse battery"
+
+
+def metric_samples(text: str) -> Counter:
+    """Prometheus text -> {(sample name, sorted labels): value}."""
+    values = Counter()
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            values[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return values
+
+
+def metric_value(samples: Counter, name: str, **labels) -> float:
+    """The sum over the samples of `name` whose labels include `labels`."""
+    return sum(v for (n, ls), v in samples.items() if n == name and set(labels.items()) <= set(ls))
+
+
+def oip_body(described: dict, records: list[dict]) -> dict:
+    """An Open Inference Protocol JSON request of these records: a tensor per input of the model's OIP metadata
+    (`described`), and per optional input the records have."""
+    tensors = described["inputs"] + [t for t in described["optional_inputs"] if t["name"] in records[0]]
+    return {
+        "inputs": [
+            {"name": t["name"], "datatype": t["datatype"], "shape": [len(records)], "data": [r[t["name"]] for r in records]}
+            for t in tensors
+        ]
+    }
 
 
 @pytest.fixture(scope="session")
@@ -188,7 +216,9 @@ def bare_client(tmp_path_factory, artifacts_dir, make_settings) -> Iterator[Test
 
 
 @pytest.fixture(scope="session")
-def two_workers(start_service) -> Iterator[Server]:
-    """`python -m service` with two uvicorn workers, shared by the metrics and log tests (which compare before/after)."""
-    with start_service(workers=2) as service:
+def two_workers(start_service, tmp_path_factory) -> Iterator[Server]:
+    """`python -m service` with two uvicorn workers, shared by the metrics and log tests (which compare before/after);
+    its alerts go to a JSON-lines file."""
+    alerts = tmp_path_factory.mktemp("two-workers-alerts") / "alerts.jsonl"
+    with start_service(workers=2, NIDS_ALERTS_JSONL=str(alerts)) as service:
         yield service

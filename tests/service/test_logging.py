@@ -7,7 +7,7 @@ import uuid
 
 import httpx
 
-from tests.service.conftest import PASSWORD
+from tests.service.conftest import PASSWORD, oip_body
 
 
 def _lines(log_text: str) -> list[dict]:
@@ -73,3 +73,23 @@ def test_uvicorn_lines_are_json_too(two_workers):
     lines = _lines(two_workers.log.read_text())
     assert any(line["logger"].startswith("uvicorn") for line in lines)  # its start-up lines, rendered by ours
     assert not any(line["logger"] == "uvicorn.access" for line in lines)  # replaced by service.access
+
+
+def test_an_oip_inference_line_names_its_user_model_and_records(two_workers, metadata):
+    model_id = "nsl-kdd-multiclass-cnn"
+    records = list(metadata[model_id].examples.values())
+    username = f"log-oip-{uuid.uuid4().hex[:8]}"
+    request_id = f"log-oip-{username}"
+    with httpx.Client(base_url=two_workers.url, timeout=60) as client:
+        assert client.post("/auth/register", json={"username": username, "password": PASSWORD}).status_code == 201
+        token = client.post("/auth/token", data={"username": username, "password": PASSWORD}).json()["access_token"]
+        auth = {"Authorization": f"Bearer {token}"}
+        me = client.get("/auth/me", headers=auth).json()
+        described = client.get(f"/v2/models/{model_id}", headers=auth).json()
+        response = client.post(
+            f"/v2/models/{model_id}/infer", headers=auth | {"X-Request-ID": request_id}, json=oip_body(described, records)
+        )
+        assert response.status_code == 200, response.text
+    line = _wait_for(two_workers.log, request_id)
+    assert (line["route"], line["status"]) == ("/v2/models/{model_id}/infer", 200)
+    assert line["user_id"] == me["id"] and line["model"] == model_id and line["records"] == len(records)

@@ -1,32 +1,18 @@
 """GET /metrics: Prometheus text that sums every worker of `python -m service` and counts what was asked and answered."""
 
+import time
 import uuid
 from collections import Counter
 
 import httpx
-from prometheus_client.parser import text_string_to_metric_families
 
-from tests.service.conftest import PASSWORD
-
-
-def _samples(text: str) -> Counter:
-    """(sample name, sorted labels) -> value."""
-    values = Counter()
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            values[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
-    return values
+from tests.service.conftest import PASSWORD, metric_samples, metric_value, oip_body
 
 
 def _scrape(client: httpx.Client) -> Counter:
     response = client.get("/metrics")
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
-    return _samples(response.text)
-
-
-def _value(samples: Counter, name: str, **labels) -> float:
-    """The sum over the samples of `name` whose labels include `labels`."""
-    return sum(v for (n, ls), v in samples.items() if n == name and set(labels.items()) <= set(ls))
+    return metric_samples(response.text)
 
 
 def test_counts_after_known_requests_across_two_workers(two_workers, examples, index):
@@ -55,7 +41,7 @@ def test_counts_after_known_requests_across_two_workers(two_workers, examples, i
         after = _scrape(client)
 
     def delta(name: str, **labels_) -> float:
-        return _value(after, name, **labels_) - _value(before, name, **labels_)
+        return metric_value(after, name, **labels_) - metric_value(before, name, **labels_)
 
     singles = 4 * len(by_class)
     assert delta("nids_http_requests_total", method="POST", route="/predict", status="200") == singles
@@ -76,7 +62,7 @@ def test_counts_after_known_requests_across_two_workers(two_workers, examples, i
     assert delta("nids_inference_seconds_count", model=model) == singles + 1
     # One truth across workers: each model counted once, however many workers serve it.
     for entry in index["models"]:
-        assert _value(after, "nids_model_loaded", model=entry["id"]) == 1
+        assert metric_value(after, "nids_model_loaded", model=entry["id"]) == 1
 
 
 def test_metrics_can_be_switched_off(make_settings):
@@ -96,5 +82,55 @@ def test_metrics_on_their_own_port(start_service):
         with start_service(NIDS_METRICS_PORT=str(port)) as service:
             assert probe.get(f"{service.url}/metrics").status_code == 404  # not on the API's port
             assert probe.get(f"{service.url}/healthz").status_code == 200
-            samples = _samples(probe.get(f"http://127.0.0.1:{port}/metrics").text)
-            assert _value(samples, "nids_http_requests_total", route="/healthz", status="200") >= 1
+            samples = metric_samples(probe.get(f"http://127.0.0.1:{port}/metrics").text)
+            assert metric_value(samples, "nids_http_requests_total", route="/healthz", status="200") >= 1
+
+
+def _delta(before: Counter, after: Counter, name: str, **labels) -> float:
+    return metric_value(after, name, **labels) - metric_value(before, name, **labels)
+
+
+def _wait_for(client: httpx.Client, done, seconds: float = 15.0) -> Counter:
+    """The first scrape for which `done(samples)` holds (alerts are delivered in the background)."""
+    deadline = time.monotonic() + seconds
+    while not done(samples := _scrape(client)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return samples
+
+
+def test_oip_inference_and_its_alerts_are_counted_across_two_workers(two_workers, metadata):
+    model_id = "nf-bot-iot-v2-multiclass-cnn"
+    records = list(metadata[model_id].examples.values())
+    with httpx.Client(base_url=two_workers.url, timeout=60) as client:
+        username = f"metrics-oip-{uuid.uuid4().hex[:8]}"
+        assert client.post("/auth/register", json={"username": username, "password": PASSWORD}).status_code == 201
+        token = client.post("/auth/token", data={"username": username, "password": PASSWORD}).json()["access_token"]
+        auth = {"Authorization": f"Bearer {token}"}
+        described = client.get(f"/v2/models/{model_id}", headers=auth).json()
+        before = _scrape(client)
+        labels, attacks, requests = Counter(), 0, 6  # several requests, so both workers answer some
+        for _ in range(requests):
+            answer = client.post(f"/v2/models/{model_id}/infer", headers=auth, json=oip_body(described, records))
+            assert answer.status_code == 200, answer.text
+            outputs = {o["name"]: o["data"] for o in answer.json()["outputs"]}
+            labels.update(outputs["label"])
+            attacks += sum(outputs["is_attack"])
+
+        after = _wait_for(client, lambda samples: _delta(before, samples, "nids_alerts_sent_total") >= attacks)
+
+    def delta(name: str, **labels_) -> float:
+        return _delta(before, after, name, **labels_)
+
+    assert 0 < attacks < requests * len(records)
+    for label, count in labels.items():
+        assert delta("nids_predictions_total", model=model_id, label=label) == count
+    assert delta("nids_predictions_total", model=model_id, is_attack="true") == attacks
+    assert delta("nids_http_requests_total", method="POST", route="/v2/models/{model_id}/infer", status="200") == requests
+    assert delta("nids_batch_records_count", model=model_id, format="oip") == requests
+    assert delta("nids_batch_records_sum", model=model_id, format="oip") == requests * len(records)
+    assert delta("nids_preprocess_seconds_count", model=model_id) == requests
+    assert delta("nids_inference_seconds_count", model=model_id) == requests
+    # One alert per attack verdict, counted by whichever worker raised it, and all delivered.
+    assert delta("nids_alerts_emitted_total") == attacks
+    assert delta("nids_alerts_sent_total") == attacks
+    assert delta("nids_alerts_dropped_total") == 0 and delta("nids_alert_sink_failures_total") == 0

@@ -262,6 +262,69 @@ def test_inference_feeds_the_drift_window(client, service, headers, metadata):
     assert after == before + len(records)
 
 
+ENDPOINTS = {"IPV4_SRC_ADDR": "BYTES", "L4_SRC_PORT": "INT64", "IPV4_DST_ADDR": "BYTES", "L4_DST_PORT": "INT64"}
+
+
+def _endpoint_inputs(rows: int, source_port: int = 40000) -> list:
+    """The flow endpoint columns of `rows` records as optional inputs."""
+    values = {"IPV4_SRC_ADDR": "192.0.2.7", "L4_SRC_PORT": source_port, "IPV4_DST_ADDR": "192.0.2.9", "L4_DST_PORT": 80}
+    inputs = []
+    for name, value in values.items():
+        datatype = ENDPOINTS[name]
+        tensor = triton.InferInput(name, [rows], datatype)
+        tensor.set_data_from_numpy(np.array([value] * rows, dtype=NUMPY.get(datatype, np.float32)), binary_data=False)
+        inputs.append(tensor)
+    return inputs
+
+
+def test_flow_endpoints_are_optional_inputs_for_the_alerts(client, headers, metadata):
+    described = client.get_model_metadata("nf-bot-iot-v2-multiclass-cnn", headers=headers)
+    assert {t["name"]: (t["datatype"], t["shape"]) for t in described["optional_inputs"]} == {
+        name: (datatype, [-1]) for name, datatype in ENDPOINTS.items()
+    }
+    assert client.get_model_metadata("nsl-kdd-multiclass-cnn", headers=headers)["optional_inputs"] == []
+    meta = metadata["nf-bot-iot-v2-multiclass-cnn"]
+    records = list(meta.examples.values())
+    plain = client.infer(meta.model_id, _inputs(meta, records), headers=headers)
+    with_endpoints = client.infer(meta.model_id, _inputs(meta, records) + _endpoint_inputs(len(records)), headers=headers)
+    assert with_endpoints.as_numpy("label").tolist() == plain.as_numpy("label").tolist()
+    assert with_endpoints.as_numpy("probabilities") == pytest.approx(plain.as_numpy("probabilities"))
+    _expect_error(
+        400,
+        "input 'L4_SRC_PORT' element 0: Input should be less than or equal to 65535",
+        client.infer,
+        meta.model_id,
+        _inputs(meta, records) + _endpoint_inputs(len(records), source_port=70000),
+        headers=headers,
+    )
+    n = len(records)
+    numeric_address = _inputs(meta, records) + _replaced(_endpoint_inputs(n), "IPV4_SRC_ADDR", [n], [3221225991] * n)
+    _expect_error(
+        400,
+        "input 'IPV4_SRC_ADDR' has datatype INT64; expected BYTES",
+        client.infer,
+        meta.model_id,
+        numeric_address,
+        headers=headers,
+    )
+
+
+def test_a_refused_request_is_not_counted(client, service, headers, metadata):
+    meta = metadata["nsl-kdd-binary-cnn"]
+    before = httpx.get(f"{service}/models/{meta.model_id}/drift", headers=headers).json()["seen"]
+    outputs = [triton.InferRequestedOutput("verdict")]
+    _expect_error(
+        400,
+        "unknown output 'verdict'",
+        client.infer,
+        meta.model_id,
+        _inputs(meta, [meta.examples["normal"]]),
+        outputs=outputs,
+        headers=headers,
+    )
+    assert httpx.get(f"{service}/models/{meta.model_id}/drift", headers=headers).json()["seen"] == before
+
+
 def test_a_model_with_novelty_outputs_its_score_and_unknown(start_service, tmp_path_factory, artifacts_dir, headers):
     root = write_novelty_artifacts(tmp_path_factory.mktemp("oip-novelty"), artifacts_dir)
     model = load_models(root).get(NOVELTY_MODEL)
