@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from inference import Predictions
-from nids.alerts import AlertEmitter, build_alert, is_alert
+from nids.alerts import AlertEmitter, build_alert
 from nids.alerts.ecs import ENDPOINT_COLUMNS
 from service import alert_metrics
 from service.core.config import Settings
@@ -29,17 +29,6 @@ def alert_emitter(settings: Settings) -> AlertEmitter | None:
     )
 
 
-def send_alerts(
-    emitter: AlertEmitter, model_id: str, dataset: str, answers: Sequence[dict[str, Any]], records: Sequence[Any] | None
-) -> None:
-    """One alert per attack or unknown verdict. `records` (the validated records, when the body had them) give
-    the alerts their source and destination addresses and ports; only the alerting rows are converted."""
-    verdicts = (
-        (answer, records[i].model_dump() if records is not None else None) for i, answer in enumerate(answers) if is_alert(answer)
-    )
-    _emit(emitter, model_id, dataset, verdicts)
-
-
 def send_prediction_alerts(
     emitter: AlertEmitter,
     model_id: str,
@@ -48,7 +37,7 @@ def send_prediction_alerts(
     columns: Mapping[str, Sequence[Any]],
     records: Sequence[Any] | None = None,
 ) -> None:
-    """As send_alerts, from the predictions of a batch: only the alerting rows' answers are built. Their source and
+    """One alert per attack or unknown verdict; only the alerting rows' answers are built. Their source and
     destination come from `records` (validated records, for a JSON body) or else from whichever endpoint columns
     (ECS source/destination ip and port) `columns` has: decoded OIP tensors, CSV or Arrow columns."""
     # is_alert's rule (an attack, or unknown to the novelty detector) over the whole batch, before any answer is built.

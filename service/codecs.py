@@ -18,6 +18,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 from pydantic import BaseModel
 
+from nids.alerts.ecs import ENDPOINT_COLUMNS
+
 CSV_MEDIA_TYPE = "text/csv"
 ARROW_MEDIA_TYPE = "application/vnd.apache.arrow.stream"
 MAX_REPORTED_PROBLEMS = 100
@@ -128,6 +130,8 @@ def _columns(table: pa.Table, rules: dict[str, ColumnRule], limit: int) -> tuple
         rule = rules[name]
         if rule.kind != "ignored":
             columns[name] = _check(table.column(name).combine_chunks(), rule)
+        elif name in ENDPOINT_COLUMNS:  # not the model's, but the alerts' source and destination
+            columns[name] = table.column(name).to_pylist()
     return columns, table.num_rows
 
 

@@ -71,7 +71,11 @@ class SinglePredictFastPath:
                 pass  # the app refuses it again, with its own answer (a refused rate-limit hit counts nothing)
             else:
                 scope["route"] = self.route  # for the access log and metrics, as the router would have set it
-                await self.single.answer(Request(scope, receive), account.id, model, record)(scope, receive, send)
+                answer = self.single.answer(Request(scope, receive), account.id, model, record)
+                # The headers a FastAPI Response of this JSON would have.
+                headers = [(b"content-length", str(len(answer)).encode()), (b"content-type", JSON_MEDIA_TYPE.encode())]
+                await send({"type": "http.response.start", "status": 200, "headers": headers})
+                await send({"type": "http.response.body", "body": answer})
                 return
         await self.app(scope, replaying(body, receive), send)
 

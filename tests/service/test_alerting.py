@@ -1,11 +1,14 @@
 """Alerts out of the service: each attack verdict becomes one ECS document in the configured sink, normal
 verdicts none, and answers do not wait for the sink."""
 
+import io
 import json
 import threading
 import time
 from collections import Counter
 
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 from fastapi.testclient import TestClient
 
 from nids.alerts import AlertEmitter
@@ -38,8 +41,15 @@ def test_attack_verdicts_become_ecs_alerts_with_the_flow_endpoints(make_settings
         assert answer.status_code == 200, answer.text
         single = client.post("/predict", json={"dataset": "nf-bot-iot-v2", "record": records["DDoS"]}, headers=headers)
         assert single.status_code == 200
+        table = pa.Table.from_pylist([records["DDoS"] | flow])
+        csv = io.BytesIO()
+        pa_csv.write_csv(table, csv)
+        columnar = client.post(
+            "/predict/batch?dataset=nf-bot-iot-v2", content=csv.getvalue(), headers=headers | {"Content-Type": "text/csv"}
+        )
+        assert columnar.status_code == 200, columnar.text
     # Leaving the client shuts the app down, which delivers what the emitter still holds.
-    verdicts = [p for p in answer.json()["predictions"]] + [single.json()["prediction"]]
+    verdicts = [*answer.json()["predictions"], single.json()["prediction"], *columnar.json()["predictions"]]
     attacks = [p for p in verdicts if p["is_attack"]]
     alerts = [json.loads(line) for line in path.read_text().splitlines()]
     assert len(attacks) >= 2 and len(alerts) == len(attacks)
@@ -48,7 +58,8 @@ def test_attack_verdicts_become_ecs_alerts_with_the_flow_endpoints(make_settings
     assert first["event"]["kind"] == "alert" and first["observer"]["name"] == "nf-bot-iot-v2-multiclass-cnn"
     assert first["source"] == {"ip": "192.0.2.7", "port": 40000}
     assert first["destination"] == {"ip": "192.0.2.9", "port": 80}
-    assert "source" not in alerts[-1]  # the single record carried no flow key
+    assert "source" not in alerts[-2]  # the single record carried no flow key
+    assert (alerts[-1]["source"], alerts[-1]["destination"]) == (first["source"], first["destination"])  # CSV columns
 
 
 def test_without_a_sink_no_emitter_runs(app):
