@@ -173,6 +173,8 @@ def start_service(database_url, artifacts_dir, tmp_path_factory) -> Callable[...
             "NIDS_JWT_SECRET": TEST_SECRET,
             "NIDS_PORT": str(port),
             "NIDS_WORKERS": str(workers),
+            # As for the suite's apps (below): the servers share one database, so one count of registrations.
+            "NIDS_REGISTER_LIMIT_PER_CLIENT": "100000/hour",
         } | settings
         return serve(
             [sys.executable, "-m", "service"],
