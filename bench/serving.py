@@ -38,10 +38,11 @@ from bench.client import load
 from bench.inprocess import SIZES, median_seconds
 from bench.processes import CLIENT_CORE, SERVER_CORE, TWO_CORES, free_port, pin, serve
 from bench.records import REPO, real_records
-from bench.serving_report import BATCH_FORMATS, SIDES
+from bench.serving_report import ARROW_ANSWERED, BATCH_FORMATS, SIDES
 from inference import Model, session_options
 from preprocess.metadata import ModelMetadata, load_metadata
 from preprocess.transform import Preprocessor
+from service.codecs import ARROW_MEDIA_TYPE
 
 MODELS = (
     "nsl-kdd-multiclass-cnn",
@@ -165,7 +166,7 @@ def _measure_ours(args: argparse.Namespace, bodies: dict, results: dict, work: P
         }
         token = _token(server.url)
         for m in args.models:
-            results["models"][m]["ours"] = _measure(server.url, bodies[m], token, args, formats=tuple(BATCH_FORMATS))
+            results["models"][m]["ours"] = _measure(server.url, bodies[m], token, args, formats=(*BATCH_FORMATS, *ARROW_ANSWERED))
             _check_same_answers(server.url, bodies[m], token)
             print(f"bench.serving: ours, {m}: done", file=sys.stderr, flush=True)
         results["servers"]["ours"]["peak_rss_mb"] = round(server.peak_rss_mb(), 1)
@@ -207,19 +208,24 @@ def _measure(url: str, bodies: dict, token: str | None, args: argparse.Namespace
     batch: dict = {f: {} for f in formats}
     for n, by_format in bodies["batch"].items():
         for f in formats:
-            path = "/predict/batch" + ("" if f == "json" else query)
-            request_headers = headers | {"content-type": BATCH_FORMATS[f]}
+            body_format = ARROW_ANSWERED.get(f, f)
+            path = "/predict/batch" + ("" if body_format == "json" else query)
+            request_headers = headers | {"content-type": BATCH_FORMATS[body_format]}
+            if f in ARROW_ANSWERED:
+                request_headers["accept"] = ARROW_MEDIA_TYPE
             run = load(
                 url,
                 path,
-                [by_format[f]],
+                [by_format[body_format]],
                 headers=request_headers,
                 requests=args.batch_requests,
                 seconds=args.batch_seconds,
                 warmup=1,
             )
             if run.requests < 3 and not run.errors:  # a slow server still gets three timed requests
-                run = load(url, path, [by_format[f]], headers=request_headers, requests=3, seconds=float("inf"), warmup=0)
+                run = load(
+                    url, path, [by_format[body_format]], headers=request_headers, requests=3, seconds=float("inf"), warmup=0
+                )
             batch[f][n] = run.summary(records_per_request=n)
     return {"single": single, "batch": batch}
 

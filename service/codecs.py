@@ -18,7 +18,9 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 from pydantic import BaseModel
 
+from inference import Model, Predictions
 from nids.alerts.ecs import ENDPOINT_COLUMNS
+from nids.scoring.output import output_schema, scored_table
 
 CSV_MEDIA_TYPE = "text/csv"
 ARROW_MEDIA_TYPE = "application/vnd.apache.arrow.stream"
@@ -198,3 +200,15 @@ def _locate_bad_value(text: pa.Table, rules: dict[str, ColumnRule]) -> dict[str,
             except (TypeError, ValueError):
                 return _error(["records", row, name], f"row {row}, column '{name}': not a number", "value_error")
     return _error([], "a value could not be converted to its column's type", "csv_invalid")
+
+
+def encode_arrow(model: Model, predictions: Predictions) -> bytes:
+    """Batch answers as an Arrow IPC stream, with the columns `nids score` writes: `row` (counted from 0), `label`,
+    `is_attack`, `confidence`, the novelty fields when the model has them, and `p_<class>` per class; the model id
+    is in the schema's metadata under `model`."""
+    schema = output_schema(model, []).with_metadata({"model": model.id})
+    table = scored_table(schema, pa.table({}), np.arange(len(predictions)), predictions)
+    sink = io.BytesIO()
+    with pa.ipc.new_stream(sink, schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue()

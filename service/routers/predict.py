@@ -10,7 +10,16 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter, ValidationError
 from pydantic_core import to_json
 
-from service.codecs import ARROW_MEDIA_TYPE, CSV_MEDIA_TYPE, BodyError, column_rules, decode_arrow, decode_csv
+from inference import Predictions
+from service.codecs import (
+    ARROW_MEDIA_TYPE,
+    CSV_MEDIA_TYPE,
+    BodyError,
+    column_rules,
+    decode_arrow,
+    decode_csv,
+    encode_arrow,
+)
 from service.deps import CurrentUser, RegistryDep, get_current_user
 from service.middleware import media_type_of
 from service.predicting import predict_observed
@@ -145,10 +154,9 @@ def _located(exc: ValidationError) -> RequestValidationError:
 def _batch_from_json(request: Request, user_id: int, registry: Registry, adapter: TypeAdapter, body: bytes) -> Response:
     batch = _validate_json(adapter, body)
     model = _choose_model(registry, batch.dataset, batch.model)
-    predictions = predict_observed(
-        request, user_id, model.model, model.columns(batch.records), len(batch.records), "json", batch.records
-    ).answers()
-    return _json({"model": model.info.id, "predictions": predictions})
+    rows = len(batch.records)
+    predictions = predict_observed(request, user_id, model.model, model.columns(batch.records), rows, "json", batch.records)
+    return _batch_answer(request, model, predictions)
 
 
 def _batch_from_columns(request: Request, user_id: int, model: ServedModel, decode, rules, body: bytes, limit: int) -> Response:
@@ -157,8 +165,14 @@ def _batch_from_columns(request: Request, user_id: int, model: ServedModel, deco
     except BodyError as exc:
         raise RequestValidationError(exc.errors) from None
     media_type = "csv" if decode is decode_csv else "arrow"
-    predictions = predict_observed(request, user_id, model.model, columns, rows, media_type).answers()
-    return _json({"model": model.info.id, "predictions": predictions})
+    return _batch_answer(request, model, predict_observed(request, user_id, model.model, columns, rows, media_type))
+
+
+def _batch_answer(request: Request, model: ServedModel, predictions: Predictions) -> Response:
+    """JSON, or an Arrow IPC stream when the client accepts one (one row per record, no per-record objects to build)."""
+    if ARROW_MEDIA_TYPE in request.headers.get("accept", ""):
+        return Response(encode_arrow(model.model, predictions), media_type=ARROW_MEDIA_TYPE)
+    return _json({"model": model.info.id, "predictions": predictions.answers()})
 
 
 def _json(answer: dict[str, Any]) -> Response:

@@ -2,6 +2,7 @@
 each way such a body can be wrong."""
 
 import io
+import json
 
 import pyarrow as pa
 import pyarrow.csv as pa_csv
@@ -50,6 +51,36 @@ def test_every_dataset_answers_as_json_does(client, auth, examples, media_type):
         response = _post(client, auth, media_type, body, dataset=dataset)
         assert response.status_code == 200, response.text
         assert response.json() == expected.json()
+
+
+def test_answers_come_as_an_arrow_stream_when_accepted(client, auth, examples, media_type):
+    for dataset, by_class in examples.items():
+        records = list(by_class.values()) * 3
+        expected = client.post("/predict/batch", headers=auth, json={"dataset": dataset, "records": records}).json()
+        bodies = [
+            ("application/json", json.dumps({"dataset": dataset, "records": records}).encode(), {}),
+            (media_type, ENCODERS[media_type](pa.Table.from_pylist(records)), {"dataset": dataset}),
+        ]
+        for content_type, body, query in bodies:
+            response = client.post(
+                "/predict/batch",
+                params=query,
+                headers=auth | {"content-type": content_type, "accept": ARROW_MEDIA_TYPE},
+                content=body,
+            )
+            assert response.status_code == 200 and response.headers["content-type"] == ARROW_MEDIA_TYPE
+            table = pa.ipc.open_stream(response.content).read_all()
+            assert table.schema.metadata[b"model"].decode() == expected["model"]
+            answers = table.to_pylist()
+            assert [a["row"] for a in answers] == list(range(len(records)))
+            for answer, want in zip(answers, expected["predictions"], strict=True):
+                assert (answer["label"], answer["is_attack"]) == (want["label"], want["is_attack"])
+                assert answer["confidence"] == pytest.approx(want["confidence"], rel=1e-6)
+                probabilities = {k.removeprefix("p_"): v for k, v in answer.items() if k.startswith("p_")}
+                assert probabilities == pytest.approx(want["probabilities"], rel=1e-6, abs=1e-12)
+                if "novelty" in want:
+                    assert answer["novelty_score"] == pytest.approx(want["novelty"]["score"])
+                    assert answer["novelty_unknown"] == want["novelty"]["unknown"]
 
 
 def test_a_named_model_answers(client, auth, index, examples, media_type):
