@@ -33,12 +33,12 @@ import onnxruntime as ort
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
-from bench import report, serving_report, wrk
+from bench import paired, report, serving_report, wrk
 from bench.client import load
 from bench.inprocess import SIZES, median_seconds
 from bench.processes import CLIENT_CORE, SERVER_CORE, TWO_CORES, free_port, pin, serve
 from bench.records import REPO, real_records
-from bench.serving_report import ARROW_ANSWERED, BATCH_FORMATS, SIDES
+from bench.serving_report import ARROW_ANSWERED, BATCH_FORMATS, SIDES, TARGET_SINGLE_CONNECTIONS
 from inference import Model, session_options
 from preprocess.metadata import ModelMetadata, load_metadata
 from preprocess.transform import Preprocessor
@@ -64,6 +64,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--batch-requests", type=int, default=20, help="most /predict/batch requests per size")
     parser.add_argument("--batch-seconds", type=float, default=2.0, help="most seconds per batch size (3 requests at least)")
     parser.add_argument("--inprocess-seconds", type=float, default=0.5, help="per model, size and way; 0 skips it")
+    parser.add_argument(
+        "--pairs", type=int, default=5, help="rounds of ours and the floor alternating at 8 connections (the target); 0 skips"
+    )
     parser.add_argument("--out", type=Path, default=report.RESULTS)
     return parser.parse_args(argv)
 
@@ -106,6 +109,8 @@ def main(argv: list[str] | None = None) -> int:
                     results["models"][m][side] = _measure(server.url, bodies[m], None, args, formats=("json",))
                     results["models"][m][side]["peak_rss_mb"] = round(server.peak_rss_mb(), 1)
                 print(f"bench.serving: {side}, {m}: done", file=sys.stderr, flush=True)
+        if {"ours", "floor"} <= set(args.sides) and args.pairs > 0:
+            _measure_pairs(args, bodies, results, work)
         for m, meta in metas.items():
             results["models"][m]["inprocess_limit"] = _inprocess_limit(args.artifacts / m, meta, rows[meta.dataset], args)
         if args.inprocess_seconds > 0 and "baseline" in args.sides:
@@ -146,20 +151,7 @@ def _bodies(dataset: str, model_id: str, rows: list[dict], batch_sizes: list[int
 
 
 def _measure_ours(args: argparse.Namespace, bodies: dict, results: dict, work: Path) -> None:
-    largest = max(len(b) for per_model in bodies.values() for sizes in per_model["batch"].values() for b in sizes.values())
-    port = free_port()
-    env = {
-        "NIDS_ARTIFACTS_DIR": str(args.artifacts.resolve()),
-        "NIDS_DATABASE_URL": f"sqlite:///{work / 'nids.db'}",
-        "NIDS_JWT_SECRET": secrets.token_urlsafe(48),
-        "NIDS_BATCH_LIMIT": str(max(args.batch_sizes)),
-        "NIDS_MAX_BODY_BYTES": str(2 * largest),
-        "NIDS_HOST": "127.0.0.1",
-        "NIDS_PORT": str(port),
-    }
-    with serve(
-        [sys.executable, "-m", "service"], port, work / "service.log", "/readyz", env, cwd=REPO, core=SERVER_CORE
-    ) as server:
+    with _serve_ours(args, bodies, work) as server:
         results["servers"]["ours"] = {
             "command": "python -m service (uvicorn, 1 worker)",
             "rss_after_start_mb": round(server.rss_mb(), 1),
@@ -170,6 +162,37 @@ def _measure_ours(args: argparse.Namespace, bodies: dict, results: dict, work: P
             _check_same_answers(server.url, bodies[m], token)
             print(f"bench.serving: ours, {m}: done", file=sys.stderr, flush=True)
         results["servers"]["ours"]["peak_rss_mb"] = round(server.peak_rss_mb(), 1)
+
+
+def _measure_pairs(args: argparse.Namespace, bodies: dict, results: dict, work: Path) -> None:
+    """Ours and each model's floor running at once, loaded in turn (bench.paired)."""
+    with _serve_ours(args, bodies, work, "paired-") as ours:
+        token = _token(ours.url)
+        for m in args.models:
+            port = free_port()
+            argv_, env, ready = _floor_command(args.artifacts / m, port)
+            with serve(argv_, port, work / f"paired-floor-{m}.log", ready, env, cwd=REPO, core=SERVER_CORE) as floor:
+                results["models"][m]["paired"] = paired.measure(
+                    ours.url, token, floor.url, bodies[m]["single"], TARGET_SINGLE_CONNECTIONS, args.seconds, args.pairs
+                )
+            print(f"bench.serving: ours and the floor in pairs, {m}: done", file=sys.stderr, flush=True)
+
+
+def _serve_ours(args: argparse.Namespace, bodies: dict, work: Path, prefix: str = ""):
+    largest = max(len(b) for per_model in bodies.values() for sizes in per_model["batch"].values() for b in sizes.values())
+    port = free_port()
+    env = {
+        "NIDS_ARTIFACTS_DIR": str(args.artifacts.resolve()),
+        "NIDS_DATABASE_URL": f"sqlite:///{work / f'{prefix}nids.db'}",
+        "NIDS_JWT_SECRET": secrets.token_urlsafe(48),
+        "NIDS_BATCH_LIMIT": str(max(args.batch_sizes)),
+        "NIDS_MAX_BODY_BYTES": str(2 * largest),
+        "NIDS_HOST": "127.0.0.1",
+        "NIDS_PORT": str(port),
+    }
+    return serve(
+        [sys.executable, "-m", "service"], port, work / f"{prefix}service.log", "/readyz", env, cwd=REPO, core=SERVER_CORE
+    )
 
 
 def _floor_command(model_dir: Path, port: int) -> tuple[list[str], dict, str]:

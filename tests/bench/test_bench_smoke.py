@@ -32,6 +32,8 @@ def test_serving_measures_ours_the_floor_bentoml_and_the_baseline(run_module, ti
         "1",
         "--inprocess-seconds",
         "0.05",
+        "--pairs",
+        "2",
         "--out",
         str(tmp_path),
         timeout=600,
@@ -42,7 +44,7 @@ def test_serving_measures_ours_the_floor_bentoml_and_the_baseline(run_module, ti
         for level in ("1", "8"):
             single = model[side]["single"][level]
             assert single["requests"] > 0 and single["errors"] == 0, (side, level, single)
-        formats = ("json", "csv", "arrow") if side == "ours" else ("json",)
+        formats = ("json", "csv", "arrow", "csv→arrow", "arrow→arrow") if side == "ours" else ("json",)
         for f in formats:
             for size in ("1", "50"):
                 run = model[side]["batch"][f][size]
@@ -54,6 +56,10 @@ def test_serving_measures_ours_the_floor_bentoml_and_the_baseline(run_module, ti
     ways = {"keras_predict", "keras_call", "keras_tf_function", "onnxruntime", "onnxruntime_served"}
     assert set(model["inprocess"]["50"]) == ways
     assert results["servers"]["ours"]["peak_rss_mb"] > 0
+    pairs = model["paired"]
+    assert [len(pairs["runs"][side]) for side in ("ours", "floor")] == [2, 2] and pairs["errors"] == 0
+    assert min(pairs["ratios"]) <= pairs["median_ratio"] <= max(pairs["ratios"])
+    assert "alternating pairs" in (tmp_path / "serving.md").read_text()
     # Checked and reported, never asserted: only the single-record targets apply (no batch of 1,000 here).
     assert [(t["model"], type(t["met"])) for t in results["targets"]] == [(tiny_model, bool)] * 2
 
