@@ -133,7 +133,7 @@ class BodySizeLimitMiddleware:
             await JSONResponse({"detail": self.detail}, status_code=413)(scope, receive, send)
             return
         if _may_be_json(headers.get("content-type")) and scope["method"] in ("POST", "PUT", "PATCH"):
-            await self._check_json(scope, receive, send)
+            await self._check_json(scope, receive, send, headers.get(BINARY_TENSOR_HEADER, ""))
             return
         received = 0
 
@@ -148,8 +148,11 @@ class BodySizeLimitMiddleware:
 
         await self.app(scope, counting_receive, send)
 
-    async def _check_json(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Reads the whole (bounded) body, checks its shape, then hands the same bytes to the app."""
+    async def _check_json(self, scope: Scope, receive: Receive, send: Send, json_length: str) -> None:
+        """Reads the whole (bounded) body, checks its shape, then hands the same bytes to the app. `json_length`: the
+        Open Inference Protocol's binary tensor extension says the JSON text is the body's first that many bytes
+        (binary data follows; Triton's client sends such bodies without a content type); a value that is no such
+        count is left for the route to refuse."""
         chunks, size, message = [], 0, {"more_body": True}
         while message.get("more_body", False):
             message = await receive()
@@ -161,7 +164,8 @@ class BodySizeLimitMiddleware:
                 await JSONResponse({"detail": self.detail}, status_code=413)(scope, receive, send)
                 return
         body = b"".join(chunks)
-        if problem := json_shape_problem(body, self.max_json_members):
+        text = body[: int(json_length)] if json_length.isdigit() and int(json_length) <= len(body) else body
+        if problem := json_shape_problem(text, self.max_json_members):
             error = {"loc": ["body"], "msg": problem[1], "type": problem[0]}
             await JSONResponse({"detail": [error]}, status_code=422)(scope, receive, send)
             return
@@ -180,6 +184,10 @@ def replaying(body: bytes, receive: Receive) -> Receive:
         return {"type": "http.request", "body": body, "more_body": False}
 
     return replay
+
+
+# The Open Inference Protocol's binary tensor extension: the length of the JSON text that starts the body.
+BINARY_TENSOR_HEADER = "inference-header-content-length"
 
 
 def media_type_of(content_type: str | None) -> str:

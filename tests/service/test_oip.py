@@ -141,18 +141,24 @@ def test_single_record_with_json_outputs(client, headers, metadata):
 
 
 def test_binary_inputs(client, headers, metadata):
-    # Sent as application/octet-stream: without a content type the JSON body check of the middleware reads the
-    # binary tail as (invalid) UTF-8 text.
+    # As Triton's client sends them by default: JSON text then binary data, with no content type.
     meta = metadata["nf-bot-iot-v2-multiclass-cnn"]
     records = list(meta.examples.values())
-    binary = client.infer(
-        meta.model_id,
-        _inputs(meta, records, binary=True),
-        headers=headers | {"Content-Type": "application/octet-stream"},
-    )
     plain = client.infer(meta.model_id, _inputs(meta, records), headers=headers)
-    assert binary.as_numpy("label").tolist() == plain.as_numpy("label").tolist()
-    assert binary.as_numpy("probabilities") == pytest.approx(plain.as_numpy("probabilities"))
+    for extra in ({}, {"Content-Type": "application/octet-stream"}):
+        binary = client.infer(meta.model_id, _inputs(meta, records, binary=True), headers=headers | extra)
+        assert binary.as_numpy("label").tolist() == plain.as_numpy("label").tolist()
+        assert binary.as_numpy("probabilities") == pytest.approx(plain.as_numpy("probabilities"))
+
+
+def test_the_json_part_of_a_binary_body_is_still_checked(service, headers):
+    flood = json.dumps({f"member-{i}": 1 for i in range(200_000)}).encode()
+    response = httpx.post(
+        f"{service}/v2/models/nsl-kdd-multiclass-cnn/infer",
+        content=flood + b"\xff\x00binary",
+        headers=headers | {"Inference-Header-Content-Length": str(len(flood))},
+    )
+    assert response.status_code == 422 and response.json()["detail"][0]["type"] == "json_too_many_members"
 
 
 def test_errors_are_4xx_with_the_protocols_error_body(client, headers, metadata):
