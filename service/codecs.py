@@ -131,13 +131,13 @@ def _columns(table: pa.Table, rules: dict[str, ColumnRule], limit: int) -> tuple
     for name in names:
         rule = rules[name]
         if rule.kind != "ignored":
-            columns[name] = _check(table.column(name).combine_chunks(), rule)
+            columns[name] = check_column(table.column(name).combine_chunks(), rule)
         elif name in ENDPOINT_COLUMNS:  # not the model's, but the alerts' source and destination
             columns[name] = table.column(name).to_pylist()
     return columns, table.num_rows
 
 
-def _check(column: pa.Array, rule: ColumnRule) -> Any:
+def check_column(column: pa.Array, rule: ColumnRule) -> Any:
     """The column as the preprocessor takes it (numbers: a numpy array; categories: a list of str), once
     every value passes the rule; else a BodyError naming the first row at fault."""
     if column.null_count:

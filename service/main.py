@@ -27,6 +27,7 @@ from service.ratelimit import RateLimits
 from service.registry import load_registry
 from service.routers import auth, drift, explain, health, models, predict, v2
 from service.schemas.prediction import prediction_schemas
+from service.schemas.records import max_json_members
 from service.web import router as web
 
 DESCRIPTION = """Network intrusion detection: send network-flow records, get back normal traffic or the attack class.
@@ -86,14 +87,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if app.state.metrics is not None and settings.metrics_port is None:
         # An API route (not a plain Starlette one), so its requests are counted under their own route template.
         app.add_api_route("/metrics", metrics_endpoint, methods=["GET"], include_in_schema=False)
-    # A JSON object may hold every field of the largest record and a few unknown ones (each reported by name).
-    max_json_members = max(len(record.model_fields) for record in registry.records.values()) + 16
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, max_json_members=max_json_members)
+    json_members = max_json_members(registry.records)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        max_json_members=json_members,
+        checked_by_route=(predict.BATCH_PATH,),
+    )
     app.add_middleware(
         SinglePredictFastPath,
         single=single,
         route=next(r for r in predict_router.routes if r.path == fastpath.PATH),
-        max_json_members=max_json_members,
+        max_json_members=json_members,
     )
     if settings.cors_origins:  # closed by default: no browser page of another origin may call the API
         app.add_middleware(

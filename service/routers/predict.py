@@ -2,6 +2,7 @@
 so this router is built by a function."""
 
 import json
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
@@ -15,19 +16,23 @@ from service.codecs import (
     ARROW_MEDIA_TYPE,
     CSV_MEDIA_TYPE,
     BodyError,
+    ColumnRule,
     column_rules,
     decode_arrow,
     decode_csv,
     encode_arrow,
 )
 from service.deps import CurrentUser, RegistryDep, get_current_user
-from service.middleware import media_type_of
+from service.json_batch import read_json_batch
+from service.middleware import json_shape_problem, media_type_of
 from service.predicting import predict_observed
 from service.registry import Registry, ServedModel
 from service.schemas.common import UNPROCESSABLE, documented
 from service.schemas.prediction import MODEL_ID_MAX_LENGTH, BatchPredictResponse, PredictionSchemas, PredictResponse
+from service.schemas.records import max_json_members
 
 JSON_MEDIA_TYPE = "application/json"
+BATCH_PATH = "/predict/batch"
 DECODERS = {CSV_MEDIA_TYPE: decode_csv, ARROW_MEDIA_TYPE: decode_arrow}
 
 
@@ -57,11 +62,11 @@ def build_router(schemas: PredictionSchemas, registry: Registry, batch_limit: in
         dependencies=[Depends(get_current_user)],
         responses=documented(401, 404, 413, 429),
     )
-    batch_json = TypeAdapter(schemas.batch)
     rules = {dataset: column_rules(record) for dataset, record in registry.records.items()}
+    json_checks = JsonBatchChecks(TypeAdapter(schemas.batch), rules, batch_limit, max_json_members(registry.records))
 
     # One record takes tens of microseconds, less than a hand-off to FastAPI's thread pool, so it runs on the
-    # event loop. Its body is validated by pydantic straight from the bytes, as the batch's is.
+    # event loop. Its body is validated by pydantic straight from the bytes.
     @router.post(
         "",
         response_model=PredictResponse,
@@ -74,8 +79,8 @@ def build_router(schemas: PredictionSchemas, registry: Registry, batch_limit: in
         return Response(single.answer(request, user.id, model, record), media_type=JSON_MEDIA_TYPE)
 
     # The body is read here rather than by FastAPI, which knows JSON only: CSV and Arrow bodies are decoded
-    # by column. A JSON body is validated by pydantic straight from its bytes (half the time of parsing to
-    # Python objects first); the middleware has bounded its size and shape already. Decoding and predicting
+    # by column, and so is a clean JSON batch (service/json_batch.py); the middleware has bounded its size, and
+    # leaves its shape to this route, which checks it only before pydantic judges it. Decoding and predicting
     # run in the thread pool, so a large batch never blocks the event loop.
     @router.post(
         "/batch",
@@ -95,7 +100,7 @@ def build_router(schemas: PredictionSchemas, registry: Registry, batch_limit: in
         media_type = media_type_of(request.headers.get("content-type"))
         body = await request.body()
         if media_type == JSON_MEDIA_TYPE:
-            return await run_in_threadpool(_batch_from_json, request, user.id, registry, batch_json, body)
+            return await run_in_threadpool(_batch_from_json, request, user.id, registry, json_checks, body)
         decode = DECODERS.get(media_type)
         if decode is None:
             raise HTTPException(
@@ -151,8 +156,25 @@ def _located(exc: ValidationError) -> RequestValidationError:
     )
 
 
-def _batch_from_json(request: Request, user_id: int, registry: Registry, adapter: TypeAdapter, body: bytes) -> Response:
-    batch = _validate_json(adapter, body)
+@dataclass(frozen=True)
+class JsonBatchChecks:
+    adapter: TypeAdapter
+    rules: dict[str, dict[str, ColumnRule]]
+    limit: int
+    max_members: int
+
+
+def _batch_from_json(request: Request, user_id: int, registry: Registry, checks: JsonBatchChecks, body: bytes) -> Response:
+    clean = read_json_batch(body, checks.rules, checks.limit)
+    if clean is not None:
+        dataset, model_id, columns, rows = clean
+        model = _choose_model(registry, dataset, model_id)
+        return _batch_answer(request, model, predict_observed(request, user_id, model.model, columns, rows, "json"))
+    # Refused or unusual: pydantic judges it and names every fault, once the body's shape is known not to cost
+    # far more to report on than to send.
+    if problem := json_shape_problem(body, checks.max_members):
+        raise RequestValidationError([{"loc": ["body"], "msg": problem[1], "type": problem[0]}])
+    batch = _validate_json(checks.adapter, body)
     model = _choose_model(registry, batch.dataset, batch.model)
     rows = len(batch.records)
     predictions = predict_observed(request, user_id, model.model, model.columns(batch.records), rows, "json", batch.records)

@@ -16,7 +16,8 @@ OPEN_CATEGORY_MAX_LENGTH = 64
 # Counters are 64-bit at most; Python ints are unbounded, and a larger one would not even convert to float.
 INT64_MAX = 2**63 - 1
 # Identifiers and labels are ignored, but still bounded: a record is no place for megabytes of text.
-IgnoredValue = int | float | bool | Annotated[str, Field(max_length=256)] | None
+IGNORED_TEXT_MAX_LENGTH = 256
+IgnoredValue = int | float | bool | Annotated[str, Field(max_length=IGNORED_TEXT_MAX_LENGTH)] | None
 
 
 def record_types(models: ModelSet) -> dict[str, type[BaseModel]]:
@@ -108,3 +109,9 @@ def _check_examples(meta: ModelMetadata, record: type[BaseModel], path: Path) ->
             raise ArtifactError(
                 f"{path}: example '{label}' is not a valid record at '{first['loc'][0]}': {first['msg']}"
             ) from None
+
+
+def max_json_members(records: dict[str, type[BaseModel]]) -> int:
+    """The most members a JSON object of a request may have: every field of the largest record and a few unknown
+    ones, each reported by name (pydantic reports every unknown member, so unbounded they cost seconds)."""
+    return max(len(record.model_fields) for record in records.values()) + 16
