@@ -65,10 +65,18 @@ def test_nesting_the_parser_accepts_stops_at_the_first_field_it_does_not_fit(cli
     assert [e["loc"] for e in response.json()["detail"]] == [["body", dataset, "record", column]]
 
 
-@pytest.mark.parametrize("path", ["/auth/register", "/predict"])
+@pytest.mark.parametrize("path", ["/auth/register", "/predict", "/predict/batch"])
 def test_an_object_with_very_many_members_is_422_without_a_report_per_member(client, auth, path):
     flood = json.dumps({f"member-{i}": 1 for i in range(200_000)}).encode()
     response = _post_raw(client, path, flood, auth)
+    assert response.status_code == 422
+    (error,) = response.json()["detail"]
+    assert error["type"] == "json_too_many_members" and "200000 members" in error["msg"]
+
+
+def test_a_batch_record_with_very_many_members_is_422_without_a_report_per_member(client, auth):
+    flood = json.dumps({"dataset": "nsl-kdd", "records": [{f"member-{i}": 1 for i in range(200_000)}]}).encode()
+    response = _post_raw(client, "/predict/batch", flood, auth)
     assert response.status_code == 422
     (error,) = response.json()["detail"]
     assert error["type"] == "json_too_many_members" and "200000 members" in error["msg"]
