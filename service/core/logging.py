@@ -7,8 +7,12 @@ a tenth of the cost of a standard-library record formatted by structlog. What go
 the caller: never a record's content, a token or a password.
 """
 
+import atexit
 import logging
 import sys
+import threading
+import time
+from typing import TextIO
 
 import structlog
 from pydantic_core import to_json
@@ -44,6 +48,7 @@ def configure_logging(level: int | str = logging.INFO) -> None:
             structlog.processors.JSONRenderer(),
         ],
     )
+    lines = BufferedLines(sys.stderr)
     structlog.configure(
         processors=[
             structlog.processors.add_log_level,
@@ -53,7 +58,7 @@ def configure_logging(level: int | str = logging.INFO) -> None:
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping()[level] if isinstance(level, str) else level
         ),
-        logger_factory=structlog.WriteLoggerFactory(sys.stderr),
+        logger_factory=lambda *_args: lines,
         cache_logger_on_first_use=True,
     )
     handler = logging.StreamHandler(sys.stderr)
@@ -66,6 +71,52 @@ def configure_logging(level: int | str = logging.INFO) -> None:
         uvicorn_logger.handlers.clear()
         uvicorn_logger.propagate = True
     logging.getLogger("uvicorn.access").disabled = True  # our middleware logs each request, with its id
+
+
+class BufferedLines:
+    """The structlog loggers' output (the access log's): lines gather in memory and go to the stream together, once
+    64 KiB have gathered or 0.2 s after the first of them, and at exit, as nginx's `access_log ... buffer= flush=` does.
+    One write per many requests instead of one per request: the line was 8 % of a one-record request's time. A
+    process killed outright (SIGKILL) loses at most its last 0.2 s of lines; a stop writes them all. Lines of the
+    standard-library loggers are not held back, so one may come out before an access line logged earlier."""
+
+    def __init__(self, stream: TextIO, max_bytes: int = 64 * 1024, max_seconds: float = 0.2) -> None:
+        self.stream, self.max_bytes, self.max_seconds = stream, max_bytes, max_seconds
+        self._lines: list[str] = []
+        self._size = 0
+        self._lock = threading.Lock()
+        self._waiting = threading.Event()
+        threading.Thread(target=self._flush_after_delay, name="log-flush", daemon=True).start()
+        atexit.register(self.flush)
+
+    def msg(self, message: str) -> None:
+        with self._lock:
+            self._lines.append(message)
+            self._size += len(message)
+            if self._size >= self.max_bytes:
+                self._write()
+            elif len(self._lines) == 1:
+                self._waiting.set()
+
+    debug = info = warning = error = critical = exception = msg
+
+    def flush(self) -> None:
+        with self._lock:
+            self._write()
+
+    def _write(self) -> None:
+        """The caller holds the lock, so lines leave in the order they came."""
+        if self._lines:
+            self.stream.write("\n".join(self._lines) + "\n")
+            self.stream.flush()
+            self._lines, self._size = [], 0
+
+    def _flush_after_delay(self) -> None:
+        while True:
+            self._waiting.wait()
+            self._waiting.clear()
+            time.sleep(self.max_seconds)
+            self.flush()
 
 
 def access_logger() -> structlog.typing.FilteringBoundLogger:

@@ -1,12 +1,14 @@
 """Logs of `python -m service`: JSON lines, one per request with its id, user, model, status and latency,
 and never a record's content, a token or a password."""
 
+import io
 import json
 import time
 import uuid
 
 import httpx
 
+from service.core.logging import BufferedLines
 from tests.service.conftest import PASSWORD, oip_body
 
 
@@ -93,3 +95,21 @@ def test_an_oip_inference_line_names_its_user_model_and_records(two_workers, met
     line = _wait_for(two_workers.log, request_id)
     assert (line["route"], line["status"]) == ("/v2/models/{model_id}/infer", 200)
     assert line["user_id"] == me["id"] and line["model"] == model_id and line["records"] == len(records)
+
+
+def test_buffered_lines_leave_in_order_when_full_after_a_delay_and_when_flushed():
+    stream = io.StringIO()
+    lines = BufferedLines(stream, max_bytes=100, max_seconds=0.2)
+    lines.msg("first")
+    lines.info("second")
+    assert stream.getvalue() == ""  # held back
+    deadline = time.monotonic() + 5
+    while not stream.getvalue() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert stream.getvalue() == "first\nsecond\n"  # within max_seconds of the first
+    lines.msg("x" * 60)
+    lines.msg("y" * 60)  # 120 characters >= 100: written at once
+    assert stream.getvalue().endswith("x" * 60 + "\n" + "y" * 60 + "\n")
+    lines.msg("last")
+    lines.flush()
+    assert stream.getvalue().endswith("\nlast\n")
