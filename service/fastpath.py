@@ -21,7 +21,7 @@ from inference import UnknownModelError
 from service.accounts import Account, AccountCache, admits
 from service.core.config import Settings
 from service.core.security import verify_token
-from service.middleware import json_shape_problem, media_type_of, replaying
+from service.middleware import json_shape_problem, media_type_of, read_body, replaying
 from service.ratelimit import RateLimits
 from service.routers.predict import JSON_MEDIA_TYPE, SinglePredictor
 
@@ -59,7 +59,7 @@ class SinglePredictFastPath:
         ):
             await self.app(scope, receive, send)
             return
-        body = await _read_body(receive)
+        body = await read_body(receive, settings.max_body_bytes)
         if body is None:  # the client went away
             return
         if len(body) <= settings.max_body_bytes and not json_shape_problem(body, self.max_json_members):
@@ -89,13 +89,3 @@ def _admitted_account(headers: dict[bytes, bytes], settings: Settings, accounts:
         return None
     known, account = accounts.cached_for(claims)
     return account if known and admits(account, claims) else None
-
-
-async def _read_body(receive: Receive) -> bytes | None:
-    chunks, message = [], {"more_body": True}
-    while message.get("more_body", False):
-        message = await receive()
-        if message["type"] != "http.request":
-            return None
-        chunks.append(message.get("body", b""))
-    return b"".join(chunks)

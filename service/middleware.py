@@ -5,6 +5,7 @@ import logging
 import re
 import time
 import uuid
+from typing import Any
 
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
@@ -156,23 +157,30 @@ class BodySizeLimitMiddleware:
         Open Inference Protocol's binary tensor extension says the JSON text is the body's first that many bytes
         (binary data follows; Triton's client sends such bodies without a content type); a value that is no such
         count is left for the route to refuse."""
-        chunks, size, message = [], 0, {"more_body": True}
-        while message.get("more_body", False):
-            message = await receive()
-            if message["type"] != "http.request":  # the client went away
-                return
-            chunks.append(message.get("body", b""))
-            size += len(chunks[-1])
-            if size > self.max_bytes:
-                await JSONResponse({"detail": self.detail}, status_code=413)(scope, receive, send)
-                return
-        body = b"".join(chunks)
+        body = await read_body(receive, self.max_bytes)
+        if body is None:  # the client went away
+            return
+        if len(body) > self.max_bytes:
+            await JSONResponse({"detail": self.detail}, status_code=413)(scope, receive, send)
+            return
         text = body[: int(json_length)] if json_length.isdigit() and int(json_length) <= len(body) else body
-        if problem := json_shape_problem(text, self.max_json_members):
-            error = {"loc": ["body"], "msg": problem[1], "type": problem[0]}
+        if error := json_shape_problem(text, self.max_json_members):
             await JSONResponse({"detail": [error]}, status_code=422)(scope, receive, send)
             return
         await self.app(scope, replaying(body, receive), send)
+
+
+async def read_body(receive: Receive, max_bytes: int) -> bytes | None:
+    """The whole body, or its first chunks once they pass `max_bytes` (the caller refuses it); None when the client
+    went away before sending it all."""
+    chunks, size, message = [], 0, {"more_body": True}
+    while message.get("more_body", False) and size <= max_bytes:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None
+        chunks.append(message.get("body", b""))
+        size += len(chunks[-1])
+    return b"".join(chunks)
 
 
 def replaying(body: bytes, receive: Receive) -> Receive:
@@ -208,8 +216,8 @@ class _TooManyMembers(Exception):
     pass
 
 
-def json_shape_problem(body: bytes, max_members: int) -> tuple[str, str] | None:
-    """(error type, message) when the body's shape is refused; None also for malformed JSON, which
+def json_shape_problem(body: bytes, max_members: int) -> dict[str, Any] | None:
+    """The error (as a 422 lists it) when the body's shape is refused; None also for malformed JSON, which
     FastAPI then reports where it is wrong.
 
     Most bodies (a single record) are cleared by byte counts alone: an object has no more members than the
@@ -218,7 +226,7 @@ def json_shape_problem(body: bytes, max_members: int) -> tuple[str, str] | None:
     try:
         body.decode()
     except UnicodeDecodeError:
-        return "json_invalid", "the body is not JSON text (UTF-8)"
+        return _body_error("json_invalid", "the body is not JSON text (UTF-8)")
     if body.count(b":") <= max_members and body.count(b"[") + body.count(b"{") < SAFE_JSON_DEPTH:
         return None
 
@@ -230,12 +238,18 @@ def json_shape_problem(body: bytes, max_members: int) -> tuple[str, str] | None:
     try:
         json.loads(body, object_hook=check_members)
     except RecursionError:
-        return "json_too_deep", "JSON nested too deeply"
+        return _body_error("json_too_deep", "JSON nested too deeply")
     except _TooManyMembers as exc:
-        return "json_too_many_members", f"a JSON object has {exc.args[0]} members; at most {max_members} are accepted"
+        return _body_error(
+            "json_too_many_members", f"a JSON object has {exc.args[0]} members; at most {max_members} are accepted"
+        )
     except ValueError:  # malformed JSON: FastAPI reports where
         return None
     return None
+
+
+def _body_error(kind: str, message: str) -> dict[str, Any]:
+    return {"loc": ["body"], "msg": message, "type": kind}
 
 
 # Well below the C json parser's recursion limit (Python's, 1,000 frames less those in use).

@@ -172,8 +172,8 @@ def _batch_from_json(request: Request, user_id: int, registry: Registry, checks:
         return _batch_answer(request, model, predict_observed(request, user_id, model.model, columns, rows, "json"))
     # Refused or unusual: pydantic judges it and names every fault, once the body's shape is known not to cost
     # far more to report on than to send.
-    if problem := json_shape_problem(body, checks.max_members):
-        raise RequestValidationError([{"loc": ["body"], "msg": problem[1], "type": problem[0]}])
+    if error := json_shape_problem(body, checks.max_members):
+        raise RequestValidationError([error])
     batch = _validate_json(checks.adapter, body)
     model = _choose_model(registry, batch.dataset, batch.model)
     rows = len(batch.records)
