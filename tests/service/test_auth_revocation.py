@@ -82,22 +82,20 @@ def test_a_future_generation_signed_by_us_is_still_refused(client, user, signing
     assert _me(client, _token(user, signing_key, gen=5)) == 401
 
 
-def test_the_account_is_read_once_per_cache_period_not_per_request(client, app, auth, replace_state, monkeypatch):
-    replace_state(accounts=AccountCache(app.state.engine, ttl=60))
+@pytest.mark.parametrize(
+    ("ttl", "requests", "expected_reads"),
+    [(60, 20, 1), (0, 5, 5)],
+    ids=["read-once-per-cache-period", "no-cache-reads-every-request"],
+)
+def test_the_account_is_read_once_per_cache_period_or_every_request_without_a_cache(
+    client, app, auth, replace_state, monkeypatch, ttl, requests, expected_reads
+):
+    replace_state(accounts=AccountCache(app.state.engine, ttl=ttl))
     reads = []
     real = AccountCache.load
     monkeypatch.setattr(AccountCache, "load", lambda self, user_id: reads.append(user_id) or real(self, user_id))
-    assert all(client.get("/auth/me", headers=auth).status_code == 200 for _ in range(20))
-    assert len(reads) == 1
-
-
-def test_without_a_cache_every_request_reads_the_account(client, app, auth, replace_state, monkeypatch):
-    replace_state(accounts=AccountCache(app.state.engine, ttl=0))
-    reads = []
-    real = AccountCache.load
-    monkeypatch.setattr(AccountCache, "load", lambda self, user_id: reads.append(user_id) or real(self, user_id))
-    assert all(client.get("/auth/me", headers=auth).status_code == 200 for _ in range(5))
-    assert len(reads) == 5
+    assert all(client.get("/auth/me", headers=auth).status_code == 200 for _ in range(requests))
+    assert len(reads) == expected_reads
 
 
 @pytest.fixture
