@@ -17,6 +17,9 @@ BALANCINGS = ("none", "ros", "smote", "adasyn", "gan", "hybrid")
 VALIDATIONS = ("random", "subtypes")
 # The training loss: plain, class-weighted, focal, or logit-adjusted by the training priors; crossentropy first (the default).
 LOSSES = ("crossentropy", "class-weight", "focal", "logit-adjust")
+# How numeric columns are scaled to [0, 1]: min-max (of log1p for wide non-negative columns), or each value's training
+# quantile level, which keeps apart values that log scaling squeezes together (nf-bot-iot-v2's durations near 2^32 us).
+SCALINGS = ("log-minmax", "quantile")
 
 # The real datasets: --data-dir, else $NIDS_DATA_DIR, else this folder, relative to the working
 # directory (beside the checkout when a command runs from the repository root).

@@ -20,9 +20,18 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class QuantileKnots(_Strict):
+    """A numeric feature's training distribution function: the encoded value of v is `levels` interpolated between
+    the knots `values` (strictly increasing), linearly in asinh(v), and the first or last level beyond them."""
+
+    values: list[float] = Field(min_length=2)
+    levels: list[float] = Field(min_length=2)
+
+
 class NumericFeature(_Strict):
-    """encoded = clip((v' - offset) / scale, 0, 1), v' = log1p(max(v, 0)) if log1p else v,
-    and v replaced by fill_value when missing, NaN or infinite."""
+    """encoded = clip((v' - offset) / scale, 0, 1), v' = log1p(max(v, 0)) if log1p else v; or, when `quantiles`
+    is set, v's training quantile level (log1p, offset and scale then unused). v is replaced by fill_value when
+    missing, NaN or infinite."""
 
     kind: Literal["numeric"] = "numeric"
     name: str
@@ -35,6 +44,7 @@ class NumericFeature(_Strict):
     log1p: bool
     offset: float
     scale: float = Field(gt=0)
+    quantiles: QuantileKnots | None = None
 
 
 class CategoricalFeature(_Strict):

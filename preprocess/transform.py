@@ -5,7 +5,34 @@ from typing import Any
 
 import numpy as np
 
-from preprocess.metadata import CategoricalFeature, ModelMetadata, NumericFeature
+from preprocess.metadata import CategoricalFeature, ModelMetadata, NumericFeature, QuantileKnots
+
+
+class QuantileLookup:
+    """Quantile-scaled columns to their training quantile levels, all columns in one `np.interp` call.
+
+    A value is clipped to its column's knots and interpolated linearly in asinh(value) between them (asinh, monotone,
+    keeps a wide column's close values apart when its range is mapped to one unit). Column j's range maps onto
+    [2j, 2j + 1], so the columns' segments of the one sorted knot array never overlap. The trainer encodes with this
+    class too, so both sides compute the same numbers.
+    """
+
+    def __init__(self, knots: list[QuantileKnots]):
+        self.low = np.array([k.values[0] for k in knots])
+        self.high = np.array([k.values[-1] for k in knots])
+        self.asinh_low, asinh_high = np.arcsinh(self.low), np.arcsinh(self.high)
+        self.asinh_span = asinh_high - self.asinh_low
+        self.base = 2.0 * np.arange(len(knots))
+        self.xp = np.concatenate([self._positions(np.array(k.values), j) for j, k in enumerate(knots)])
+        self.fp = np.concatenate([k.levels for k in knots])
+
+    def _positions(self, values: np.ndarray, j) -> np.ndarray:
+        return self.base[j] + (np.arcsinh(values) - self.asinh_low[j]) / self.asinh_span[j]
+
+    def __call__(self, raw: np.ndarray) -> np.ndarray:
+        """raw: (rows, columns) in the knots' column order -> their quantile levels."""
+        position = self.base + (np.arcsinh(np.clip(raw, self.low, self.high)) - self.asinh_low) / self.asinh_span
+        return np.interp(position, self.xp, self.fp)
 
 
 class Preprocessor:
@@ -21,6 +48,9 @@ class Preprocessor:
         self.log_mask = np.array([f.log1p for f in numeric])
         self.offset = np.array([f.offset for f in numeric])
         self.scale = np.array([f.scale for f in numeric])
+        quantile = [i for i, f in enumerate(numeric) if f.quantiles is not None]
+        self.quantile_columns = np.array(quantile, dtype=np.intp)
+        self.quantile = QuantileLookup([numeric[i].quantiles for i in quantile]) if quantile else None
         # name -> {category string: encoded column}
         self.categorical = {
             f.name: {value: position[f"{f.name}={value}"] for value in f.vocabulary}
@@ -39,8 +69,11 @@ class Preprocessor:
             raw = np.array([columns[name] for name in self.numeric_names], dtype=np.float64).T
             raw = raw.reshape(n_rows, len(self.numeric_names))
             raw = np.where(np.isfinite(raw), raw, self.fill)
-            raw = np.where(self.log_mask, np.log1p(np.maximum(raw, 0.0)), raw)
-            out[:, self.numeric_positions] = np.clip((raw - self.offset) / self.scale, 0.0, 1.0)
+            scaled = np.where(self.log_mask, np.log1p(np.maximum(raw, 0.0)), raw)
+            scaled = np.clip((scaled - self.offset) / self.scale, 0.0, 1.0)
+            if self.quantile is not None:
+                scaled[:, self.quantile_columns] = self.quantile(raw[:, self.quantile_columns])
+            out[:, self.numeric_positions] = scaled
         rows = np.arange(n_rows)
         for name, lookup in self.categorical.items():
             cols = np.array([lookup.get(str(v), -1) for v in columns[name]], dtype=np.intp)

@@ -11,6 +11,7 @@ from preprocess.defaults import (
     NOVELTY_BUDGET,
     NOVELTY_METHODS,
     PROTOCOLS,
+    SCALINGS,
 )
 from trainer.datasets import DATASETS, DatasetSpec
 
@@ -25,6 +26,7 @@ class TrainConfig:
     protocol: str = PROTOCOLS[0]
     validation: str | None = None  # one of VALIDATIONS; None: the dataset and protocol's default (trainer.splits)
     loss: str = LOSSES[0]
+    scaling: str = SCALINGS[0]
     focal_gamma: float = 2.0
     logit_tau: float = 1.0
     seed: int = 0
@@ -43,11 +45,12 @@ class TrainConfig:
     novelty: str = NOVELTY_METHODS[0]
     novelty_budget: float = NOVELTY_BUDGET
     ensemble_seeds: int = 1  # networks trained with seeds seed, seed + 1, ...; served as one graph of their mean
+    forest_trees: int = 0  # > 0: a random forest of this many trees blended with the network(s) in the served graph
     balanced_cache: Path | None = None  # folder of balanced training sets, reused across runs (trainer.prepare)
 
     @property
     def model_id(self) -> str:
-        return f"{self.dataset}-{self.task}-{self.architecture}"
+        return f"{self.dataset}-{self.task}-{self.architecture}" + ("-forest" if self.forest_trees else "")
 
     @property
     def spec(self) -> DatasetSpec:

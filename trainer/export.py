@@ -28,7 +28,7 @@ def output_names(outputs) -> list[str]:
     return [OUTPUT_NAME, NOVELTY_OUTPUT][: len(getattr(outputs, "outputs", outputs))]
 
 
-def export_onnx(model, width: int, path: Path) -> None:
+def keras_graph(model, width: int) -> onnx.ModelProto:
     signature = [tf.TensorSpec([None, width], tf.float32, name=INPUT_NAME)]
     proto, _ = tf2onnx.convert.from_keras(model, input_signature=signature, opset=OPSET)
     # tf2onnx names the outputs after the Keras graph nodes, in the model's output order; give clients stable names.
@@ -38,8 +38,16 @@ def export_onnx(model, width: int, path: Path) -> None:
             for node in proto.graph.node:
                 node.output[:] = [name if o == old_name else o for o in node.output]
             output.name = name
+    return proto
+
+
+def write_onnx(proto: onnx.ModelProto, path: Path) -> None:
     onnx.checker.check_model(proto)
     path.write_bytes(proto.SerializeToString())
+
+
+def export_onnx(model, width: int, path: Path) -> None:
+    write_onnx(keras_graph(model, width), path)
 
 
 def keras_outputs(model, X: np.ndarray) -> list[np.ndarray]:

@@ -36,7 +36,10 @@ def load_keras_model(path) -> keras.Model:
 @keras.saving.register_keras_serializable(package="nids")
 class ClassDistance(layers.Layer):
     """min over classes of |(f - centre_c) @ whiten|^2: the squared Mahalanobis distance to the nearest class mean when
-    whiten @ whiten.T is the precision matrix. Whitening first keeps float32 exact enough: no large terms cancel."""
+    whiten @ whiten.T is the precision matrix. Whitening first keeps the sums exact enough: no large terms cancel.
+    Computed in float64 and rounded to float32 at the end: onnxruntime's float32 kernels sum a row in an order that
+    depends on its position in the batch, which moved the score by one float32 step between a record sent alone and
+    in a batch; float64's differences vanish in the rounding."""
 
     def __init__(self, n_classes: int, width: int, reads: str = "penultimate", **kwargs):
         super().__init__(**kwargs)
@@ -45,9 +48,10 @@ class ClassDistance(layers.Layer):
         self.whiten = self.add_weight(shape=(width, width), initializer="identity", trainable=False, name="whiten")
 
     def call(self, features):
-        z = ops.matmul(features, self.whiten)[:, None, :]  # (n, 1, width)
-        centres = ops.matmul(self.centres, self.whiten)[None, :, :]  # (1, classes, width)
-        return ops.min(ops.sum(ops.square(z - centres), axis=-1), axis=-1)
+        whiten = ops.cast(self.whiten, "float64")
+        z = ops.matmul(ops.cast(features, "float64"), whiten)[:, None, :]  # (n, 1, width)
+        centres = ops.matmul(ops.cast(self.centres, "float64"), whiten)[None, :, :]  # (1, classes, width)
+        return ops.cast(ops.min(ops.sum(ops.square(z - centres), axis=-1), axis=-1), "float32")
 
     def get_config(self):
         return super().get_config() | {"n_classes": self.n_classes, "width": self.width, "reads": self.reads}

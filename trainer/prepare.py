@@ -94,7 +94,7 @@ def known_rows(part: Labeled, classes: Classes) -> np.ndarray:
 
 def encode(cfg: TrainConfig, splits: Splits, classes: Classes) -> Encoded:
     """Fit the encoding on the training split only and apply it to every split."""
-    encoder = Encoder(cfg.spec, splits.train.features)
+    encoder = Encoder(cfg.spec, splits.train.features, cfg.scaling)
     index_of = classes.index_of
 
     def encoded(part: Labeled) -> tuple[np.ndarray, np.ndarray]:
@@ -119,6 +119,7 @@ def balanced_key(cfg: TrainConfig, data: Encoded) -> str:
         "class_floor": cfg.class_floor,
         "balance": cfg.balance,
         "balance_target": cfg.balance_target,
+        "scaling": cfg.scaling,
         "gan_epochs": cfg.gan_epochs,
         "gan_seconds": cfg.gan_seconds,
         "encoding": [f.model_dump(mode="json") for f in data.encoder.features],

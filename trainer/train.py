@@ -20,7 +20,8 @@ from trainer import baseline, plots
 from trainer.artifacts import update_index
 from trainer.config import TrainConfig
 from trainer.evaluate import alerts, evaluate
-from trainer.export import OPSET, PARITY_MIN_ROWS, check_parity, export_onnx, keras_outputs, sha256_of
+from trainer.export import OPSET, PARITY_MIN_ROWS, check_parity, keras_graph, keras_outputs, sha256_of, write_onnx
+from trainer.forest import FittedForest, fit_forest
 from trainer.losses import loss_for
 from trainer.models import INPUT_NAME, OUTPUT_NAME, build, summed_into
 from trainer.novelty import FittedNovelty, fit_novelty, served_graph
@@ -65,10 +66,13 @@ def run(cfg: TrainConfig) -> dict:
     history = histories[0]  # the plots and epoch count follow the first network
     model, novelty = assemble(cfg, data, members)
     outputs = predict_held_out(data, model)
+    forest = blend_forest(cfg, data, outputs) if cfg.forest_trees else None
+    if forest:
+        outputs = {name: [forest.blend(p, data.held_out[name][0]), *rest] for name, (p, *rest) in outputs.items()}
     metrics = evaluate_all(cfg, data, outputs, novelty)
     out = Path(cfg.out_dir) / cfg.model_id
-    parity = export(model, data, outputs, out)
-    meta = metadata(cfg, data, balance_report, histories, out / "model.onnx", novelty)
+    parity = export(model, data, outputs, out, forest)
+    meta = metadata(cfg, data, balance_report, histories, out / "model.onnx", novelty, forest)
     metrics.update(
         model_id=cfg.model_id,
         command=shlex.join(["python", "-m", "trainer", *sys.argv[1:]]),
@@ -81,12 +85,15 @@ def run(cfg: TrainConfig) -> dict:
             "total_seconds": round(time.perf_counter() - started, 1),
             "peak_rss_mb": round(peak_rss_mb(), 1),
             "epochs_run": len(history["loss"]),
+            "early_stopping_rows": len(stopping_rows(data)[1]),
             "history": {k: [round(float(v), 5) for v in vals] for k, vals in history.items()},
         }
         | ({"members": meta.training["members"]} if len(members) > 1 else {}),
     )
     if novelty:
         metrics["novelty"] = novelty.report()
+    if forest:
+        metrics["forest"] = forest.report()
     write(cfg, out, meta, metrics, history, splits.test.source)
     log(f"wrote {out} in {time.perf_counter() - started:.0f}s, peak RSS {peak_rss_mb():.0f} MB")
     return metrics
@@ -96,8 +103,18 @@ def member_seeds(cfg: TrainConfig) -> list[int]:
     return list(range(cfg.seed, cfg.seed + cfg.ensemble_seeds))
 
 
+def stopping_rows(data: Encoded) -> tuple[np.ndarray, np.ndarray]:
+    """The validation rows early stopping watches: those of subtypes the network trains on. Held-out subtypes (the
+    `subtypes` validation) cannot be learnt, so their loss only grows with training and would stop it after an epoch;
+    they still score the finished model."""
+    X, y = data.validation
+    trained = np.isin(data.subtypes("validation"), data.splits.train.subtypes.unique())
+    return X[trained], y[trained]
+
+
 def fit(cfg: TrainConfig, data: Encoded, X_bal: np.ndarray, y_bal: np.ndarray) -> tuple[keras.Model, dict, float]:
-    """Train with early stopping on the validation split; a binary model sums its families' outputs into its classes."""
+    """Train with early stopping on the validation rows of trained subtypes; a binary model sums its families'
+    outputs into its classes."""
     n_families = len(data.classes.families)
     loss, weights = loss_for(cfg.loss, y_bal, n_families, cfg.focal_gamma, cfg.logit_tau)
     network = build(cfg.architecture, X_bal.shape[1], n_families, cfg.learning_rate, loss)
@@ -106,7 +123,7 @@ def fit(cfg: TrainConfig, data: Encoded, X_bal: np.ndarray, y_bal: np.ndarray) -
         X_bal,
         y_bal,
         sample_weight=weights,
-        validation_data=data.validation,
+        validation_data=stopping_rows(data),
         validation_batch_size=PREDICT_BATCH,
         epochs=cfg.epochs,
         batch_size=cfg.batch_size,
@@ -131,6 +148,13 @@ def assemble(cfg: TrainConfig, data: Encoded, members: list[keras.Model]) -> tup
         f" validation records (budget {cfg.novelty_budget:.2%})"
     )
     return novelty.model, novelty
+
+
+def blend_forest(cfg: TrainConfig, data: Encoded, outputs: dict[str, list[np.ndarray]]) -> FittedForest:
+    """The random forest served beside the network(s), its share chosen on the network's validation probabilities."""
+    forest = fit_forest(cfg.forest_trees, cfg.seed, data, outputs["validation"][0])
+    log(f"{forest.describe()}: validation macro-F1 by network share {forest.report()['validation_f1_macro_by_network_share']}")
+    return forest
 
 
 def predict_held_out(data: Encoded, model: keras.Model) -> dict[str, list[np.ndarray]]:
@@ -171,13 +195,16 @@ def evaluate_all(
     return metrics
 
 
-def export(model: keras.Model, data: Encoded, outputs: dict[str, list[np.ndarray]], out: Path) -> dict[str, float]:
-    """Write model.onnx (and model.keras, for the Keras-serving baseline in bench/; the service reads only the ONNX
-    file) and return, per output, the largest difference between ONNX and Keras on held-out rows (Keras' already computed)."""
+def export(
+    model: keras.Model, data: Encoded, outputs: dict[str, list[np.ndarray]], out: Path, forest: FittedForest | None
+) -> dict[str, float]:
+    """Write model.onnx (and model.keras, the network alone, for the Keras-serving baseline in bench/; the service reads
+    only the ONNX file) and return, per output, the largest difference between ONNX and the trainer's own outputs on
+    held-out rows (Keras', blended with the forest's where there is one; already computed)."""
     out.mkdir(parents=True, exist_ok=True)
     onnx_path = out / "model.onnx"
-    width = data.train[0].shape[1]
-    export_onnx(model, width, onnx_path)
+    graph = keras_graph(model, data.train[0].shape[1])
+    write_onnx(forest.joined(graph) if forest else graph, onnx_path)
     model.save(out / "model.keras")
     rows = max(PARITY_MIN_ROWS, 2000)
     held_out = np.concatenate([data.test[0], data.validation[0]])[:rows]
@@ -194,6 +221,7 @@ def metadata(
     histories: list[dict],
     onnx_path: Path,
     novelty: FittedNovelty | None,
+    forest: FittedForest | None,
 ) -> ModelMetadata:
     """What the service needs to serve the model, checked: its numpy transform must reproduce the trainer's encoding."""
     spec, classes, splits, encoder = cfg.spec, data.classes, data.splits, data.encoder
@@ -208,7 +236,8 @@ def metadata(
         model_id=cfg.model_id,
         dataset=cfg.dataset,
         task=cfg.task,
-        architecture=(cfg.architecture if len(histories) == 1 else f"{cfg.architecture} x{len(histories)}"),
+        architecture=(cfg.architecture if len(histories) == 1 else f"{cfg.architecture} x{len(histories)}")
+        + (f" + {forest.describe()}" if forest else ""),
         features=encoder.features,
         ignored_columns=[c for c in spec.columns if c not in spec.features] + encoder.constant,
         encoded_features=encoder.encoded_features,
@@ -224,9 +253,11 @@ def metadata(
             "epochs_run": len(histories[0]["loss"]),
             "batch_size": cfg.batch_size,
             "loss": cfg.loss,
+            "scaling": cfg.scaling,
             "validation": splits.description["validation"]["kind"],
         }
-        | ({"members": members(cfg, histories)} if len(histories) > 1 else {}),
+        | ({"members": members(cfg, histories)} if len(histories) > 1 else {})
+        | ({"forest": forest.report()} if forest else {}),
         examples=examples,
         onnx=OnnxModelInfo(
             sha256=sha256_of(onnx_path),

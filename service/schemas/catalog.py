@@ -45,6 +45,11 @@ class Metrics(BaseModel):
     detection_rate: float | None
     per_class: dict[str, ClassMetrics]
     confusion_matrix: ConfusionMatrix
+    alerts: dict[str, Any] | None = Field(
+        None,
+        description="records called attack or flagged unknown: shares of normal and attack records, and per attack type"
+        " absent from training (models trained since alerts were recorded)",
+    )
 
 
 class ModelMetrics(BaseModel):

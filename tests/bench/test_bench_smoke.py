@@ -113,3 +113,13 @@ def test_training_cost_reads_the_trainer_and_times_resampling(run_module, tiny_a
     assert results["models"][0]["peak_rss_mb"] > 0 and results["models"][0]["limit_rows"] == 2000
     [ros] = results["resampling"]
     assert ros["method"] == "ros" and ros["rows_after"] > ros["rows_before"] and ros["peak_rss_mb"] > 0
+
+
+def test_training_recipes_times_whole_runs_and_reads_their_test_results(run_module, tmp_path):
+    run_module("bench.training_recipes", "--recipes", "fast", "--limit-rows", "2000", "--out", str(tmp_path), timeout=600)
+    results = _results(tmp_path, "training_recipes")
+    [run] = results["runs"]
+    assert run["recipe"] == "fast" and run["round"] == 1
+    assert run["wall_seconds"] > run["fit_seconds"] > 0 and 1 <= run["epochs_run"] <= 10
+    assert 0 < run["test_accuracy"] <= 1 and set(run["recall"]) == {"normal", "DoS", "Probe", "R2L", "U2R"}
+    assert "--balance-target 0.25" in run["command"]

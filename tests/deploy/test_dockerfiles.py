@@ -24,6 +24,7 @@ from tests.deploy.conftest import (
     start_service,
 )
 from trainer.__main__ import SHIPPED
+from trainer.config import TrainConfig
 
 # Distributions the service must never carry (the trainer's stack), by normalised name.
 TRAINING_STACK = {
@@ -172,6 +173,7 @@ def test_trainer_default_command_retrains_every_shipped_model_into_servable_arti
     result = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
     index = json.loads((out / "index.json").read_text())
-    assert {m["id"] for m in index["models"]} == {f"{d}-{t}-{a}" for d, t, a, _ in SHIPPED}
+    shipped = {TrainConfig(d, t, a, forest_trees=o.get("forest_trees", 0)).model_id for d, t, a, _, o in SHIPPED}
+    assert {m["id"] for m in index["models"]} == shipped
     registry = load_registry(out, 1, 1)
     assert set(registry.models) == {m["id"] for m in index["models"]}

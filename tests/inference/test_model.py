@@ -27,12 +27,14 @@ def test_answers_are_the_shared_format_and_agree_with_the_arrays(shipped):
         answers = predictions.answers()
         assert len(answers) == len(predictions) == len(model.meta.examples)
         for i, answer in enumerate(answers):
-            assert set(answer) == {"label", "is_attack", "confidence", "probabilities"}, model.id
+            novelty = {"novelty"} if model.meta.novelty else set()
+            assert set(answer) == {"label", "is_attack", "confidence", "probabilities"} | novelty, model.id
             assert list(answer["probabilities"]) == model.meta.classes
             assert answer["label"] == predictions.labels[i] == max(answer["probabilities"], key=answer["probabilities"].get)
             assert answer["confidence"] == answer["probabilities"][answer["label"]] == predictions.confidence[i]
             assert answer["is_attack"] == (answer["label"] != model.meta.normal_class) == predictions.is_attack[i]
-        assert predictions.probabilities.dtype == np.float32 and predictions.novelty_score is None
+        assert predictions.probabilities.dtype == np.float32
+        assert (predictions.novelty_score is None) == (model.meta.novelty is None)
 
 
 def test_records_and_columns_give_the_same_predictions(shipped):
@@ -47,9 +49,12 @@ def test_a_batch_run_in_pieces_equals_each_record_alone(shipped):
     for model in shipped.models.values():
         records = _distinct_records(model, 2 * INFERENCE_ROWS + 7)
         batch = model.predict_records(records)
-        alone = np.concatenate([model.predict_records([r]).probabilities for r in records])
+        each = [model.predict_records([r]) for r in records]
+        alone = np.concatenate([p.probabilities for p in each])
         np.testing.assert_allclose(batch.probabilities, alone, rtol=0, atol=1e-6, err_msg=model.id)
         np.testing.assert_array_equal(batch.best, alone.argmax(axis=1))
+        if model.meta.novelty:  # scored in float64, so a record's score does not depend on its place in a batch
+            np.testing.assert_array_equal(batch.novelty_score, np.concatenate([p.novelty_score for p in each]))
 
 
 def test_no_records_give_no_predictions(shipped):

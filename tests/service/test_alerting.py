@@ -30,7 +30,7 @@ def _token(client: TestClient, username: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def test_attack_verdicts_become_ecs_alerts_with_the_flow_endpoints(make_settings, examples, tmp_path, new_username):
+def test_attack_verdicts_become_ecs_alerts_with_the_flow_endpoints(make_settings, examples, index, tmp_path, new_username):
     path = tmp_path / "alerts.jsonl"
     records = examples["nf-bot-iot-v2"]
     flow = {"IPV4_SRC_ADDR": "192.0.2.7", "L4_SRC_PORT": 40000, "IPV4_DST_ADDR": "192.0.2.9", "L4_DST_PORT": 80}
@@ -55,7 +55,7 @@ def test_attack_verdicts_become_ecs_alerts_with_the_flow_endpoints(make_settings
     assert len(attacks) >= 2 and len(alerts) == len(attacks)
     assert [a["nids"]["label"] for a in alerts] == [p["label"] for p in attacks]
     first = alerts[0]
-    assert first["event"]["kind"] == "alert" and first["observer"]["name"] == "nf-bot-iot-v2-multiclass-cnn"
+    assert first["event"]["kind"] == "alert" and first["observer"]["name"] == index["dataset_defaults"]["nf-bot-iot-v2"]
     assert first["source"] == {"ip": "192.0.2.7", "port": 40000}
     assert first["destination"] == {"ip": "192.0.2.9", "port": 80}
     assert "source" not in alerts[-2]  # the single record carried no flow key

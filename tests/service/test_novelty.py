@@ -1,4 +1,4 @@
-"""A model with a novelty detector: its answers carry `novelty`, the shipped models' answers do not."""
+"""A model with a novelty detector: its answers carry `novelty`; a model without one answers without it."""
 
 import pytest
 from fastapi.testclient import TestClient
@@ -36,10 +36,13 @@ def test_answers_carry_novelty_score_threshold_and_unknown(novelty_client, auth,
         assert single.json()["prediction"] == answer
 
 
-def test_shipped_models_answer_without_novelty(client, auth, examples):
-    for dataset, by_class in examples.items():
-        response = client.post("/predict/batch", headers=auth, json={"dataset": dataset, "records": list(by_class.values())})
-        assert all("novelty" not in p for p in response.json()["predictions"])
+def test_shipped_models_answer_with_novelty_exactly_when_they_carry_a_detector(client, auth, index, metadata):
+    for entry in index["models"]:
+        meta = metadata[entry["id"]]
+        body = {"dataset": meta.dataset, "model": entry["id"], "records": list(meta.examples.values())}
+        response = client.post("/predict/batch", headers=auth, json=body)
+        assert response.status_code == 200, response.text
+        assert all(("novelty" in p) == (meta.novelty is not None) for p in response.json()["predictions"]), entry["id"]
 
 
 def test_openapi_documents_novelty_as_optional(client):

@@ -85,12 +85,13 @@ def test_model_metadata_has_one_input_per_column(client, headers, index, metadat
         assert [i["name"] for i in described["inputs"]] == [f.name for f in meta.features]
         for tensor, feature in zip(described["inputs"], meta.features, strict=True):
             assert tensor["datatype"] == _datatype(feature) and tensor["shape"] == [-1]
+        novelty = {"novelty_score": ("FP32", [-1]), "unknown": ("BOOL", [-1])} if meta.novelty else {}
         assert {o["name"]: (o["datatype"], o["shape"]) for o in described["outputs"]} == {
             "label": ("BYTES", [-1]),
             "is_attack": ("BOOL", [-1]),
             "confidence": ("FP32", [-1]),
             "probabilities": ("FP32", [-1, len(meta.classes)]),
-        }
+        } | novelty
         assert described["classes"] == meta.classes
         assert client.is_model_ready(entry["id"], headers=headers)
 

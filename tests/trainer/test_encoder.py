@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from preprocess import ModelMetadata, Preprocessor
+from preprocess.defaults import SCALINGS
 from trainer.datasets import NF_BOT_IOT_V2, NSL_KDD
 from trainer.encoder import Encoder
 from trainer.load import load
@@ -17,27 +18,73 @@ class _Layout:
 
 
 @pytest.fixture(scope="module")
-def nsl(data_dir):
+def nsl_rows(data_dir):
     train = sample_rows(load(NSL_KDD, "multiclass", data_dir / "nsl-kdd" / "KDDTrain+_20Percent.txt.gz"), 8000, 0)
     test = sample_rows(load(NSL_KDD, "multiclass", data_dir / "nsl-kdd" / "KDDTest+.txt.gz"), 3000, 0)
-    return Encoder(NSL_KDD, train.features), test
+    return train.features, test
 
 
-def test_numpy_transform_equals_trainer_transform_on_real_nsl_kdd_rows(nsl):
-    encoder, test = nsl
+@pytest.fixture(scope="module")
+def nsl(nsl_rows):
+    train, test = nsl_rows
+    return Encoder(NSL_KDD, train), test
+
+
+@pytest.fixture(scope="module")
+def nf_rows(data_dir):
+    data = sample_rows(load(NF_BOT_IOT_V2, "multiclass", data_dir / "bot-iot" / "nf_bot_iot_v2_train.csv.gz"), 6000, 1)
+    return data.features.iloc[:4000], data.features.iloc[4000:]
+
+
+@pytest.mark.parametrize("scaling", SCALINGS)
+def test_numpy_transform_equals_trainer_transform_on_real_nsl_kdd_rows(nsl_rows, scaling):
+    train, test = nsl_rows
+    encoder = Encoder(NSL_KDD, train, scaling)
     expected = encoder.transform(test.features)
     actual = Preprocessor(_Layout(encoder)).transform(test.features.to_dict("records"))
     assert actual.shape == expected.shape == (3000, len(encoder.encoded_features))
     np.testing.assert_allclose(actual, expected, atol=1e-6)
 
 
-def test_numpy_transform_equals_trainer_transform_on_real_nf_bot_iot_rows(data_dir):
-    data = sample_rows(load(NF_BOT_IOT_V2, "multiclass", data_dir / "bot-iot" / "nf_bot_iot_v2_train.csv.gz"), 6000, 1)
-    encoder = Encoder(NF_BOT_IOT_V2, data.features.iloc[:4000])
-    held_out = data.features.iloc[4000:]
-    np.testing.assert_allclose(
-        Preprocessor(_Layout(encoder)).transform(held_out.to_dict("records")), encoder.transform(held_out), atol=1e-6
-    )
+@pytest.mark.parametrize("scaling", SCALINGS)
+def test_numpy_transform_equals_trainer_transform_on_real_nf_bot_iot_rows(nf_rows, scaling):
+    train, held_out = nf_rows
+    encoder = Encoder(NF_BOT_IOT_V2, train, scaling)
+    records = held_out.to_dict("records")
+    records[0] |= {"IN_BYTES": None, "OUT_BYTES": float("nan"), "FLOW_DURATION_MILLISECONDS": 1e12}  # missing, beyond training
+    frame = held_out.assign(IN_BYTES=[np.nan, *held_out["IN_BYTES"][1:]], OUT_BYTES=[np.nan, *held_out["OUT_BYTES"][1:]])
+    frame.iloc[0, frame.columns.get_loc("FLOW_DURATION_MILLISECONDS")] = 1e12
+    np.testing.assert_allclose(Preprocessor(_Layout(encoder)).transform(records), encoder.transform(frame), atol=1e-6)
+
+
+def test_quantile_scaling_keeps_apart_durations_that_log_scaling_merges(nf_rows):
+    """nf-bot-iot-v2 stores most flow durations as small negative microsecond counts wrapped to just under 2^32 / 1000
+    ms, whose last digits tell flows apart; log1p then min-max squeezes a millisecond there below float32's step."""
+    train, _ = nf_rows
+    column = "FLOW_DURATION_MILLISECONDS"
+    distinct = train[column].nunique()
+
+    def encoded_distinct(scaling):
+        encoder = Encoder(NF_BOT_IOT_V2, train, scaling)
+        return len(np.unique(encoder.transform(train)[:, encoder.encoded_features.index(column)]))
+
+    # Quantile levels can still merge a value with the knot just past a wide gap in the data (one of 704 here).
+    assert encoded_distinct("quantile") >= 0.99 * distinct
+    assert encoded_distinct("log-minmax") < 0.75 * distinct
+
+
+def test_quantile_levels_follow_the_training_distribution(nf_rows):
+    """A value's level is the share of training rows below it, up to the share at or below it; between knots the
+    lookup interpolates, so it may stray by a few knots' spacing (0.001 each)."""
+    train, _ = nf_rows
+    encoder = Encoder(NF_BOT_IOT_V2, train, "quantile")
+    encoded = encoder.transform(train)[:, encoder.encoded_features.index("IN_BYTES")]
+    values = train["IN_BYTES"].to_numpy()
+    below = (values[:, None] < values[None, :]).mean(axis=0)
+    at_or_below = (values[:, None] <= values[None, :]).mean(axis=0)
+    assert np.abs(encoded - np.clip(encoded, below, at_or_below)).max() < 0.025
+    assert np.median(np.abs(encoded - np.clip(encoded, below, at_or_below))) < 0.001
+    assert encoded.min() >= 0.0 and encoded.max() <= 1.0
 
 
 def test_unseen_category_encodes_as_all_zero_and_missing_values_as_training_median(nsl):

@@ -51,6 +51,9 @@ def test_run_writes_a_complete_model_folder_and_index(trained):
         assert {"validation", "test", "KDDTest-21.txt.gz"} <= set(anchor)
         assert anchor["test"]["rows"] == metrics["test"]["rows"] and anchor["test"]["accuracy"] > 0.5
     assert metrics["split"]["validation"]["kind"] == "subtypes" and metrics["split"]["validation"]["held_out_subtypes"]
+    # early stopping watches the validation rows of subtypes trained on; the held-out ones only score the model
+    held_out_rows = metrics["split"]["validation"]["held_out_rows"]
+    assert 0 < metrics["training"]["early_stopping_rows"] == metrics["validation"]["rows"] - held_out_rows
 
 
 def test_balancing_touches_the_training_split_only(trained):

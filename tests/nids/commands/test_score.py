@@ -169,7 +169,7 @@ def test_a_file_that_ends_mid_way_leaves_no_output(score, nf_sample, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["flows.csv.gz"]  # no partial output, no rejects file
 
 
-def test_alerts_for_attack_verdicts(score, nf_sample, tmp_path):
+def test_alerts_for_attack_verdicts(score, nf_sample, artifacts_dir, tmp_path):
     source = tmp_path / "few.csv"
     source.write_text("\n".join(nf_sample.read_text().splitlines()[:301]) + "\n")
     alerts = tmp_path / "alerts.jsonl"
@@ -183,7 +183,8 @@ def test_alerts_for_attack_verdicts(score, nf_sample, tmp_path):
     assert doc["event"]["kind"] == "alert" and doc["rule"]["name"] == first["label"]
     assert doc["source"] == {"ip": first["IPV4_SRC_ADDR"], "port": int(first["L4_SRC_PORT"])}
     assert doc["destination"] == {"ip": first["IPV4_DST_ADDR"], "port": int(first["L4_DST_PORT"])}
-    assert doc["observer"]["name"] == "nf-bot-iot-v2-multiclass-cnn"
+    default = json.loads((artifacts_dir / "index.json").read_text())["dataset_defaults"]["nf-bot-iot-v2"]
+    assert doc["observer"]["name"] == default
     assert "alerts: " in err and " 0 dropped" in err
 
 
