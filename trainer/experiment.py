@@ -1,4 +1,5 @@
-"""`trainer experiment`: the matrix datasets x tasks x protocols x validations x architectures x balancing x losses x seeds.
+"""`trainer experiment`: the matrix datasets x tasks x protocols x validations x architectures x balancing x losses x
+scalings x seeds.
 
 Each cell is one `trainer train` run in its own process (so its peak memory is its own), written to
 `<out>/cells/<cell>/`. A cell whose metrics.json exists is finished and never rerun, so an interrupted
@@ -17,7 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from preprocess.defaults import ARCHITECTURES, LOSSES
+from preprocess.defaults import ARCHITECTURES, LOSSES, SCALINGS
 from trainer.config import default_validation
 from trainer.summary import baselines_of
 
@@ -49,39 +50,45 @@ class Cell:
     seed: int
     loss: str = LOSSES[0]
     validation: str | None = None  # None: the dataset and protocol's default (trainer.splits.default_validation)
+    scaling: str = SCALINGS[0]
 
     @property
     def runs_baseline(self) -> bool:
-        """The baselines ignore architecture, balancing and loss: fit once per dataset, task, protocol, validation and seed."""
+        """The baselines ignore architecture, balancing and loss: fit once per dataset, task, protocol, validation, scaling
+        and seed."""
         return self.architecture == ARCHITECTURES[0] and self.balancing == "none" and self.loss == LOSSES[0]
 
     @property
     def train_options(self) -> dict[str, object]:
         """This cell's own `trainer train` options; the run-wide ones (epochs, sample, folders) come from the matrix."""
         own = {"dataset": self.dataset, "task": self.task, "protocol": self.protocol, "arch": self.architecture}
-        return own | {"balance": self.balancing, "loss": self.loss, "seed": self.seed, "validation": self.validation}
+        own |= {"balance": self.balancing, "loss": self.loss, "scaling": self.scaling}
+        return own | {"seed": self.seed, "validation": self.validation}
 
     @property
     def name(self) -> str:
-        """Loss and validation join the name only when not the default, so the names of earlier cells still hold."""
+        """Loss, scaling and validation join the name only when not the default, so the names of earlier cells still hold."""
         loss = f"-{self.loss}" if self.loss != LOSSES[0] else ""
+        loss += f"-{self.scaling}" if self.scaling != SCALINGS[0] else ""
         own = self.validation in (None, default_validation(self.dataset, self.protocol))
         validation = "" if own else f"-val-{self.validation}"
         return f"{self.dataset}-{self.task}-{self.protocol}{validation}-{self.architecture}-{self.balancing}{loss}-s{self.seed}"
 
 
-def cells(datasets, tasks, protocols, architectures, balancings, seeds, losses=LOSSES[:1], validations=(None,)) -> list[Cell]:
+def cells(
+    datasets, tasks, protocols, architectures, balancings, seeds, losses=LOSSES[:1], validations=(None,), scalings=SCALINGS[:1]
+) -> list[Cell]:
     """`validations`: kinds to run where they apply (subtypes: nsl-kdd official only); None, the default, alone."""
     found = []
-    for dataset, task, protocol, validation, arch, balancing, loss, seed in itertools.product(
-        datasets, tasks, protocols, validations, architectures, balancings, losses, seeds
+    for dataset, task, protocol, validation, arch, balancing, loss, scaling, seed in itertools.product(
+        datasets, tasks, protocols, validations, architectures, balancings, losses, scalings, seeds
     ):
         if protocol == "random" and dataset != "nsl-kdd":
             continue  # the other datasets have one protocol, a stratified random split
         default = default_validation(dataset, protocol)
         if validation not in (None, default) and default == "random":
             continue  # held-out subtypes apply to nsl-kdd's official protocol only
-        cell = Cell(dataset, task, protocol, arch, balancing, seed, loss, validation or default)
+        cell = Cell(dataset, task, protocol, arch, balancing, seed, loss, validation or default, scaling)
         if cell not in found:
             found.append(cell)
     return found
@@ -140,6 +147,7 @@ RESULT_FIELDS = [
     "architecture",
     "balancing",
     "loss",
+    "scaling",
     "seed",
     "split",
     "accuracy",
@@ -170,6 +178,7 @@ def _rows_of(metrics: dict) -> list[dict]:
                 "architecture": cell["architecture"] if model == "model" else model,
                 "balancing": cell["balancing"] if model == "model" else "none",
                 "loss": cell.get("loss", LOSSES[0]) if model == "model" else "",
+                "scaling": cell.get("scaling", SCALINGS[0]),  # the trees' rows too: they read the same encoding
                 "validation": metrics["split"].get("validation", {}).get("kind", "random"),  # what ran (older runs: random)
                 "seed": cell["seed"],
                 "split": split,

@@ -2,6 +2,7 @@
 
 import pandas as pd
 
+from preprocess.defaults import SCALINGS
 from trainer import experiment
 
 MATRIX = (["nsl-kdd", "nf-bot-iot-v2"], ["multiclass"], ["official", "random"], ["cnn", "cnn-lstm"], ["none", "smote"], [0, 1])
@@ -88,4 +89,18 @@ def test_losses_and_validations_are_cells_whose_names_keep_the_defaults_unchange
         ("official", "random", "focal"),
         ("random", "random", "crossentropy"),
         ("random", "random", "focal"),
+    }
+
+
+def test_scalings_are_cells_with_their_own_anchors_and_named_rows(tmp_path, fake_trainer):
+    found = experiment.cells(["nf-bot-iot-v2"], ["multiclass"], ["official"], ["cnn"], ["none"], [0], scalings=SCALINGS)
+    assert [c.name for c in found] == [
+        "nf-bot-iot-v2-multiclass-official-cnn-none-s0",  # the default scaling keeps the name cells had before
+        "nf-bot-iot-v2-multiclass-official-cnn-none-quantile-s0",
+    ]
+    assert all(c.runs_baseline for c in found)  # the trees read the encoding too: one set of anchors per scaling
+    _run(found, tmp_path / "experiment", tmp_path)
+    results = pd.read_csv(tmp_path / "experiment" / "results.csv")
+    assert set(zip(results.architecture, results.scaling, strict=False)) == {
+        (architecture, scaling) for architecture in ("cnn", "random-forest", "gradient-boosting") for scaling in SCALINGS
     }

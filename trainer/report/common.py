@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from preprocess.defaults import ARCHITECTURES, BALANCINGS, LOSSES, PROTOCOLS
+from preprocess.defaults import ARCHITECTURES, BALANCINGS, LOSSES, PROTOCOLS, SCALINGS
 from trainer.config import default_validation
 from trainer.datasets import DATASETS
 from trainer.experiment import Cell, finished_cells
@@ -58,14 +58,18 @@ def load(out: Path) -> tuple[pd.DataFrame, list[dict]]:
 
 
 def _variants_named(results: pd.DataFrame) -> pd.DataFrame:
-    """The tables key a model on architecture and balancing; a loss other than cross-entropy and a validation kind other
-    than the protocol's default are part of the model too, so they join the balancing's name ("SMOTE + focal")."""
+    """The tables key a model on architecture and balancing; a loss other than cross-entropy, a scaling other than the
+    default and a validation kind other than the protocol's default are part of the model too, so they join the
+    balancing's name ("SMOTE + focal")."""
     results = results.copy()
     names = [BALANCING_LABELS.get(b, b) for b in results["balancing"]]
     for i, row in enumerate(results.itertuples(index=False)):
         loss, validation = getattr(row, "loss", LOSSES[0]), getattr(row, "validation", None)
         if isinstance(loss, str) and loss not in (LOSSES[0], ""):
             names[i] += f" + {loss}"
+        scaling = getattr(row, "scaling", SCALINGS[0])
+        if isinstance(scaling, str) and scaling not in (SCALINGS[0], ""):
+            names[i] += f" + {scaling} scaling"
         if isinstance(validation, str) and validation != default_validation(row.dataset, row.protocol):
             names[i] += f" ({validation} validation)"
     changed = [name != BALANCING_LABELS.get(b, b) for name, b in zip(names, results["balancing"], strict=False)]
