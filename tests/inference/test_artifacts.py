@@ -42,12 +42,12 @@ def test_a_novelty_detector_the_graph_lacks_is_refused(model_copy):
     path = model_copy / "metadata.json"
     meta = json.loads(path.read_text())
     meta["novelty"] = {
-        "output_name": "novelty",
+        "output_name": "unseen_score",  # the graph's detector output is called "novelty"
         "method": "m",
         "threshold": 1.0,
         "budget": 0.05,
         "validation_normal_flagged": 0.05,
     }
     path.write_text(json.dumps(meta))
-    with pytest.raises(ArtifactError, match=f"^{model_copy / 'model.onnx'}: has no output 'novelty'"):
+    with pytest.raises(ArtifactError, match=f"^{model_copy / 'model.onnx'}: has no output 'unseen_score'"):
         load_model(model_copy)

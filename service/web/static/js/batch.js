@@ -74,7 +74,7 @@ function rowAndColumn(loc, start) {
   return at >= 0 && Number.isInteger(index) ? `Row ${start + index + 1}, column ${loc[at + 2]}` : loc.join(" › ");
 }
 
-// A model with a novelty detector answers `novelty` on every prediction; the shipped ones answer none.
+// A model with a novelty detector answers `novelty` on every prediction.
 const hasNovelty = (predictions) => predictions.length > 0 && predictions[0].novelty !== undefined;
 
 function resultsCsv(model, predictions) {
