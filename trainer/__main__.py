@@ -25,7 +25,8 @@ from trainer.experiment import FULL_DATASETS, FULL_EPOCHS, train_command
 
 # The models shipped in artifacts/ and how `trainer ship` (the trainer container's default) retrains them.
 # (dataset, task, architecture, most epochs, other options): a CNN+LSTM epoch costs about four CNN epochs on 2 cores.
-# nf-bot-iot-v2's CNN blended with a forest on quantile-scaled columns is its default by validation macro-F1. The nsl-kdd
+# nf-bot-iot-v2's CNN blended with a forest on quantile-scaled columns is its default by validation macro-F1; 15 trees
+# keep its graph under 4 MB (50 trees: 13 MB) at the same forest accuracy on validation (0.992). The nsl-kdd
 # models are fitted with the random validation part: held-out subtypes serve to compare recipes, and a shipped model
 # should learn every subtype KDDTrain+ has.
 SHIPPED = [
@@ -35,7 +36,7 @@ SHIPPED = [
     ("nsl-kdd", "multiclass", "cnn-lstm", 15, {"validation": "random"}),
     ("nf-bot-iot-v2", "multiclass", "cnn", 30, {}),
     ("nf-bot-iot-v2", "multiclass", "cnn-lstm", 15, {}),
-    ("nf-bot-iot-v2", "multiclass", "cnn", 30, {"scaling": "quantile", "forest_trees": 50}),
+    ("nf-bot-iot-v2", "multiclass", "cnn", 30, {"scaling": "quantile", "forest_trees": 15}),
 ]
 # (method, target share of the majority class). NF-BoT-IoT-v2's majority (DoS) is 100k+ rows: filling
 # every class to a quarter of it already lifts Benign and Theft a thousandfold at a bearable training cost.

@@ -33,12 +33,17 @@ def keras_graph(model, width: int) -> onnx.ModelProto:
     proto, _ = tf2onnx.convert.from_keras(model, input_signature=signature, opset=OPSET)
     # tf2onnx names the outputs after the Keras graph nodes, in the model's output order; give clients stable names.
     for output, name in zip(proto.graph.output, output_names(model), strict=True):
-        old_name = output.name
-        if old_name != name:
-            for node in proto.graph.node:
-                node.output[:] = [name if o == old_name else o for o in node.output]
+        if output.name != name:
+            rename_tensor(proto.graph, output.name, name)
             output.name = name
     return proto
+
+
+def rename_tensor(graph: onnx.GraphProto, old: str, new: str) -> None:
+    """Call a tensor `new` wherever the graph's nodes produce or read it as `old`."""
+    for node in graph.node:
+        node.output[:] = [new if name == old else name for name in node.output]
+        node.input[:] = [new if name == old else name for name in node.input]
 
 
 def write_onnx(proto: onnx.ModelProto, path: Path) -> None:

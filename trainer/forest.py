@@ -16,6 +16,7 @@ from skl2onnx import to_onnx
 from sklearn.ensemble import RandomForestClassifier
 
 from trainer.evaluate import evaluate
+from trainer.export import rename_tensor
 from trainer.models import INPUT_NAME, OUTPUT_NAME
 from trainer.prepare import Encoded
 
@@ -56,15 +57,12 @@ class FittedForest:
             target_opset={"": opset, "ai.onnx.ml": ML_OPSET},
         )
         trees = onnx.compose.add_prefix(trees, "forest/")
-        tree_input, tree_probabilities = trees.graph.input[0].name, trees.graph.output[1].name
-        for node in trees.graph.node:
-            node.input[:] = [INPUT_NAME if name == tree_input else name for name in node.input]
+        rename_tensor(trees.graph, trees.graph.input[0].name, INPUT_NAME)
+        tree_probabilities = trees.graph.output[1].name
 
         graph = network.graph
         network_probabilities = "network/" + OUTPUT_NAME
-        for node in graph.node:
-            node.output[:] = [network_probabilities if name == OUTPUT_NAME else name for name in node.output]
-            node.input[:] = [network_probabilities if name == OUTPUT_NAME else name for name in node.input]
+        rename_tensor(graph, OUTPUT_NAME, network_probabilities)
         w = self.network_share
         blend = [
             helper.make_node("Mul", [network_probabilities, "blend/network_share"], ["blend/network"]),
