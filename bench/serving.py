@@ -33,16 +33,15 @@ import onnxruntime as ort
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
-from bench import paired, report, serving_report, wrk
-from bench.client import load
-from bench.inprocess import SIZES, median_seconds
+from bench import batch_rounds, paired, report, serving_report, wrk
+from bench.batch_rounds import batch_run, limit_records_per_s
+from bench.inprocess import SIZES
 from bench.processes import CLIENT_CORE, SERVER_CORE, TWO_CORES, free_port, pin, serve
 from bench.records import REPO, real_records
 from bench.serving_report import ARROW_ANSWERED, BATCH_FORMATS, SIDES, TARGET_SINGLE_CONNECTIONS
 from inference import Model, session_options
 from preprocess.metadata import ModelMetadata, load_metadata
 from preprocess.transform import Preprocessor
-from service.codecs import ARROW_MEDIA_TYPE
 
 MODELS = (
     "nsl-kdd-multiclass-cnn",
@@ -63,6 +62,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--batch-sizes", nargs="+", type=int, default=list(SIZES))
     parser.add_argument("--batch-requests", type=int, default=20, help="most /predict/batch requests per size")
     parser.add_argument("--batch-seconds", type=float, default=2.0, help="most seconds per batch size (3 requests at least)")
+    parser.add_argument(
+        "--batch-rounds",
+        type=int,
+        default=3,
+        help="rounds of the in-process limit and ours alternating (the batch targets); 0 skips",
+    )
     parser.add_argument("--inprocess-seconds", type=float, default=0.5, help="per model, size and way; 0 skips it")
     parser.add_argument(
         "--pairs", type=int, default=5, help="rounds of ours and the floor alternating at 8 connections (the target); 0 skips"
@@ -90,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     datasets = sorted({meta.dataset for meta in metas.values()})
     rows = {d: real_records(d, max(args.batch_sizes), [m for m in metas.values() if m.dataset == d]) for d in datasets}
     bodies = {m: _bodies(meta.dataset, m, rows[meta.dataset], args.batch_sizes) for m, meta in metas.items()}
+    models = {m: _model(args.artifacts / m, meta) for m, meta in metas.items()}
     results: dict = {"context": ctx, "settings": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}}
     results["settings"] |= {"pinned": TWO_CORES, "client_core": CLIENT_CORE, "server_core": SERVER_CORE}
     results["models"] = {m: {} for m in args.models}
@@ -98,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-serving-") as tmp:
         work = Path(tmp)
         if "ours" in args.sides:
-            _measure_ours(args, bodies, results, work)
+            _measure_ours(args, bodies, results, work, {m: (models[m], rows[meta.dataset]) for m, meta in metas.items()})
         for side, command in (("floor", _floor_command), ("bentoml", _bentoml_command), ("baseline", _flask_command)):
             if side not in args.sides:
                 continue
@@ -112,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         if {"ours", "floor"} <= set(args.sides) and args.pairs > 0:
             _measure_pairs(args, bodies, results, work)
         for m, meta in metas.items():
-            results["models"][m]["inprocess_limit"] = _inprocess_limit(args.artifacts / m, meta, rows[meta.dataset], args)
+            results["models"][m]["inprocess_limit"] = _inprocess_limit(models[m], rows[meta.dataset], args)
         if args.inprocess_seconds > 0 and "baseline" in args.sides:
             inprocess = _inprocess(args, metas, rows, work)
             for m in args.models:
@@ -150,7 +156,14 @@ def _bodies(dataset: str, model_id: str, rows: list[dict], batch_sizes: list[int
     }
 
 
-def _measure_ours(args: argparse.Namespace, bodies: dict, results: dict, work: Path) -> None:
+def _model(model_dir: Path, meta: ModelMetadata) -> Model:
+    """The model as the service loads it (its session options and pieces), for the in-process limit."""
+    session = ort.InferenceSession(str(model_dir / meta.onnx.file), session_options(), providers=["CPUExecutionProvider"])
+    return Model(meta, session)
+
+
+def _measure_ours(args: argparse.Namespace, bodies: dict, results: dict, work: Path, limits: dict) -> None:
+    """`limits`: model id -> (the model in this process, its rows), for the batch rounds against the limit."""
     with _serve_ours(args, bodies, work) as server:
         results["servers"]["ours"] = {
             "command": "python -m service (uvicorn, 1 worker)",
@@ -158,7 +171,13 @@ def _measure_ours(args: argparse.Namespace, bodies: dict, results: dict, work: P
         }
         token = _token(server.url)
         for m in args.models:
-            results["models"][m]["ours"] = _measure(server.url, bodies[m], token, args, formats=(*BATCH_FORMATS, *ARROW_ANSWERED))
+            formats = (*BATCH_FORMATS, *ARROW_ANSWERED)
+            results["models"][m]["ours"] = _measure(server.url, bodies[m], token, args, formats)
+            if args.batch_rounds:
+                model, rows = limits[m]
+                results["models"][m]["ours"]["batch_rounds"] = batch_rounds.measure(
+                    server.url, token, bodies[m], model, rows, formats, args
+                )
             _check_same_answers(server.url, bodies[m], token)
             print(f"bench.serving: ours, {m}: done", file=sys.stderr, flush=True)
         results["servers"]["ours"]["peak_rss_mb"] = round(server.peak_rss_mb(), 1)
@@ -226,30 +245,10 @@ def _measure(url: str, bodies: dict, token: str | None, args: argparse.Namespace
         if run["requests"] < 3 and not run["errors"]:  # wrk counts finished requests only: a slow server gets longer
             run = wrk.run(url, "/predict", bodies["single"], token=token, connections=c, seconds=max(10.0, 4 * args.seconds))
         single[c] = run
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    query = f"?dataset={bodies['dataset']}&model={bodies['model']}"
     batch: dict = {f: {} for f in formats}
-    for n, by_format in bodies["batch"].items():
+    for n in bodies["batch"]:
         for f in formats:
-            body_format = ARROW_ANSWERED.get(f, f)
-            path = "/predict/batch" + ("" if body_format == "json" else query)
-            request_headers = headers | {"content-type": BATCH_FORMATS[body_format]}
-            if f in ARROW_ANSWERED:
-                request_headers["accept"] = ARROW_MEDIA_TYPE
-            run = load(
-                url,
-                path,
-                [by_format[body_format]],
-                headers=request_headers,
-                requests=args.batch_requests,
-                seconds=args.batch_seconds,
-                warmup=1,
-            )
-            if run.requests < 3 and not run.errors:  # a slow server still gets three timed requests
-                run = load(
-                    url, path, [by_format[body_format]], headers=request_headers, requests=3, seconds=float("inf"), warmup=0
-                )
-            batch[f][n] = run.summary(records_per_request=n)
+            batch[f][n] = batch_run(url, bodies, token, n, f, args).summary(records_per_request=n)
     return {"single": single, "batch": batch}
 
 
@@ -270,25 +269,14 @@ def _check_same_answers(url: str, bodies: dict, token: str) -> None:
         raise RuntimeError(f"/predict/batch answers differ between formats: { {f: str(a)[:200] for f, a in answers.items()} }")
 
 
-def _inprocess_limit(model_dir: Path, meta: ModelMetadata, rows: list[dict], args: argparse.Namespace) -> dict:
+def _inprocess_limit(model: Model, rows: list[dict], args: argparse.Namespace) -> dict:
     """Records/s of numpy preprocessing + onnxruntime (the service's session options and pieces) on the same
     rows in this process, on the server's core: what no server can beat."""
-    model = Model(
-        meta, ort.InferenceSession(str(model_dir / meta.onnx.file), session_options(), providers=["CPUExecutionProvider"])
-    )
-    pin(0, SERVER_CORE)
-    try:
-        limit = {}
-        for n in args.batch_sizes:
-
-            def call(n: int = n) -> object:
-                return model.run(model.preprocessor.transform(rows[:n]))
-
-            seconds = median_seconds(call, max(args.batch_seconds, 0.2), least=3, most=200)
-            limit[n] = {"ms": round(seconds * 1e3, 3), "records_per_s": round(n / seconds, 1)}
-        return limit
-    finally:
-        pin(0, CLIENT_CORE)
+    limit = {}
+    for n in args.batch_sizes:
+        records_per_s = limit_records_per_s(model, rows[:n], max(args.batch_seconds, 0.2))
+        limit[n] = {"ms": round(n / records_per_s * 1e3, 3), "records_per_s": round(records_per_s, 1)}
+    return limit
 
 
 def _inprocess(args: argparse.Namespace, metas: dict, rows: dict, work: Path) -> dict:

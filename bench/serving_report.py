@@ -37,10 +37,14 @@ def targets(results: dict, args: argparse.Namespace) -> list[dict]:
         for n in TARGET_BATCH_SIZES:
             if n not in args.batch_sizes:
                 continue
-            limit = r["inprocess_limit"][n]["records_per_s"]
+            rounds = r["ours"].get("batch_rounds", {}).get(n)
+            how = f"median of {len(rounds['limits'])} alternating rounds" if rounds else "one run each"
             for f, least in TARGET_BATCH_OF_LIMIT.items():
-                share = _ratio(r["ours"]["batch"][f][n]["records_per_s"], limit)
-                target = f"/predict/batch of {n:,} as {f} >= {least:.0%} of the in-process limit"
+                if rounds:
+                    share = rounds[f]["median_ratio"]
+                else:
+                    share = _ratio(r["ours"]["batch"][f][n]["records_per_s"], r["inprocess_limit"][n]["records_per_s"])
+                target = f"/predict/batch of {n:,} as {f} >= {least:.0%} of the in-process limit ({how})"
                 checks.append({"model": m, "target": target, "measured": f"{share:.0%}", "met": share >= least})
     return checks
 
@@ -116,6 +120,24 @@ def _batch_table(models: dict) -> str:
                 row.append(f"{run['records_per_s']:,.0f} ({_ratio(run['records_per_s'], limit['records_per_s']):.0%})")
                 errors += run["errors"]
             rows.append([*row, errors])
+    return report.table(headers, rows)
+
+
+def _batch_rounds_table(models: dict) -> str:
+    headers = [
+        "model",
+        "records",
+        "limit records/s, each round",
+        *(f"{f}: ours / limit, each round (median)" for f in TARGET_BATCH_OF_LIMIT),
+    ]
+    rows = []
+    for m, r in models.items():
+        for n, rounds in r.get("ours", {}).get("batch_rounds", {}).items():
+            shares = [
+                f"{' '.join(f'{x:.0%}' for x in rounds[f]['ratios'])} (**{rounds[f]['median_ratio']:.0%}**)"
+                for f in TARGET_BATCH_OF_LIMIT
+            ]
+            rows.append([m, n, " ".join(f"{x:,.0f}" for x in rounds["limits"]), *shares])
     return report.table(headers, rows)
 
 
@@ -197,6 +219,13 @@ def markdown(results: dict) -> str:
         ),
         _batch_table(models),
     ]
+    if any("batch_rounds" in r.get("ours", {}) for r in models.values()):
+        parts += [
+            "\n## /predict/batch against the in-process limit in alternating rounds (the batch targets)\n",
+            "Each round measures the limit, then every format served (bench/batch_rounds.py); the targets are judged "
+            "on the median of the rounds' ratios.\n",
+            _batch_rounds_table(models),
+        ]
     if all("inprocess" in r for r in models.values()):
         parts += ["\n## In-process: Keras against onnxruntime, median ms per batch, one core\n", _inprocess_table(models)]
     parts += ["\n## Peak memory (RSS, MB)\n", report.table(["server", "after start", "peak"], memory)]

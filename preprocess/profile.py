@@ -27,11 +27,7 @@ class ProfileBinner:
         self.numeric_positions = np.array([i for i, _, _ in numeric], dtype=np.intp)
         self.numeric_names = [p.name for _, p, _ in numeric]
         self.fill = np.array([f.fill_value if isinstance(f, NumericFeature) else np.nan for _, _, f in numeric])
-        # Edges padded with +inf to one width, so one comparison counts the edges below every value at once.
-        width = max((len(p.edges) for _, p, _ in numeric), default=0)
-        self.edges = np.full((len(numeric), width), np.inf)
-        for row, (_, p, _) in enumerate(numeric):
-            self.edges[row, : len(p.edges)] = p.edges
+        self.edges = [np.array(p.edges, dtype=np.float64) for _, p, _ in numeric]
         self.categorical = [
             (i, p.name, {c: k for k, c in enumerate(p.categories)}, len(p.categories))
             for i, p in enumerate(profiles)
@@ -41,13 +37,10 @@ class ProfileBinner:
     def bins(self, columns: Mapping[str, Sequence[Any]], n_rows: int) -> np.ndarray:
         out = np.empty((n_rows, len(self.names)), dtype=np.intp)
         if self.numeric_names:
-            raw = (
-                np.array([columns[name] for name in self.numeric_names], dtype=np.float64)
-                .reshape(len(self.numeric_names), n_rows)
-                .T
-            )
-            raw = np.where(np.isfinite(raw), raw, self.fill)
-            out[:, self.numeric_positions] = (raw[:, :, None] > self.edges[None, :, :]).sum(axis=2)
+            raw = np.array([columns[name] for name in self.numeric_names], dtype=np.float64).reshape(-1, n_rows)
+            raw = np.where(np.isfinite(raw), raw, self.fill[:, None])
+            for position, edges, values in zip(self.numeric_positions, self.edges, raw, strict=True):
+                out[:, position] = np.searchsorted(edges, values, side="left")  # the number of edges below each value
         for position, name, lookup, other in self.categorical:
             out[:, position] = [lookup.get(str(v), other) for v in columns[name]]
         return out

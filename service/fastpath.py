@@ -64,14 +64,14 @@ class SinglePredictFastPath:
             return
         if len(body) <= settings.max_body_bytes and not json_shape_problem(body, self.max_json_members):
             try:
-                model, record = self.single.parse(body)
+                model, columns = self.single.parse(body)
                 rate_limits: RateLimits = state.rate_limits
                 rate_limits.count_request(account.id)
             except _REFUSED:
                 pass  # the app refuses it again, with its own answer (a refused rate-limit hit counts nothing)
             else:
                 scope["route"] = self.route  # for the access log and metrics, as the router would have set it
-                answer = self.single.answer(Request(scope, receive), account.id, model, record)
+                answer = self.single.answer(Request(scope, receive), account.id, model, columns)
                 # The headers a FastAPI Response of this JSON would have.
                 headers = [(b"content-length", str(len(answer)).encode()), (b"content-type", JSON_MEDIA_TYPE.encode())]
                 await send({"type": "http.response.start", "status": 200, "headers": headers})

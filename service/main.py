@@ -15,12 +15,14 @@ from inference import UnknownModelError
 from service import fastpath
 from service.accounts import AccountCache
 from service.alerting import alert_emitter
+from service.codecs import column_rules
 from service.core.config import Settings
 from service.core.db import create_db_engine, migrate
 from service.core.logging import configure_logging
 from service.drift import DriftCollector, DriftMonitors
 from service.errors import unknown_model_handler, validation_error_handler
 from service.fastpath import SinglePredictFastPath
+from service.json_columns import JsonColumns
 from service.metrics import Metrics, metrics_endpoint
 from service.middleware import BodySizeLimitMiddleware, RequestIdMiddleware, SecurityHeadersMiddleware
 from service.ratelimit import RateLimits
@@ -72,8 +74,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(UnknownModelError, unknown_model_handler)
     v2.add_error_handlers(app)
-    single = predict.SinglePredictor(schemas, registry)
-    predict_router = predict.build_router(schemas, registry, settings.batch_limit, single)
+    rules = {dataset: column_rules(record) for dataset, record in registry.records.items()}
+    json_columns = JsonColumns(rules, settings.batch_limit)
+    single = predict.SinglePredictor(schemas, registry, json_columns)
+    predict_router = predict.build_router(schemas, registry, settings.batch_limit, single, json_columns)
     routers = [
         health.router,
         auth.router,

@@ -9,21 +9,20 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response,
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter, ValidationError
-from pydantic_core import to_json
 
 from inference import Predictions
+from inference.answers import ENCODER
 from service.codecs import (
     ARROW_MEDIA_TYPE,
     CSV_MEDIA_TYPE,
     BodyError,
-    ColumnRule,
     column_rules,
     decode_arrow,
     decode_csv,
     encode_arrow,
 )
 from service.deps import CurrentUser, RegistryDep, get_current_user
-from service.json_batch import read_json_batch
+from service.json_columns import JsonColumns
 from service.middleware import json_shape_problem, media_type_of
 from service.predicting import predict_observed
 from service.registry import Registry, ServedModel
@@ -40,22 +39,32 @@ class SinglePredictor:
     """One record's answer, in two steps so that a caller can put its own checks between them: the /predict route,
     and the fast path that answers the same requests without FastAPI's routing (service/fastpath.py)."""
 
-    def __init__(self, schemas: PredictionSchemas, registry: Registry) -> None:
+    def __init__(self, schemas: PredictionSchemas, registry: Registry, json_columns: JsonColumns) -> None:
         self.adapter = TypeAdapter(schemas.single)
         self.registry = registry
+        self.json_columns = json_columns
 
-    def parse(self, body: bytes) -> tuple[ServedModel, Any]:
-        """The chosen model and the validated record; raises RequestValidationError, HTTPException or UnknownModelError."""
+    def parse(self, body: bytes) -> tuple[ServedModel, dict[str, tuple]]:
+        """The chosen model and the record's columns (the model's and the flow endpoints); raises
+        RequestValidationError, HTTPException or UnknownModelError. A clean body is read by msgspec, any other
+        validated by pydantic, which names its faults."""
+        clean = self.json_columns.single(body)
+        if clean is not None:
+            dataset, model_id, columns = clean
+            return _choose_model(self.registry, dataset, model_id), columns
         request_body = _validate_json(self.adapter, body)
-        return _choose_model(self.registry, request_body.dataset, request_body.model), request_body.record
+        model = _choose_model(self.registry, request_body.dataset, request_body.model)
+        return model, self.json_columns.record_columns(request_body.dataset, request_body.record)
 
-    def answer(self, request: Request, user_id: int, model: ServedModel, record: Any) -> bytes:
+    def answer(self, request: Request, user_id: int, model: ServedModel, columns: dict[str, tuple]) -> bytes:
         """The answer's JSON text."""
-        [prediction] = predict_observed(request, user_id, model.model, model.columns([record]), 1, records=[record]).answers()
-        return to_json({"model": model.info.id, "prediction": prediction})
+        predictions = predict_observed(request, user_id, model.model, columns, 1)
+        return ENCODER.encode({"model": model.info.id, "prediction": predictions.answer_structs()[0]})
 
 
-def build_router(schemas: PredictionSchemas, registry: Registry, batch_limit: int, single: SinglePredictor) -> APIRouter:
+def build_router(
+    schemas: PredictionSchemas, registry: Registry, batch_limit: int, single: SinglePredictor, json_columns: JsonColumns
+) -> APIRouter:
     router = APIRouter(
         prefix="/predict",
         tags=["predict"],
@@ -63,10 +72,10 @@ def build_router(schemas: PredictionSchemas, registry: Registry, batch_limit: in
         responses=documented(401, 404, 413, 429),
     )
     rules = {dataset: column_rules(record) for dataset, record in registry.records.items()}
-    json_checks = JsonBatchChecks(TypeAdapter(schemas.batch), rules, batch_limit, max_json_members(registry.records))
+    json_checks = JsonBatchChecks(TypeAdapter(schemas.batch), json_columns, max_json_members(registry.records))
 
     # One record takes tens of microseconds, less than a hand-off to FastAPI's thread pool, so it runs on the
-    # event loop. Its body is validated by pydantic straight from the bytes.
+    # event loop. Its body is read straight from the bytes.
     @router.post(
         "",
         response_model=PredictResponse,
@@ -75,11 +84,11 @@ def build_router(schemas: PredictionSchemas, registry: Registry, batch_limit: in
     )
     async def predict(request: Request, user: CurrentUser) -> Response:
         _require_json(request)
-        model, record = single.parse(await request.body())
-        return Response(single.answer(request, user.id, model, record), media_type=JSON_MEDIA_TYPE)
+        model, columns = single.parse(await request.body())
+        return Response(single.answer(request, user.id, model, columns), media_type=JSON_MEDIA_TYPE)
 
     # The body is read here rather than by FastAPI, which knows JSON only: CSV and Arrow bodies are decoded
-    # by column, and so is a clean JSON batch (service/json_batch.py); the middleware has bounded its size, and
+    # by column, and so is a clean JSON batch (service/json_columns.py); the middleware has bounded its size, and
     # leaves its shape to this route, which checks it only before pydantic judges it. Decoding and predicting
     # run in the thread pool, so a large batch never blocks the event loop.
     @router.post(
@@ -159,13 +168,12 @@ def _located(exc: ValidationError) -> RequestValidationError:
 @dataclass(frozen=True)
 class JsonBatchChecks:
     adapter: TypeAdapter
-    rules: dict[str, dict[str, ColumnRule]]
-    limit: int
+    json_columns: JsonColumns
     max_members: int
 
 
 def _batch_from_json(request: Request, user_id: int, registry: Registry, checks: JsonBatchChecks, body: bytes) -> Response:
-    clean = read_json_batch(body, checks.rules, checks.limit)
+    clean = checks.json_columns.batch(body)
     if clean is not None:
         dataset, model_id, columns, rows = clean
         model = _choose_model(registry, dataset, model_id)
@@ -194,13 +202,10 @@ def _batch_answer(request: Request, model: ServedModel, predictions: Predictions
     """JSON, or an Arrow IPC stream when the client accepts one (one row per record, no per-record objects to build)."""
     if ARROW_MEDIA_TYPE in request.headers.get("accept", ""):
         return Response(encode_arrow(model.model, predictions), media_type=ARROW_MEDIA_TYPE)
-    return _json({"model": model.info.id, "predictions": predictions.answers()})
-
-
-def _json(answer: dict[str, Any]) -> Response:
-    """The answer serialised once by pydantic-core; FastAPI sends a Response as it is, without re-validating
-    every prediction against the response model (which still documents the answer)."""
-    return Response(to_json(answer), media_type=JSON_MEDIA_TYPE)
+    # Encoded once by msgspec; FastAPI sends a Response as it is, without re-validating every prediction against
+    # the response model (which still documents the answer).
+    answer = ENCODER.encode({"model": model.info.id, "predictions": predictions.answer_structs()})
+    return Response(answer, media_type=JSON_MEDIA_TYPE)
 
 
 def _choose_model(registry: Registry, dataset: str, model_id: str | None, location: str = "body") -> ServedModel:

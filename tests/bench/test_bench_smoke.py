@@ -34,6 +34,8 @@ def test_serving_measures_ours_the_floor_bentoml_and_the_baseline(run_module, ti
         "0.05",
         "--pairs",
         "2",
+        "--batch-rounds",
+        "2",
         "--out",
         str(tmp_path),
         timeout=600,
@@ -60,6 +62,13 @@ def test_serving_measures_ours_the_floor_bentoml_and_the_baseline(run_module, ti
     assert [len(pairs["runs"][side]) for side in ("ours", "floor")] == [2, 2] and pairs["errors"] == 0
     assert min(pairs["ratios"]) <= pairs["median_ratio"] <= max(pairs["ratios"])
     assert "alternating pairs" in (tmp_path / "serving.md").read_text()
+    for size in ("1", "50"):
+        rounds = model["ours"]["batch_rounds"][size]
+        assert len(rounds["limits"]) == 2 and min(rounds["limits"]) > 0
+        for f in ("json", "csv", "arrow", "csv→arrow", "arrow→arrow"):
+            assert len(rounds[f]["ratios"]) == 2 and rounds[f]["errors"] == 0
+            assert min(rounds[f]["ratios"]) <= rounds[f]["median_ratio"] <= max(rounds[f]["ratios"])
+    assert "alternating rounds" in (tmp_path / "serving.md").read_text()
     # Checked and reported, never asserted: only the single-record targets apply (no batch of 1,000 here).
     assert [(t["model"], type(t["met"])) for t in results["targets"]] == [(tiny_model, bool)] * 2
 

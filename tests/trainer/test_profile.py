@@ -74,6 +74,15 @@ def test_missing_values_count_in_the_fill_values_bin(frame):
     assert bins[:, 1].tolist() == [1, 1, 3, 2]  # an unseen category falls in the bin past the vocabulary
 
 
+def test_a_value_falls_in_the_bin_of_the_edges_below_it(frame):
+    profile = training_profile(frame, FEATURES)
+    edges = np.array(profile[0].edges)
+    values = np.concatenate([edges, np.nextafter(edges, np.inf), np.nextafter(edges, -np.inf), [-1.0, 2e6]])
+    bins = ProfileBinner(FEATURES, profile).bins({"bytes": values, "proto": ["tcp"] * len(values)}, len(values))
+    # (-inf, e0], (e0, e1], ...: an edge belongs to the bin it closes
+    assert bins[:, 0].tolist() == [(edges < v).sum() for v in values]
+
+
 def test_background_rows_are_a_seeded_sample_as_json(frame):
     frame.loc[frame.index[:500], "bytes"] = np.nan
     rows = background_rows(frame, n=50, seed=3)

@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from service.codecs import column_rules
-from service.json_batch import read_json_batch
+from service.json_columns import JsonColumns
 
 LIMIT = 100
 # Values that records get wrong, one at a time, in every column.
@@ -25,13 +25,28 @@ def datasets(app, examples):
     }
 
 
+def _read(body: bytes, dataset: str, rules) -> tuple | None:
+    return JsonColumns({dataset: rules}, LIMIT).batch(body)
+
+
 def _body(dataset: str, records: list, **extra) -> bytes:
     return json.dumps({"dataset": dataset, "records": records} | extra).encode()
 
 
+def test_clean_single_records_predict_as_pydantic_validated_ones(app, datasets):
+    for dataset, (record_type, rules, records) in datasets.items():
+        reader = JsonColumns({dataset: rules}, LIMIT)
+        model = app.state.registry.default_for(dataset).model
+        for record in records:
+            name, model_id, columns = reader.single(json.dumps({"dataset": dataset, "model": "m", "record": record}).encode())
+            validated = reader.record_columns(dataset, record_type.model_validate(record))
+            assert (name, model_id) == (dataset, "m") and columns.keys() == validated.keys()
+            assert model.predict_columns(columns, 1).answers() == model.predict_columns(validated, 1).answers()
+
+
 def test_clean_batches_predict_as_the_records_do(app, datasets):
     for dataset, (_, rules, records) in datasets.items():
-        read = read_json_batch(_body(dataset, records * 3, model=None), {dataset: rules}, LIMIT)
+        read = _read(_body(dataset, records * 3, model=None), dataset, rules)
         assert read is not None
         name, model_id, columns, rows = read
         assert (name, model_id, rows) == (dataset, None, 3 * len(records))
@@ -41,14 +56,24 @@ def test_clean_batches_predict_as_the_records_do(app, datasets):
         np.testing.assert_array_equal(by_column.probabilities, by_record.probabilities)
 
 
-def test_never_accepts_a_value_pydantic_refuses(datasets):
+def _read_single(record: dict, dataset: str, rules) -> tuple | None:
+    """A one-record body read as /predict reads it, its columns in the shape of a batch's."""
+    read = JsonColumns({dataset: rules}, LIMIT).single(json.dumps({"dataset": dataset, "record": record}).encode())
+    return None if read is None else (*read, 1)
+
+
+@pytest.mark.parametrize("body", ["batch", "single"])
+def test_never_accepts_a_value_pydantic_refuses(datasets, body):
     accepted = refused = 0
     for dataset, (record_type, rules, records) in datasets.items():
         record = records[0]
         for column in rules:
             for value in TRICKY:
                 changed = record | {column: value}
-                read = read_json_batch(_body(dataset, [changed]), {dataset: rules}, LIMIT)
+                if body == "batch":
+                    read = _read(_body(dataset, [changed]), dataset, rules)
+                else:
+                    read = _read_single(changed, dataset, rules)
                 try:
                     valid = record_type.model_validate_json(json.dumps(changed))
                 except ValidationError:
@@ -80,7 +105,7 @@ def test_never_accepts_a_value_pydantic_refuses(datasets):
 )
 def test_unusual_batches_are_left_to_pydantic(datasets, change):
     for dataset, (_, rules, records) in datasets.items():
-        assert read_json_batch(json.dumps(change(dataset, records)).encode(), {dataset: rules}, LIMIT) is None
+        assert _read(json.dumps(change(dataset, records)).encode(), dataset, rules) is None
 
 
 def test_text_that_is_not_plain_json_is_left_to_pydantic(datasets):
@@ -88,9 +113,9 @@ def test_text_that_is_not_plain_json_is_left_to_pydantic(datasets):
     body = _body(dataset, records)
     numeric = next(name for name, rule in rules.items() if rule.kind == "number")
     nan = _body(dataset, [records[0] | {numeric: 123456.5}]).replace(b"123456.5", b"NaN")
-    assert read_json_batch(nan.replace(b"NaN", b"1.5"), {dataset: rules}, LIMIT) is not None
+    assert _read(nan.replace(b"NaN", b"1.5"), dataset, rules) is not None
     for text in (body[:-1], b"\xff" + body, nan, b"[" * 300 + b"]" * 300):
-        assert read_json_batch(text, {dataset: rules}, LIMIT) is None
+        assert _read(text, dataset, rules) is None
 
 
 def test_batches_answer_alike_either_way(client, auth, examples):
