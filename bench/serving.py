@@ -10,7 +10,7 @@ core 0:
 - BentoML (bench/bento_onnx.py) serving the same ONNX file: the peer a user would pick instead;
 - the seed paper's Flask + Keras serving (bench/flask_keras.py), the baseline.
 
-/predict (one record) is loaded by wrk (bench/wrk.py) at 1, 8 and 32 connections; /predict/batch by one
+/predict (one record) is loaded by wrk (bench/wrk.py) at 1, 8 and 32 connections; /predict/batch by one wrk
 connection at 1 to 10,000 records, in JSON for all and also as CSV and Arrow IPC for ours, against the
 in-process limit (numpy preprocessing + onnxruntime on the same rows, no server). Then Keras against
 onnxruntime in-process (bench.inprocess). Prints the tables with ratios and the targets (both in bench/serving_report.py),
@@ -60,8 +60,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--connections", nargs="+", type=int, default=list(CONNECTIONS))
     parser.add_argument("--seconds", type=float, default=5.0, help="wrk seconds per /predict level (whole seconds, 1 at least)")
     parser.add_argument("--batch-sizes", nargs="+", type=int, default=list(SIZES))
-    parser.add_argument("--batch-requests", type=int, default=20, help="most /predict/batch requests per size")
-    parser.add_argument("--batch-seconds", type=float, default=2.0, help="most seconds per batch size (3 requests at least)")
+    parser.add_argument(
+        "--batch-seconds",
+        type=float,
+        default=2.0,
+        help="wrk seconds per batch size and format (whole, 1 at least)",
+    )
     parser.add_argument(
         "--batch-rounds",
         type=int,
@@ -248,7 +252,7 @@ def _measure(url: str, bodies: dict, token: str | None, args: argparse.Namespace
     batch: dict = {f: {} for f in formats}
     for n in bodies["batch"]:
         for f in formats:
-            batch[f][n] = batch_run(url, bodies, token, n, f, args).summary(records_per_request=n)
+            batch[f][n] = batch_run(url, bodies, token, n, f, args)
     return {"single": single, "batch": batch}
 
 

@@ -127,14 +127,31 @@ def _columns(table: pa.Table, rules: dict[str, ColumnRule], limit: int) -> tuple
         raise BodyError([_error(["records"], "no rows: at least 1 is needed", "too_short")])
     if table.num_rows > limit:
         raise BodyError([_error(["records"], f"{table.num_rows} rows; at most {limit} are accepted", "too_long")])
-    columns = {}
+    columns = _passing_floats(table, [rules[n] for n in names if rules[n].kind in ("integer", "number")])
     for name in names:
         rule = rules[name]
+        if name in columns:
+            continue
         if rule.kind != "ignored":
             columns[name] = check_column(table.column(name).combine_chunks(), rule)
         elif name in ENDPOINT_COLUMNS:  # not the model's, but the alerts' source and destination
             columns[name] = table.column(name).to_pylist()
     return columns, table.num_rows
+
+
+def _passing_floats(table: pa.Table, rules: list[ColumnRule]) -> dict[str, np.ndarray]:
+    """The float64 columns of these number rules whose every value passes, checked together: one pass over a 2-D
+    array instead of five per column (all of a CSV body's numbers are read as float64). A column with a fault, or of
+    another type, is left to `check_column`, which names the first row at fault."""
+    rules = [r for r in rules if table.schema.field(r.name).type == pa.float64() and table.column(r.name).null_count == 0]
+    if not rules:
+        return {}
+    values = np.array([table.column(r.name).to_numpy() for r in rules])  # (columns, rows)
+    low = np.array([-np.inf if r.minimum is None else r.minimum for r in rules])[:, None]
+    high = np.array([np.inf if r.maximum is None else r.maximum for r in rules])[:, None]
+    whole = np.array([r.kind == "integer" for r in rules])[:, None]
+    passes = np.isfinite(values) & (values >= low) & (values <= high) & (~whole | (values == np.floor(values)))
+    return {r.name: column for r, column, ok in zip(rules, values, passes.all(axis=1), strict=True) if ok}
 
 
 def check_column(column: pa.Array, rule: ColumnRule) -> Any:
