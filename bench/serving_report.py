@@ -212,7 +212,8 @@ def markdown(results: dict) -> str:
             _paired_table(models),
         ]
     parts += [
-        "\n## /predict/batch, one wrk connection, records/s (records over the median request time) and share of the in-process limit\n",
+        "\n## /predict/batch, one wrk connection, records/s (records over the median request time) and share of the "
+        "in-process limit\n",
         (
             "In-process limit: numpy preprocessing of the records + onnxruntime in pieces of "
             f"{INFERENCE_ROWS} rows, in one process on the server core, no server. Ours also takes CSV and Arrow IPC bodies.\n"

@@ -1,16 +1,20 @@
 """Whole `trainer train` runs, recipe against recipe, timed in the same run: the recipe the shipped NSL-KDD 5-class CNN
-was trained with (`before`) against the fast one (`fast`), start to finish and with their KDDTest+ results.
+(or CNN+LSTM, `--arch cnn-lstm`) was trained with (`before`) against the fast one (`fast`), start to finish and with
+their KDDTest+ results.
 
-    python -m bench.training_recipes [--rounds 1] [--recipes before fast] [--limit-rows N]
+    python -m bench.training_recipes [--arch cnn] [--seeds 0] [--recipes before fast] [--limit-rows N]
 
 Each run is one `trainer train` process timed by the wall clock from start to exit (TensorFlow's import, loading,
 encoding, balancing, fitting, the novelty detector, evaluation, ONNX export and its parity check), without the
-classical anchors (`--no-baseline`; they are report rows, not the model). Rounds alternate the recipes so the machine's
-load falls on both alike. Writes bench/results/training_recipes.json and .md.
+classical anchors (`--no-baseline`; they are report rows, not the model). One round per seed (`--seed` of the
+trainer: split, resampling and initial weights), alternating the recipes so the machine's load falls on both alike;
+with several seeds the summary gives each recipe's mean and range, so "equal results" can be read against the spread
+from the seed alone. Writes bench/results/training_recipes.json and .md.
 """
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -19,29 +23,41 @@ from pathlib import Path
 
 from bench import report
 from bench.records import DATA_DIR, REPO
+from trainer.__main__ import SHIPPED, SHIPPED_BALANCING
 
-# The common part of every recipe: the nsl-kdd 5-class CNN on the official protocol, KDDTest+ as its test.
-MODEL = ["--dataset", "nsl-kdd", "--task", "multiclass", "--arch", "cnn", "--no-baseline"]
-RECIPES = {
-    # artifacts/nsl-kdd-multiclass-cnn's command (SMOTE to the majority, 30 epochs, patience 4), random validation as then
-    "before": ["--balance", "smote", "--balance-target", "1.0", "--epochs", "30", "--validation", "random"],
-    # minorities filled to a quarter of the majority (half the rows per epoch), stopped after 2 epochs without progress
-    "fast": ["--balance", "smote", "--balance-target", "0.25", "--epochs", "10", "--patience", "2", "--validation", "random"],
-}
+# The common part of every recipe: the nsl-kdd 5-class model on the official protocol, KDDTest+ as its test.
+MODEL = ["--dataset", "nsl-kdd", "--task", "multiclass", "--no-baseline"]
+ARCHS = ("cnn", "cnn-lstm")
 
 
-def run_recipe(name: str, out: Path, limit_rows: int | None) -> dict:
-    command = [sys.executable, "-m", "trainer", "train", *MODEL, *RECIPES[name], "--data-dir", str(DATA_DIR), "--out", str(out)]
+def recipes(arch: str) -> dict[str, list[str]]:
+    """name -> its options. `before`: the shipped model's (`trainer ship`'s table); `fast`: minorities filled to a quarter
+    of the majority (half the rows per epoch), stopped after 2 epochs without progress, 10 at most."""
+    epochs, options = next(
+        (e, o) for d, t, a, e, o in SHIPPED if (d, t, a) == ("nsl-kdd", "multiclass", arch) and not o.get("forest_trees")
+    )
+    balancing, target = SHIPPED_BALANCING["nsl-kdd"]
+    validation = ["--validation", options["validation"]] if "validation" in options else []
+    return {
+        "before": ["--balance", balancing, "--balance-target", str(target), "--epochs", str(epochs), *validation],
+        "fast": ["--balance", "smote", "--balance-target", "0.25", "--epochs", "10", "--patience", "2", *validation],
+    }
+
+
+def run_recipe(arch: str, name: str, seed: int, out: Path, limit_rows: int | None) -> dict:
+    options = [*MODEL, "--arch", arch, *recipes(arch)[name], "--seed", str(seed)]
+    command = [sys.executable, "-m", "trainer", "train", *options, "--data-dir", str(DATA_DIR), "--out", str(out)]
     command += ["--limit-rows", str(limit_rows)] if limit_rows else []
     started = time.perf_counter()
     finished = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
     wall = time.perf_counter() - started
     if finished.returncode != 0:
         raise RuntimeError(f"recipe {name} failed: {finished.stderr[-800:]}")
-    metrics = json.loads((out / "nsl-kdd-multiclass-cnn" / "metrics.json").read_text())
+    metrics = json.loads((out / f"nsl-kdd-multiclass-{arch}" / "metrics.json").read_text())
     test, training = metrics["test"], metrics["training"]
     return {
         "recipe": name,
+        "seed": seed,
         "wall_seconds": round(wall, 1),
         "fit_seconds": training["fit_seconds"],
         "epochs_run": training["epochs_run"],
@@ -60,6 +76,7 @@ def markdown(results: dict) -> str:
     rows = [
         [
             r["round"],
+            r["seed"],
             r["recipe"],
             r["wall_seconds"],
             round(r["wall_seconds"] / first["before"], 2) if "before" in first else "-",
@@ -78,30 +95,46 @@ def markdown(results: dict) -> str:
             "One `trainer train` process per run, wall clock from start to exit; test = KDDTest+ (never used to choose)."
             " Ratio: wall time over the `before` recipe's first round.\n",
             report.table(
-                ["round", "recipe", "wall s", "ratio", "fit s", "epochs", "rows fitted", "test acc", "macro-F1", "recall"],
+                ["round", "seed", "recipe", "wall s", "ratio", "fit s", "epochs", "rows", "test acc", "macro-F1", "recall"],
                 rows,
             ),
-            "\nRecipes (common part: `" + " ".join(MODEL) + "`):\n",
-            *[f"- `{name}`: `{' '.join(RECIPES[name])}`" for name in results["settings"]["recipes"]],
+            "\nBy recipe over the seeds, mean (min - max):\n",
+            report.table(["recipe", "runs", "wall s", "test acc", "macro-F1"], _summary(runs)),
+            "\nRecipes (common part: `" + " ".join([*MODEL, "--arch", results["settings"]["arch"]]) + "`):\n",
+            *[f"- `{name}`: `{' '.join(recipes(results['settings']['arch'])[name])}`" for name in results["settings"]["recipes"]],
         ]
     )
 
 
+def _summary(runs: list[dict]) -> list[list]:
+    def spread(values: list[float], digits: int) -> str:
+        return f"{statistics.mean(values):.{digits}f} ({min(values):.{digits}f} - {max(values):.{digits}f})"
+
+    rows = []
+    for name in dict.fromkeys(r["recipe"] for r in runs):
+        mine = [r for r in runs if r["recipe"] == name]
+        columns = [("wall_seconds", 0), ("test_accuracy", 3), ("test_f1_macro", 3)]
+        rows.append([name, len(mine), *(spread([r[key] for r in mine], digits) for key, digits in columns)])
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=RECIPES)
-    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--arch", default="cnn", choices=ARCHS)
+    parser.add_argument("--recipes", nargs="+", default=["before", "fast"], choices=["before", "fast"])
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0], help="one round per seed")
     parser.add_argument("--limit-rows", type=int, help="a stratified sample of each file (smoke runs)")
     parser.add_argument("--out", type=Path, default=report.RESULTS)
     args = parser.parse_args(argv)
-    results = {"context": report.context(), "settings": {"recipes": args.recipes, "rounds": args.rounds}, "runs": []}
+    settings = {"arch": args.arch, "recipes": args.recipes, "seeds": args.seeds}
+    results = {"context": report.context(), "settings": settings, "runs": []}
     with tempfile.TemporaryDirectory(prefix="bench-recipes-") as tmp:
-        for round_ in range(args.rounds):
+        for round_, seed in enumerate(args.seeds):
             for name in args.recipes if round_ % 2 == 0 else reversed(args.recipes):
-                run = run_recipe(name, Path(tmp) / f"{name}-{round_}", args.limit_rows)
+                run = run_recipe(args.arch, name, seed, Path(tmp) / f"{name}-{round_}", args.limit_rows)
                 results["runs"].append({"round": round_ + 1} | run)
                 print(f"bench.training_recipes: round {round_ + 1}, {name}: {run['wall_seconds']} s", file=sys.stderr, flush=True)
-    report.write("training_recipes", results, markdown(results), args.out)
+    report.write("training_recipes" + ("" if args.arch == "cnn" else f"_{args.arch}"), results, markdown(results), args.out)
     return 0
 
 

@@ -34,13 +34,13 @@ _REFUSED = (msgspec.DecodeError, msgspec.ValidationError, RecursionError)  # Rec
 # The bodies around their records, which stay raw JSON until the dataset says how to read them.
 class _Batch(msgspec.Struct, forbid_unknown_fields=True):
     dataset: str
-    records: msgspec.Raw
+    raw: msgspec.Raw = msgspec.field(name="records")
     model: _ModelId = None
 
 
 class _Single(msgspec.Struct, forbid_unknown_fields=True):
     dataset: str
-    record: msgspec.Raw
+    raw: msgspec.Raw = msgspec.field(name="record")
     model: _ModelId = None
 
 
@@ -90,14 +90,10 @@ class JsonColumns:
 
     def batch(self, body: bytes) -> tuple[str, str | None, dict[str, Any], int] | None:
         """(dataset, model id or None, columns, rows) of a clean batch; None when pydantic is to judge it."""
-        try:
-            batch = self.batch_body.decode(body)
-            record_type = self.record_types.get(batch.dataset)
-            if record_type is None:
-                return None
-            records = record_type.records.decode(batch.records)
-        except _REFUSED:
+        decoded = self._decode(body, self.batch_body, many=True)
+        if decoded is None:
             return None
+        batch, record_type, records = decoded
         values = dict(zip(record_type.fields, zip(*map(msgspec.structs.astuple, records), strict=True), strict=True))
         columns = {name: values[name] for name in record_type.kept}
         for name, whole in record_type.numbers:  # as arrays once, for the preprocessor and the drift window
@@ -108,17 +104,24 @@ class JsonColumns:
 
     def single(self, body: bytes) -> tuple[str, str | None, dict[str, tuple]] | None:
         """(dataset, model id or None, columns of one value) of a clean one-record body; None for pydantic to judge."""
-        try:
-            single = self.single_body.decode(body)
-            record_type = self.record_types.get(single.dataset)
-            if record_type is None:
-                return None
-            record = record_type.record.decode(single.record)
-        except _REFUSED:
+        decoded = self._decode(body, self.single_body, many=False)
+        if decoded is None:
             return None
+        single, record_type, record = decoded
         if not all(map(float.is_integer, record_type.integer_values(record))):
             return None
         return single.dataset, single.model, self.record_columns(single.dataset, record)
+
+    def _decode(self, body: bytes, envelope: msgspec.json.Decoder, many: bool) -> tuple[Any, _RecordType, Any] | None:
+        """(the body, its dataset's record type, its records or record), or None when any part is refused."""
+        try:
+            outer = envelope.decode(body)
+            record_type = self.record_types.get(outer.dataset)
+            if record_type is None:
+                return None
+            return outer, record_type, (record_type.records if many else record_type.record).decode(outer.raw)
+        except _REFUSED:
+            return None
 
     def record_columns(self, dataset: str, record: Any) -> dict[str, tuple]:
         """The columns of one record read here or validated by pydantic: both have an attribute per field."""

@@ -5,6 +5,8 @@ No timing is asserted anywhere: the machines are shared and noisy; the numbers b
 
 import json
 
+import pytest
+
 
 def _results(out, name: str) -> dict:
     assert (out / f"{name}.md").read_text().startswith("# ")
@@ -122,11 +124,13 @@ def test_training_cost_reads_the_trainer_and_times_resampling(run_module, tiny_a
     assert ros["method"] == "ros" and ros["rows_after"] > ros["rows_before"] and ros["peak_rss_mb"] > 0
 
 
-def test_training_recipes_times_whole_runs_and_reads_their_test_results(run_module, tmp_path):
-    run_module("bench.training_recipes", "--recipes", "fast", "--limit-rows", "2000", "--out", str(tmp_path), timeout=600)
-    results = _results(tmp_path, "training_recipes")
+@pytest.mark.parametrize("arch", ["cnn", "cnn-lstm"])
+def test_training_recipes_times_whole_runs_and_reads_their_test_results(run_module, tmp_path, arch):
+    options = ["--arch", arch, "--recipes", "fast", "--limit-rows", "2000", "--out", str(tmp_path)]
+    run_module("bench.training_recipes", *options, timeout=600)
+    results = _results(tmp_path, "training_recipes" if arch == "cnn" else "training_recipes_cnn-lstm")
     [run] = results["runs"]
     assert run["recipe"] == "fast" and run["round"] == 1
     assert run["wall_seconds"] > run["fit_seconds"] > 0 and 1 <= run["epochs_run"] <= 10
     assert 0 < run["test_accuracy"] <= 1 and set(run["recall"]) == {"normal", "DoS", "Probe", "R2L", "U2R"}
-    assert "--balance-target 0.25" in run["command"]
+    assert "--balance-target 0.25" in run["command"] and f"--arch {arch}" in run["command"]
