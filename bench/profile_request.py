@@ -42,7 +42,8 @@ MIDDLEWARE = "service middleware (ids, limits, JSON checks, headers)"
 # framework's own code count as the framework's.
 STAGES = {
     "read body, parse JSON": [("starlette/requests.py", "body"), ("starlette/requests.py", "json")],
-    "validate request (pydantic)": [
+    "validate request (msgspec, else pydantic)": [
+        ("service/json_columns.py", "*"),
         ("fastapi/dependencies/utils.py", "request_body_to_args"),
         ("service/routers/predict.py", "_validate_json"),
     ],
@@ -56,6 +57,7 @@ STAGES = {
     "build the answer": [
         ("inference/model.py", "predict_encoded"),
         ("inference/model.py", "answers"),
+        ("inference/answers.py", "*"),
         ("service/registry.py", "predict"),
         ("service/routers/predict.py", "predict"),
         ("service/routers/predict.py", "predict_batch"),
@@ -64,7 +66,7 @@ STAGES = {
     "validate + serialize response": [
         ("fastapi/routing.py", "serialize_response"),
         ("starlette/responses.py", "*"),
-        ("service/routers/predict.py", "_json"),
+        ("service/routers/predict.py", "_batch_answer"),
     ],
     OTHER: [("starlette/", "*"), ("fastapi/", "*"), ("anyio/", "*"), ("bench/profile_request.py", "run_sync")],
 }

@@ -94,7 +94,7 @@ def test_profile_request_sees_every_stage_of_a_request(run_module, tiny_artifact
     seen = {stage for stage, share in single["stages_share"].items() if share > 0}
     # A stage missing here means a function it names was renamed: the breakdown would silently lump it into another.
     stages = (
-        "validate request (pydantic)",
+        "validate request (msgspec, else pydantic)",
         "auth: verify JWT",
         "preprocess (numpy)",
         "inference (onnxruntime)",
