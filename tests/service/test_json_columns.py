@@ -1,5 +1,6 @@
-"""JSON batches read by column: the same predictions as records validated one by one, and never a value accepted
-that pydantic would refuse (anything unusual is left to pydantic, which then names the fault)."""
+"""JSON bodies (one record or a batch) read by msgspec into columns: the same predictions as records validated by
+pydantic, and never a value accepted that pydantic would refuse (anything unusual is left to pydantic, which then
+names the fault)."""
 
 import json
 
