@@ -109,6 +109,26 @@ def test_unusual_batches_are_left_to_pydantic(datasets, change):
         assert _read(json.dumps(change(dataset, records)).encode(), dataset, rules) is None
 
 
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda d, r: {"dataset": d, "record": r, "extra": 1},
+        lambda d, r: {"dataset": "no-such-dataset", "record": r},
+        lambda d, r: {"dataset": d, "records": [r]},
+        lambda d, r: {"dataset": d, "model": 7, "record": r},
+        lambda d, r: {"dataset": d, "model": "m" * 200, "record": r},
+        lambda d, r: {"dataset": d, "record": {**r, "unknown": 1}},
+        lambda d, r: {"dataset": d, "record": dict(list(r.items())[1:])},
+        lambda d, r: {"dataset": d, "record": [r]},
+        lambda d, r: {"dataset": d},
+    ],
+)
+def test_unusual_single_records_are_left_to_pydantic(datasets, change):
+    for dataset, (_, rules, records) in datasets.items():
+        body = json.dumps(change(dataset, records[0])).encode()
+        assert JsonColumns({dataset: rules}, LIMIT).single(body) is None
+
+
 def test_text_that_is_not_plain_json_is_left_to_pydantic(datasets):
     dataset, (_, rules, records) = next(iter(datasets.items()))
     body = _body(dataset, records)
