@@ -88,6 +88,7 @@ class JsonColumns:
     """Reads clean JSON bodies of the datasets whose column rules it is given; batches of at most `limit` records."""
 
     def __init__(self, rules: Mapping[str, Mapping[str, ColumnRule]], limit: int) -> None:
+        self.rules = rules  # dataset -> its column rules, which the CSV and Arrow decoders take too
         self.record_types = {dataset: _RecordType(dataset, columns_rules, limit) for dataset, columns_rules in rules.items()}
         self.batch_body = msgspec.json.Decoder(_Batch)
         self.single_body = msgspec.json.Decoder(_Single)
