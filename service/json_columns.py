@@ -11,8 +11,7 @@ more lenient than them; where they are stricter (a number sent as a string, say)
 
 import math
 import sys
-from collections.abc import Callable, Mapping
-from operator import attrgetter
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -21,6 +20,7 @@ from msgspec import Meta
 
 from nids.alerts.ecs import ENDPOINT_COLUMNS
 from service.codecs import ColumnRule
+from service.registry import values_of
 from service.schemas.prediction import MODEL_ID_MAX_LENGTH
 from service.schemas.records import IGNORED_TEXT_MAX_LENGTH, INT64_MAX, class_name
 
@@ -67,21 +67,14 @@ class _RecordType:
         self.records = msgspec.json.Decoder(Annotated[list[record], Meta(min_length=1, max_length=limit)])
         self.record = msgspec.json.Decoder(record)
         self.kept = [name for name, _ in required] + [n for n, *_ in ignored if n in ENDPOINT_COLUMNS]  # model's, endpoints
-        self.kept_values = _values_of(self.kept)
+        self.kept_values = values_of(self.kept)
         numbers = [(name, rule.kind == "integer") for name, rule in rules.items() if rule.kind in ("integer", "number")]
         self.number_names = [name for name, _ in numbers]
-        self.number_values = _values_of(self.number_names)
+        self.number_values = values_of(self.number_names)
         self.whole = np.array([whole for _, whole in numbers], dtype=bool)
-        self.integer_values = _values_of([name for name, whole in numbers if whole])
+        self.integer_values = values_of([name for name, whole in numbers if whole])
         self.other_names = [name for name in self.kept if name not in self.number_names]  # text, and the flow endpoints
-        self.other_values = _values_of(self.other_names)
-
-
-def _values_of(names: list[str]) -> Callable[[Any], tuple]:
-    """record -> the values of these fields, in one C call."""
-    if len(names) > 1:
-        return attrgetter(*names)
-    return (lambda record: (getattr(record, names[0]),)) if names else (lambda record: ())
+        self.other_values = values_of(self.other_names)
 
 
 class JsonColumns:

@@ -20,6 +20,13 @@ from service.schemas.catalog import ModelInfo, ModelMetrics, PlotName, feature_i
 from service.schemas.records import record_types
 
 
+def values_of(names: list[str]) -> Callable[[Any], tuple]:
+    """record -> the values of these attributes as a tuple, in one C call: half the time of a getattr per value."""
+    if len(names) > 1:
+        return attrgetter(*names)
+    return (lambda record: (getattr(record, names[0]),)) if names else (lambda record: ())
+
+
 @dataclass(frozen=True)
 class ServedModel:
     info: ModelInfo
@@ -28,10 +35,8 @@ class ServedModel:
 
     @cached_property
     def _feature_values(self) -> Callable[[Any], tuple]:
-        """record -> its feature values in metadata order, in one C call: half the time of a getattr per value."""
-        names = [f.name for f in self.model.meta.features]
-        get = attrgetter(*names)
-        return get if len(names) > 1 else lambda record: (get(record),)
+        """record -> its feature values in metadata order."""
+        return values_of([f.name for f in self.model.meta.features])
 
     def predict(self, records: Sequence[Any]) -> list[dict[str, Any]]:
         """Each validated record's answer, as the plain data of the `Prediction` schema: the routes serialise it
