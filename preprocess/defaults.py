@@ -12,6 +12,9 @@ TASKS = ("binary", "multiclass")
 ARCHITECTURES = ("cnn", "cnn-lstm")
 PROTOCOLS = ("official", "random")  # how nsl-kdd is split; the other datasets have one stratified split
 BALANCINGS = ("none", "ros", "smote", "adasyn", "gan", "hybrid")
+# What the per-class samplers fill: each attack family to its target, or each family's target shared equally among its
+# subtypes (nsl-kdd's attack names), so a family's rare subtypes (guess_passwd in R2L) are not drowned by its common one.
+BALANCE_UNITS = ("family", "subtype")
 # How the validation split is drawn from the training data: a stratified random share, or (nsl-kdd official
 # protocol, its default) whole attack subtypes held out as well, as the test file holds attacks training lacks.
 VALIDATIONS = ("random", "subtypes")

@@ -11,41 +11,13 @@ The ONNX file, and so the sha256 in the metadata, stay as they are.
 import argparse
 import json
 import sys
-from functools import cache
 from pathlib import Path
 
 from preprocess.defaults import data_dir
 from preprocess.metadata import MetadataError, load_metadata
-from trainer.datasets import DATASETS
-from trainer.load import DataError, Labeled
+from trainer.load import DataError
 from trainer.profile import background_rows, training_profile
-from trainer.splits import make_splits
-
-
-@cache
-def training_split(
-    dataset: str,
-    task: str,
-    protocol: str,
-    seed: int,
-    limit_rows: int | None,
-    class_floor: int,
-    validation: str,
-    root: Path,
-) -> Labeled:
-    # Binary models are trained on the attack families (trainer.train.run), so their split is the multiclass one.
-    family_task = "multiclass" if task == "binary" else task
-    return make_splits(
-        DATASETS[dataset],
-        family_task,
-        root,
-        protocol,
-        seed,
-        None,
-        limit_rows,
-        class_floor,
-        validation,
-    ).train
+from trainer.splits import model_splits
 
 
 def add_profile(folder: Path, root: Path, force: bool) -> str:
@@ -53,17 +25,7 @@ def add_profile(folder: Path, root: Path, force: bool) -> str:
     if meta.training_profile is not None and meta.background is not None and not force:
         return f"{meta.model_id}: already has both, kept"
     metrics = json.loads((folder / "metrics.json").read_text())
-    config = metrics["config"]
-    train = training_split(
-        config["dataset"],
-        config["task"],
-        config["protocol"],
-        config["seed"],
-        config["limit_rows"],
-        config.get("class_floor", 0),
-        metrics["split"].get("validation", {}).get("kind", "random"),  # what ran; before the option existed, random
-        root,
-    )
+    train = model_splits(metrics, root).train
     recorded = meta.training["rows"]["train"], meta.training["class_counts"]["train"]
     if (len(train), train.labels.value_counts().to_dict()) != recorded:
         raise SystemExit(f"add_profiles: {folder}: the rebuilt training split differs from the one its metadata records")
@@ -71,7 +33,7 @@ def add_profile(folder: Path, root: Path, force: bool) -> str:
     meta = meta.model_copy(
         update={
             "training_profile": training_profile(features, meta.features),
-            "background": background_rows(features, seed=config["seed"]),
+            "background": background_rows(features, seed=metrics["config"]["seed"]),
         }
     )
     (folder / "metadata.json").write_text(meta.model_dump_json(indent=2))

@@ -1,4 +1,4 @@
-"""Command line: `python -m trainer {check-data,explore,train,ship,experiment,report} ...` (also installed as `trainer`)."""
+"""Command line: `python -m trainer {check-data,explore,train,ship,experiment,report,overlap} ...` (installed as `trainer`)."""
 
 import argparse
 import subprocess
@@ -7,6 +7,7 @@ from pathlib import Path
 
 from preprocess.defaults import (
     ARCHITECTURES,
+    BALANCE_UNITS,
     BALANCINGS,
     DATA_DIR_ENV,
     DATASET_IDS,
@@ -97,6 +98,9 @@ def parser() -> argparse.ArgumentParser:
         default=default("balance_target"),
         help="fill each class to this share of the majority class",
     )
+    train.add_argument(
+        "--balance-by", default=default("balance_by"), choices=BALANCE_UNITS, help="fill families, or their subtypes equally"
+    )
     train.add_argument("--protocol", default=default("protocol"), choices=PROTOCOLS, help="nsl-kdd split protocol")
     train.add_argument(
         "--validation", choices=VALIDATIONS, help="validation split (default: subtypes for nsl-kdd official, else random)"
@@ -143,6 +147,9 @@ def parser() -> argparse.ArgumentParser:
     experiment.add_argument("--protocols", nargs="+", default=list(PROTOCOLS), choices=PROTOCOLS)
     experiment.add_argument("--archs", nargs="+", default=list(ARCHITECTURES), choices=ARCHITECTURES)
     experiment.add_argument("--balances", nargs="+", default=list(BALANCINGS), choices=BALANCINGS)
+    experiment.add_argument(
+        "--balance-by", nargs="+", default=[default("balance_by")], choices=BALANCE_UNITS, help="cells per balancing unit"
+    )
     experiment.add_argument("--losses", nargs="+", default=[default("loss")], choices=LOSSES, help="cells per loss")
     experiment.add_argument("--scalings", nargs="+", default=[default("scaling")], choices=SCALINGS, help="cells per scaling")
     experiment.add_argument("--validations", nargs="+", choices=VALIDATIONS, help="cells per validation kind, where it applies")
@@ -169,6 +176,10 @@ def parser() -> argparse.ArgumentParser:
         "--artifacts", type=Path, default=Path("artifacts"), help="where --promote copies models (default: artifacts)"
     )
     report.set_defaults(data_dir=None)  # reads only the experiment folder
+
+    overlap = sub.add_parser("overlap", help="how many test rows repeat a training row, and each model's scores on both parts")
+    common(overlap)
+    overlap.add_argument("--artifacts", type=Path, default=Path("artifacts"), help="the shipped models (default: artifacts)")
     return top
 
 
@@ -200,6 +211,7 @@ def main(argv: list[str] | None = None) -> int:
                     architecture=args.arch,
                     balance=args.balance,
                     balance_target=args.balance_target,
+                    balance_by=args.balance_by,
                     protocol=args.protocol,
                     validation=args.validation,
                     loss=args.loss,
@@ -239,6 +251,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.losses,
                 args.validations or [None],
                 args.scalings,
+                args.balance_by,
             )
             out = args.out or Path("reports/experiment-quick" if quick else "reports/experiment")
             experiment.run_matrix(
@@ -264,6 +277,12 @@ def main(argv: list[str] | None = None) -> int:
                         f" (validation macro-F1 {chosen['validation_f1_macro']:.4f})",
                         file=sys.stderr,
                     )
+        elif args.command == "overlap":
+            from trainer.overlap import write
+
+            out = args.out or Path("reports/overlap")
+            command = f"python -m trainer overlap --artifacts {args.artifacts} --out {out}"
+            print(f"trainer overlap: wrote {write(args.artifacts, data, out, command)}", file=sys.stderr)
         elif args.command == "ship":
             return ship(data, args.out or Path("artifacts"), args.limit_rows, args.max_epochs)
     except (ValueError, OSError, RuntimeError) as exc:

@@ -10,22 +10,32 @@ from collections import Counter
 import numpy as np
 
 from preprocess.defaults import BALANCINGS
-from trainer.samplers import SAMPLERS, oversample, targets_for
+from trainer.samplers import SAMPLERS, oversample, subtype_deficits, targets_for
 
 
-def balance(X: np.ndarray, y: np.ndarray, method: str, seed: int, target: float = 1.0, **options):
+def balance(
+    X: np.ndarray, y: np.ndarray, method: str, seed: int, target: float = 1.0, subtypes: np.ndarray | None = None, **options
+):
     """Return (X, y, report) with synthetic rows appended; the input rows come first, unchanged.
 
-    `options` reach the GAN and hybrid balancers only (layout_groups, gan_epochs, gan_seconds,
-    hybrid_shares, holdout); the per-class samplers need none.
+    `subtypes` (row-aligned, per-class samplers only): each class's target is shared equally among its subtypes, and
+    each subtype is sampled from its own rows. `options` reach the GAN and hybrid balancers only (layout_groups,
+    gan_epochs, gan_seconds, hybrid_shares, holdout); the per-class samplers need none.
     """
     if method not in BALANCINGS:
         raise ValueError(f"unknown balancing method {method!r}; choose from {', '.join(BALANCINGS)}")
+    if subtypes is not None and method not in (*SAMPLERS, "none"):
+        raise ValueError(f"balancing by subtype works with {', '.join(SAMPLERS)}, not {method}")
     started = time.perf_counter()
     before = Counter(y.tolist())
-    report = {"method": method, "target": target, "fallbacks": {}}
+    report = {"method": method, "target": target, "by": "family" if subtypes is None else "subtype", "fallbacks": {}}
     if method == "none":
         new_X, new_y = [], []
+    elif subtypes is not None:
+        family_of = dict(zip(subtypes.tolist(), y.tolist(), strict=True))
+        new_X, new_subtypes = oversample(X, subtypes, method, subtype_deficits(y, subtypes, target), seed, report)
+        new_y = [np.array([family_of[s] for s in part], dtype=y.dtype) for part in new_subtypes]
+        report["subtype_counts_after"] = dict(sorted(Counter(np.concatenate([subtypes, *new_subtypes]).tolist()).items()))
     else:
         deficits = {c: t - before[c] for c, t in targets_for(y, target).items()}
         if method in SAMPLERS:

@@ -4,6 +4,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from preprocess.defaults import (
+    BALANCE_UNITS,
     DEFAULT_DATA_DIR,
     GAN_EPOCHS,
     GAN_SECONDS,
@@ -23,6 +24,7 @@ class TrainConfig:
     architecture: str
     balance: str = "none"
     balance_target: float = 1.0
+    balance_by: str = BALANCE_UNITS[0]
     protocol: str = PROTOCOLS[0]
     validation: str | None = None  # one of VALIDATIONS; None: the dataset and protocol's default (trainer.splits)
     loss: str = LOSSES[0]

@@ -1,5 +1,5 @@
-"""`trainer experiment`: the matrix datasets x tasks x protocols x validations x architectures x balancing x losses x
-scalings x seeds.
+"""`trainer experiment`: the matrix datasets x tasks x protocols x validations x architectures x balancing x balancing units x
+losses x scalings x seeds.
 
 Each cell is one `trainer train` run in its own process (so its peak memory is its own), written to
 `<out>/cells/<cell>/`. A cell whose metrics.json exists is finished and never rerun, so an interrupted
@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from preprocess.defaults import ARCHITECTURES, LOSSES, SCALINGS
+from preprocess.defaults import ARCHITECTURES, BALANCE_UNITS, LOSSES, SCALINGS
 from trainer.config import default_validation
 from trainer.summary import baselines_of
 
@@ -51,24 +51,28 @@ class Cell:
     loss: str = LOSSES[0]
     validation: str | None = None  # None: the dataset and protocol's default (trainer.splits.default_validation)
     scaling: str = SCALINGS[0]
+    balance_by: str = BALANCE_UNITS[0]
 
     @property
     def runs_baseline(self) -> bool:
         """The baselines ignore architecture, balancing and loss: fit once per dataset, task, protocol, validation, scaling
         and seed."""
-        return self.architecture == ARCHITECTURES[0] and self.balancing == "none" and self.loss == LOSSES[0]
+        plain = self.balancing == "none" and self.balance_by == BALANCE_UNITS[0]
+        return self.architecture == ARCHITECTURES[0] and plain and self.loss == LOSSES[0]
 
     @property
     def train_options(self) -> dict[str, object]:
         """This cell's own `trainer train` options; the run-wide ones (epochs, sample, folders) come from the matrix."""
         own = {"dataset": self.dataset, "task": self.task, "protocol": self.protocol, "arch": self.architecture}
-        own |= {"balance": self.balancing, "loss": self.loss, "scaling": self.scaling}
+        own |= {"balance": self.balancing, "balance_by": self.balance_by, "loss": self.loss, "scaling": self.scaling}
         return own | {"seed": self.seed, "validation": self.validation}
 
     @property
     def name(self) -> str:
-        """Loss, scaling and validation join the name only when not the default, so the names of earlier cells still hold."""
-        loss = f"-{self.loss}" if self.loss != LOSSES[0] else ""
+        """Balancing unit, loss, scaling and validation join the name only when not the default, so the names of earlier
+        cells still hold."""
+        loss = f"-by-{self.balance_by}" if self.balance_by != BALANCE_UNITS[0] else ""
+        loss += f"-{self.loss}" if self.loss != LOSSES[0] else ""
         loss += f"-{self.scaling}" if self.scaling != SCALINGS[0] else ""
         own = self.validation in (None, default_validation(self.dataset, self.protocol))
         validation = "" if own else f"-val-{self.validation}"
@@ -76,19 +80,31 @@ class Cell:
 
 
 def cells(
-    datasets, tasks, protocols, architectures, balancings, seeds, losses=LOSSES[:1], validations=(None,), scalings=SCALINGS[:1]
+    datasets,
+    tasks,
+    protocols,
+    architectures,
+    balancings,
+    seeds,
+    losses=LOSSES[:1],
+    validations=(None,),
+    scalings=SCALINGS[:1],
+    balance_units=BALANCE_UNITS[:1],
 ) -> list[Cell]:
-    """`validations`: kinds to run where they apply (subtypes: nsl-kdd official only); None, the default, alone."""
+    """`validations`: kinds to run where they apply (subtypes: nsl-kdd official only); None, the default, alone.
+    `balance_units`: by subtype applies to the per-class samplers (ros, smote, adasyn) only."""
     found = []
-    for dataset, task, protocol, validation, arch, balancing, loss, scaling, seed in itertools.product(
-        datasets, tasks, protocols, validations, architectures, balancings, losses, scalings, seeds
+    for dataset, task, protocol, validation, arch, balancing, unit, loss, scaling, seed in itertools.product(
+        datasets, tasks, protocols, validations, architectures, balancings, balance_units, losses, scalings, seeds
     ):
+        if unit != BALANCE_UNITS[0] and balancing not in ("ros", "smote", "adasyn"):
+            continue
         if protocol == "random" and dataset != "nsl-kdd":
             continue  # the other datasets have one protocol, a stratified random split
         default = default_validation(dataset, protocol)
         if validation not in (None, default) and default == "random":
             continue  # held-out subtypes apply to nsl-kdd's official protocol only
-        cell = Cell(dataset, task, protocol, arch, balancing, seed, loss, validation or default, scaling)
+        cell = Cell(dataset, task, protocol, arch, balancing, seed, loss, validation or default, scaling, unit)
         if cell not in found:
             found.append(cell)
     return found
@@ -146,6 +162,7 @@ RESULT_FIELDS = [
     "validation",
     "architecture",
     "balancing",
+    "balance_by",
     "loss",
     "scaling",
     "seed",
@@ -177,6 +194,7 @@ def _rows_of(metrics: dict) -> list[dict]:
                 "protocol": cell["protocol"],
                 "architecture": cell["architecture"] if model == "model" else model,
                 "balancing": cell["balancing"] if model == "model" else "none",
+                "balance_by": cell.get("balance_by", BALANCE_UNITS[0]) if model == "model" else "",
                 "loss": cell.get("loss", LOSSES[0]) if model == "model" else "",
                 "scaling": cell.get("scaling", SCALINGS[0]),  # the trees' rows too: they read the same encoding
                 "validation": metrics["split"].get("validation", {}).get("kind", "random"),  # what ran (older runs: random)

@@ -51,8 +51,9 @@ class Encoded:
     extra_tests: dict[str, tuple[np.ndarray, np.ndarray]]
 
     def subtypes(self, split: str) -> np.ndarray:
-        """The raw labels (e.g. nsl-kdd attack names) of a held-out split's rows, aligned with its (X, y)."""
-        part = {"validation": self.splits.validation, "test": self.splits.test} | self.splits.extra_tests
+        """The raw labels (e.g. nsl-kdd attack names) of a split's rows, aligned with its (X, y)."""
+        part = {"train": self.splits.train, "validation": self.splits.validation, "test": self.splits.test}
+        part |= self.splits.extra_tests
         return part[split].subtypes[known_rows(part[split], self.classes)].to_numpy()
 
     @property
@@ -119,6 +120,7 @@ def balanced_key(cfg: TrainConfig, data: Encoded) -> str:
         "class_floor": cfg.class_floor,
         "balance": cfg.balance,
         "balance_target": cfg.balance_target,
+        "balance_by": cfg.balance_by,
         "scaling": cfg.scaling,
         "gan_epochs": cfg.gan_epochs,
         "gan_seconds": cfg.gan_seconds,
@@ -159,6 +161,7 @@ def _balance(cfg: TrainConfig, data: Encoded) -> tuple[np.ndarray, np.ndarray, d
         cfg.balance,
         cfg.seed,
         cfg.balance_target,
+        subtypes=data.subtypes("train") if cfg.balance_by == "subtype" else None,
         layout_groups=data.encoder.onehot_groups(),
         gan_epochs=cfg.gan_epochs,
         gan_seconds=cfg.gan_seconds,

@@ -20,6 +20,18 @@ def targets_for(y: np.ndarray, target: float) -> dict[str, int]:
     return {c: max(n, goal) for c, n in counts.items()}
 
 
+def subtype_deficits(y: np.ndarray, subtypes: np.ndarray, target: float) -> dict[str, int]:
+    """Rows to add per subtype: each class's target (as `targets_for`) shared equally among the class's subtypes; a
+    subtype already above its share keeps its rows, and its class ends above the target."""
+    goal = round(target * max(Counter(y.tolist()).values()))
+    deficits = {}
+    for cls in sorted(set(y.tolist())):
+        counts = Counter(subtypes[y == cls].tolist())
+        share = round(goal / len(counts))
+        deficits |= {subtype: max(share - n, 0) for subtype, n in sorted(counts.items())}
+    return deficits
+
+
 def _ros(X, y, cls, n_new, seed, report):
     rows = np.flatnonzero(y == cls)
     pick = np.random.default_rng(seed).choice(rows, size=n_new, replace=True)

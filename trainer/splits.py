@@ -10,6 +10,7 @@ the 80. Other datasets: stratified train / validation / test of their files.
 """
 
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,7 @@ from sklearn.model_selection import train_test_split
 
 from preprocess.defaults import PROTOCOLS, VALIDATIONS
 from trainer.config import default_validation
-from trainer.datasets import DatasetSpec
+from trainer.datasets import DATASETS, DatasetSpec
 from trainer.load import DataError, Labeled, load
 
 VALIDATION_SHARE = 0.1
@@ -183,3 +184,29 @@ def make_splits(
         },
     }
     return Splits(train, validation, test, extra, description)
+
+
+@cache
+def splits_of_model(config: tuple[tuple[str, object], ...], validation_kind: str, data_dir: Path) -> Splits:
+    """A trained model's splits rebuilt as the trainer built them, from the `config` of its metrics.json (as sorted
+    items, so calls with the same settings share one load) and the validation kind its split records."""
+    settings = dict(config)
+    task = settings["task"]
+    return make_splits(
+        DATASETS[settings["dataset"]],
+        "multiclass" if task == "binary" else task,  # binary models learn the attack families (trainer.config)
+        data_dir,
+        settings["protocol"],
+        settings["seed"],
+        None,
+        settings["limit_rows"],
+        settings.get("class_floor", 0),
+        validation_kind,
+    )
+
+
+def model_splits(metrics: dict, data_dir: Path) -> Splits:
+    """`splits_of_model` for one model's metrics.json (before the validation option existed, validation was random)."""
+    keys = ("dataset", "task", "protocol", "seed", "limit_rows", "class_floor")
+    config = tuple(sorted((k, metrics["config"].get(k, 0)) for k in keys))
+    return splits_of_model(config, metrics["split"].get("validation", {}).get("kind", "random"), Path(data_dir))

@@ -143,13 +143,24 @@ class FakeTrainer:
         self.outcomes = outcomes or {}
         self.second_test = second_test  # official-protocol cells also report SECOND_TEST, as nsl-kdd's do
         self.ran: list[str] = []
+        self.commands: list[list[str]] = []
 
     def __call__(self, command: list[str], **_) -> int:
         args = parser().parse_args(command[3:])  # after python -m trainer
         validation_kind = args.validation or default_validation(args.dataset, args.protocol)
         cell = Cell(
-            args.dataset, args.task, args.protocol, args.arch, args.balance, args.seed, args.loss, validation_kind, args.scaling
+            args.dataset,
+            args.task,
+            args.protocol,
+            args.arch,
+            args.balance,
+            args.seed,
+            args.loss,
+            validation_kind,
+            args.scaling,
+            args.balance_by,
         )
+        self.commands.append(command)
         test, validation = self.outcomes.get(cell.name, ({}, {}))
         balanced = {c: max(TINY_TRAIN.values()) for c in TINY_TRAIN} if args.balance != "none" else TINY_TRAIN
         metrics = {

@@ -66,3 +66,28 @@ def test_none_changes_nothing_and_partial_target(skewed):
 def test_unknown_method_is_refused(skewed):
     with pytest.raises(ValueError, match="unknown balancing method 'magic'"):
         balance(*skewed, "magic", seed=0)
+
+
+@pytest.mark.parametrize("method", ["ros", "smote"])
+def test_balancing_by_subtype_shares_each_class_target_equally_and_samples_each_subtype_from_its_own_rows(method):
+    rng = np.random.default_rng(1)
+    X = rng.random((140, 3)).astype(np.float32)
+    y = np.array(["normal"] * 100 + ["R2L"] * 40)
+    subtypes = np.array(["normal"] * 100 + ["warezclient"] * 36 + ["guess_passwd"] * 4)
+    X[-4:] += 5.0  # guess_passwd's rows apart from the others
+
+    X_out, y_out, report = balance(X, y, method, seed=0, target=1.0, subtypes=subtypes)
+
+    assert report["by"] == "subtype"
+    assert report["subtype_counts_after"] == {"guess_passwd": 50, "normal": 100, "warezclient": 50}
+    assert Counter(y_out.tolist()) == {"normal": 100, "R2L": 100}  # new rows carry their subtype's family
+    new = X_out[len(X) :]
+    rare = new[(new >= 5.0).all(axis=1)]
+    assert len(rare) == 46  # guess_passwd's 46 new rows all come from its 4 rows, none from warezclient's
+    assert np.all(rare >= X[-4:].min(axis=0) - 1e-6) and np.all(rare <= X[-4:].max(axis=0) + 1e-6)
+
+
+def test_balancing_by_subtype_is_refused_for_the_gan(skewed):
+    X, y = skewed
+    with pytest.raises(ValueError, match="by subtype works with"):
+        balance(X, y, "gan", seed=0, subtypes=y)

@@ -2,8 +2,9 @@
 
 import pandas as pd
 
-from preprocess.defaults import SCALINGS
+from preprocess.defaults import BALANCE_UNITS, SCALINGS
 from trainer import experiment
+from trainer.report import common as report_common
 
 MATRIX = (["nsl-kdd", "nf-bot-iot-v2"], ["multiclass"], ["official", "random"], ["cnn", "cnn-lstm"], ["none", "smote"], [0, 1])
 
@@ -104,3 +105,27 @@ def test_scalings_are_cells_with_their_own_anchors_and_named_rows(tmp_path, fake
     assert set(zip(results.architecture, results.scaling, strict=False)) == {
         (architecture, scaling) for architecture in ("cnn", "random-forest", "gradient-boosting") for scaling in SCALINGS
     }
+
+
+def test_balancing_by_subtype_is_a_cell_of_the_per_class_samplers_only_with_its_own_named_rows(tmp_path, fake_trainer):
+    found = experiment.cells(
+        ["nsl-kdd"], ["multiclass"], ["official"], ["cnn"], ["none", "smote", "gan"], [0], balance_units=BALANCE_UNITS
+    )
+    assert [c.name for c in found] == [
+        "nsl-kdd-multiclass-official-cnn-none-s0",
+        "nsl-kdd-multiclass-official-cnn-smote-s0",  # balancing by family keeps the name cells had before
+        "nsl-kdd-multiclass-official-cnn-smote-by-subtype-s0",
+        "nsl-kdd-multiclass-official-cnn-gan-s0",  # the GAN fills families only: no subtype cell
+    ]
+    _run(found, tmp_path / "experiment", tmp_path)
+    assert "--balance-by subtype" in " ".join(fake_trainer.commands[2])
+    results = pd.read_csv(tmp_path / "experiment" / "results.csv")
+    model_rows = results[results.architecture == "cnn"]
+    assert set(zip(model_rows.balancing, model_rows.balance_by, strict=False)) == {
+        ("none", "family"),
+        ("smote", "family"),
+        ("smote", "subtype"),
+        ("gan", "family"),
+    }
+    # the report names the variant; the defaults keep their names
+    assert sorted(report_common._variants_named(model_rows).balancing) == ["SMOTE by subtype", "gan", "none", "smote"]

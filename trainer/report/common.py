@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from preprocess.defaults import ARCHITECTURES, BALANCINGS, LOSSES, PROTOCOLS, SCALINGS
+from preprocess.defaults import ARCHITECTURES, BALANCE_UNITS, BALANCINGS, LOSSES, PROTOCOLS, SCALINGS
 from trainer.config import default_validation
 from trainer.datasets import DATASETS
 from trainer.experiment import Cell, finished_cells
@@ -58,13 +58,16 @@ def load(out: Path) -> tuple[pd.DataFrame, list[dict]]:
 
 
 def _variants_named(results: pd.DataFrame) -> pd.DataFrame:
-    """The tables key a model on architecture and balancing; a loss other than cross-entropy, a scaling other than the
-    default and a validation kind other than the protocol's default are part of the model too, so they join the
-    balancing's name ("SMOTE + focal")."""
+    """The tables key a model on architecture and balancing; balancing by subtype, a loss other than cross-entropy, a
+    scaling other than the default and a validation kind other than the protocol's default are part of the model too, so
+    they join the balancing's name ("SMOTE by subtype + focal")."""
     results = results.copy()
     names = [BALANCING_LABELS.get(b, b) for b in results["balancing"]]
     for i, row in enumerate(results.itertuples(index=False)):
         loss, validation = getattr(row, "loss", LOSSES[0]), getattr(row, "validation", None)
+        unit = getattr(row, "balance_by", BALANCE_UNITS[0])
+        if isinstance(unit, str) and unit not in (BALANCE_UNITS[0], ""):
+            names[i] += f" by {unit}"
         if isinstance(loss, str) and loss not in (LOSSES[0], ""):
             names[i] += f" + {loss}"
         scaling = getattr(row, "scaling", SCALINGS[0])

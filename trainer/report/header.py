@@ -8,7 +8,7 @@ import time
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from preprocess.defaults import ARCHITECTURES, BALANCINGS, GAN_SECONDS, LOSSES, PROTOCOLS, SCALINGS
+from preprocess.defaults import ARCHITECTURES, BALANCE_UNITS, BALANCINGS, GAN_SECONDS, LOSSES, PROTOCOLS, SCALINGS
 from trainer import splits
 from trainer.experiment import CELL_OPTIONS, FULL_DATASETS, FULL_EPOCHS, QUICK_EPOCHS, QUICK_GAN, QUICK_ROWS, Cell, cells
 from trainer.report.common import CELL_FIELDS, ordered
@@ -89,10 +89,15 @@ def _experiment_command(finished: list[dict], out: Path) -> str:
     }
     for flag, key in flags.items():
         parts += [f"--{flag}", *map(str, ordered({m["cell"][key] for m in finished}, PROTOCOLS + ARCHITECTURES + BALANCINGS))]
-    for flag, key, default in (("losses", "loss", LOSSES[0]), ("scalings", "scaling", SCALINGS[0])):
+    optional = (
+        ("balance-by", "balance_by", BALANCE_UNITS[0]),
+        ("losses", "loss", LOSSES[0]),
+        ("scalings", "scaling", SCALINGS[0]),
+    )
+    for flag, key, default in optional:
         chosen = {m["cell"].get(key, default) for m in finished}  # older cells: the default
         if chosen != {default}:
-            parts += [f"--{flag}", *ordered(chosen, LOSSES + SCALINGS)]
+            parts += [f"--{flag}", *ordered(chosen, BALANCE_UNITS + LOSSES + SCALINGS)]
 
     def values(key):
         return {m["config"].get(key) for m in finished} - {None, 0}
