@@ -74,8 +74,11 @@ class NoveltyInfo(_Strict):
 
     output_name: str = "novelty"
     method: str = Field(description="what the score measures, in a few words")
-    threshold: float = Field(description="set on the validation split so that at most `budget` of its normal records exceed it")
+    threshold: float = Field(description="set on the validation split so that at most `budget` of its normal records are counted")
     budget: float = Field(gt=0, lt=1)
+    budget_of: Literal["flagged", "alerted"] = Field(
+        "flagged", description="what the budget counts: normal records flagged unknown, or alerted (called attack or flagged)"
+    )
     validation_normal_flagged: float = Field(description="the share of normal validation records above the threshold")
 
 

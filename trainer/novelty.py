@@ -144,17 +144,30 @@ class Threshold:
 
 
 def threshold_for(normal_scores: np.ndarray, budget: float) -> Threshold:
-    """The threshold that at most `budget` of these normal records exceed: halfway between the highest score kept and
-    the lowest flagged, so float32 rounding between Keras and ONNX cannot move a validation record across it."""
-    if not len(normal_scores):
+    """The threshold that at most `budget` of these normal records exceed."""
+    return threshold_allowing(normal_scores, int(np.floor(budget * len(normal_scores))), len(normal_scores))
+
+
+def alert_threshold(normal_scores: np.ndarray, called_attack: np.ndarray, budget: float) -> Threshold:
+    """The threshold under which at most `budget` of these normal records raise an alert: those the classifier calls an
+    attack use their share up first, and the detector may flag up to the rest among the ones it calls normal."""
+    allowed = max(int(np.floor(budget * len(normal_scores))) - int(called_attack.sum()), 0)
+    return threshold_allowing(normal_scores[~called_attack], allowed, len(normal_scores))
+
+
+def threshold_allowing(scores: np.ndarray, allowed: int, of_rows: int) -> Threshold:
+    """The threshold that at most `allowed` of these scores exceed (its flagged share counted over `of_rows` records):
+    halfway between the highest score kept and the lowest flagged, so float32 rounding between Keras and ONNX cannot
+    move a validation record across it."""
+    if not len(scores):
         raise ValueError("no normal validation records to set the novelty threshold on")
-    ordered = np.sort(np.asarray(normal_scores, dtype=np.float64))
-    allowed = int(np.floor(budget * len(ordered)))
+    ordered = np.sort(np.asarray(scores, dtype=np.float64))
+    allowed = min(allowed, len(ordered) - 1)
     kept = ordered[-allowed - 1]
     # with nothing to flag: above the highest score by twice the export's parity tolerance
     first_flagged = ordered[-allowed] if allowed else kept + 4 * max(abs(kept), 1.0) * PARITY_TOLERANCE
     value = float((kept + first_flagged) / 2)
-    return Threshold(value, float((ordered > value).mean()))
+    return Threshold(value, float((ordered > value).sum() / of_rows))
 
 
 @dataclass(frozen=True)
@@ -164,6 +177,7 @@ class FittedNovelty:
 
     method: str
     budget: float
+    budget_of: str  # what the budget counts among normal validation records: "flagged" unknown, or "alerted"
     members: int
     model: keras.Model
     threshold: Threshold
@@ -176,6 +190,7 @@ class FittedNovelty:
             + (f"; the mean of {self.members} networks' scores" if self.members > 1 else ""),
             threshold=self.threshold.value,
             budget=self.budget,
+            budget_of=self.budget_of,
             validation_normal_flagged=self.threshold.normal_flagged,
         )
 
@@ -183,15 +198,19 @@ class FittedNovelty:
         return {
             "method": self.method,
             "budget": self.budget,
+            "budget_of": self.budget_of,
             "threshold": self.threshold.value,
             "validation_normal_flagged": self.threshold.normal_flagged,
             "validation_candidates": self.candidates,
         }
 
 
-def fit_novelty(method: str, members: list[keras.Model], data: Encoded, budget: float) -> FittedNovelty:
-    """Every candidate detector fitted on the training rows and thresholded on the normal validation records; the
-    chosen `method` is served. Candidates are compared on validation only: the share of its attack records caught
+def fit_novelty(
+    method: str, members: list[keras.Model], data: Encoded, budget: float, alert_budget: float | None = None
+) -> FittedNovelty:
+    """Every candidate detector fitted on the training rows and thresholded on the normal validation records (at most
+    `budget` of them flagged; with `alert_budget`, at most that share alerted, called attack or flagged); the chosen
+    `method` is served. Candidates are compared on validation only: the share of its attack records caught
     (called attack or flagged unknown), in particular of its attack types absent from training, and the AUROC of
     the score between normal and attack records."""
     X_train, y_train = data.train
@@ -208,7 +227,11 @@ def fit_novelty(method: str, members: list[keras.Model], data: Encoded, budget: 
         model = served_graph(members, detectors)
         probabilities, scores = keras_outputs(model, X_val)
         scores = scores.reshape(len(y_val)).astype(np.float64)
-        threshold = threshold_for(scores[y_out == normal], budget)
+        is_normal = y_out == normal
+        if alert_budget is None:
+            threshold = threshold_for(scores[is_normal], budget)
+        else:
+            threshold = alert_threshold(scores[is_normal], probabilities.argmax(axis=1)[is_normal] != normal, alert_budget)
         found = alerts(y_out, probabilities.argmax(axis=1), scores > threshold.value, normal, subtypes, unseen)
         candidates[candidate] = {
             "validation_normal_flagged": threshold.normal_flagged,
@@ -219,4 +242,5 @@ def fit_novelty(method: str, members: list[keras.Model], data: Encoded, budget: 
         }
         fitted[candidate] = (model, threshold)
     model, threshold = fitted[method]
-    return FittedNovelty(method, budget, len(members), model, threshold, candidates)
+    budget, budget_of = (budget, "flagged") if alert_budget is None else (alert_budget, "alerted")
+    return FittedNovelty(method, budget, budget_of, len(members), model, threshold, candidates)

@@ -142,10 +142,10 @@ def assemble(cfg: TrainConfig, data: Encoded, members: list[keras.Model]) -> tup
     constants fitted on the real training rows and its threshold on the normal validation records."""
     if cfg.novelty == "none":
         return served_graph(members), None
-    novelty = fit_novelty(cfg.novelty, members, data, cfg.novelty_budget)
+    novelty = fit_novelty(cfg.novelty, members, data, cfg.novelty_budget, cfg.alert_budget)
     log(
         f"novelty {cfg.novelty}: threshold {novelty.threshold.value:.4g} flags {novelty.threshold.normal_flagged:.2%} of normal"
-        f" validation records (budget {cfg.novelty_budget:.2%})"
+        f" validation records (budget: {novelty.budget:.2%} {novelty.budget_of})"
     )
     return novelty.model, novelty
 

@@ -17,7 +17,7 @@ from trainer.config import TrainConfig
 from trainer.evaluate import alerts
 from trainer.export import NOVELTY_OUTPUT, PARITY_TOLERANCE, check_parity, keras_outputs
 from trainer.models import INPUT_NAME, OUTPUT_NAME
-from trainer.novelty import METHOD_TEXT, fit_novelty, threshold_for
+from trainer.novelty import METHOD_TEXT, alert_threshold, fit_novelty, threshold_for
 from trainer.prepare import balance_training, classes_of, encode, load_splits
 from trainer.train import assemble, fit, run
 
@@ -74,6 +74,37 @@ def test_threshold_with_ties_never_exceeds_the_budget():
 def test_threshold_with_no_room_sits_above_every_score():
     threshold = threshold_for(np.array([3.0, 7.0, 2.0]), 0.02)
     assert threshold.value > 7.0 * (1 + PARITY_TOLERANCE) and threshold.normal_flagged == 0.0
+
+
+def test_alert_threshold_leaves_the_detector_what_the_classifiers_false_alarms_do_not_use():
+    scores = np.arange(100, dtype=np.float64)  # 100 normal records
+    called_attack = np.zeros(100, dtype=bool)
+    called_attack[[10, 20, 95]] = True  # three false alarms already: the detector may flag two more of a budget of five
+
+    threshold = alert_threshold(scores, called_attack, 0.05)
+
+    flagged = scores > threshold.value
+    assert flagged.sum() == 2 and not (flagged & called_attack).any()  # the two highest among those called normal
+    assert (flagged | called_attack).mean() == 0.05 and threshold.normal_flagged == 0.02
+    none_left = alert_threshold(scores, called_attack, 0.02)  # two allowed, three used: nothing flagged
+    assert (scores > none_left.value).sum() == 0 and none_left.normal_flagged == 0.0
+
+
+def test_an_alert_budget_bounds_normal_validation_alerts_and_is_recorded(fitted):
+    cfg, data, network = fitted
+    X_val, y_val = data.validation
+    normal_index = data.classes.output.index(data.classes.normal)
+    normal = data.classes.to_output[y_val] == normal_index
+    false_alarms = (keras_outputs(network, X_val)[0].argmax(axis=1) != normal_index)[normal].mean()
+    budget = round(false_alarms + 0.03, 4)  # room for the detector beyond the small test network's false alarms
+
+    novelty = fit_novelty("input-mahalanobis", [network], data, cfg.novelty_budget, alert_budget=budget)
+
+    probabilities, scores = keras_outputs(novelty.model, X_val)
+    flagged = scores.reshape(-1) > novelty.threshold.value
+    alerted = (probabilities.argmax(axis=1) != normal_index) | flagged
+    assert budget - 2 / normal.sum() < alerted[normal].mean() <= budget  # the budget is used, never exceeded
+    assert (novelty.budget, novelty.budget_of, novelty.info().budget_of) == (budget, "alerted", "alerted")
 
 
 def test_alerts_count_attack_calls_and_unknown_flags():
@@ -184,9 +215,9 @@ def test_every_detector_choice_has_a_detector():
 
 
 def test_cli_novelty_options(tmp_path):
-    options = ["--novelty", "none", "--novelty-budget", "0.05", "--ensemble-seeds", "3"]
+    options = ["--novelty", "none", "--novelty-budget", "0.05", "--alert-budget", "0.04", "--ensemble-seeds", "3"]
     args = parser().parse_args(["train", "--dataset", "nsl-kdd", *options])
-    assert (args.novelty, args.novelty_budget, args.ensemble_seeds) == ("none", 0.05, 3)
-    for bad in (["--novelty-budget", "1.5"], ["--ensemble-seeds", "0"], ["--novelty", "magic"]):
+    assert (args.novelty, args.novelty_budget, args.alert_budget, args.ensemble_seeds) == ("none", 0.05, 0.04, 3)
+    for bad in (["--novelty-budget", "1.5"], ["--alert-budget", "0"], ["--ensemble-seeds", "0"], ["--novelty", "magic"]):
         with pytest.raises(SystemExit):
             parser().parse_args(["train", "--dataset", "nsl-kdd", *bad])

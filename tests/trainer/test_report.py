@@ -172,10 +172,16 @@ def test_losses_and_validation_kinds_are_rows_of_their_own(tmp_path, fake_traine
     )
     out = tmp_path / "experiment"
     experiment.run_matrix(found, out, tmp_path, epochs=1, limit_rows=None, extra=[])
-    table = _table(write_report(out).read_text(), "nsl-kdd · multiclass · official protocol")
+    page = write_report(out).read_text()
+    table = _table(page, "nsl-kdd · multiclass · official protocol")
     assert set(table) == {
         "CNN - SMOTE",
         "CNN - SMOTE + focal",
         "CNN - SMOTE (random validation)",
         "CNN - SMOTE + focal (random validation)",
     }
+    # validation scores compare only cells validated alike: one choice (and rank correlation) per validation kind
+    assert re.findall(r"### Best model by validation macro-F1 \((\w+) validation\)\n\n.*chosen among (\d) cells", page) == [
+        ("random", "2"),
+        ("subtypes", "2"),
+    ]

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from preprocess.defaults import ARCHITECTURES, BALANCINGS, PROTOCOLS
+from preprocess.defaults import ARCHITECTURES, BALANCE_UNITS, BALANCINGS, PROTOCOLS
 from trainer import plots
 from trainer.artifacts import TIE_BREAK, choose
 from trainer.report.common import (
@@ -61,22 +61,34 @@ def method_bars(frame: pd.DataFrame, rare: list[str], title: str, path: Path) ->
 
 
 def best_model(out: Path, finished: list[dict], dataset: str, task: str, protocol: str, figures: Path) -> list[str]:
-    candidates = cells_of(finished, dataset=dataset, task=task, protocol=protocol)
-    best = choose(candidates)
-    cell = best["cell"]
-    figure = figures / f"confusion-{dataset}-{task}-{protocol}.png"
-    plots.confusion_matrix_png(best["test"], f"{cell['name']} (best validation macro-F1), on the test split", figure)
-    return [
-        "### Best model by validation macro-F1",
-        "",
-        f"{model_label(cell['architecture'], cell['balancing'])}, seed {cell['seed']}: validation macro-F1"
-        f" {best['validation']['f1_macro']:.{DECIMALS}f} (chosen among {len(candidates)} cells; {TIE_BREAK}). Its test"
-        f" macro-F1 is {best['test']['f1_macro']:.{DECIMALS}f}. {validation_predicts_test(candidates, best)}"
-        " Confusion matrix on the test split:",
-        "",
-        f"![confusion matrix]({figure.relative_to(out)})",
-        "",
-    ]
+    """Per validation kind (its scores are comparable only among cells validated alike), the cell it would choose."""
+    cells = cells_of(finished, dataset=dataset, task=task, protocol=protocol)
+    kinds = sorted({m["split"].get("validation", {}).get("kind", "random") for m in cells})
+    lines = []
+    for kind in kinds:
+        candidates = [m for m in cells if m["split"].get("validation", {}).get("kind", "random") == kind]
+        best = choose(candidates)
+        cell = best["cell"]
+        named = f" ({kind} validation)" if len(kinds) > 1 else ""
+        figure = figures / f"confusion-{dataset}-{task}-{protocol}{f'-{kind}' if named else ''}.png"
+        plots.confusion_matrix_png(best["test"], f"{cell['name']} (best validation macro-F1), on the test split", figure)
+        lines += [
+            f"### Best model by validation macro-F1{named}",
+            "",
+            f"{model_label(cell['architecture'], cell['balancing'])}{_unit(cell)}, seed {cell['seed']}: validation macro-F1"
+            f" {best['validation']['f1_macro']:.{DECIMALS}f} (chosen among {len(candidates)} cells; {TIE_BREAK}). Its test"
+            f" macro-F1 is {best['test']['f1_macro']:.{DECIMALS}f}. {validation_predicts_test(candidates, best)}"
+            " Confusion matrix on the test split:",
+            "",
+            f"![confusion matrix]({figure.relative_to(out)})",
+            "",
+        ]
+    return lines
+
+
+def _unit(cell: dict) -> str:
+    unit = cell.get("balance_by", BALANCE_UNITS[0])
+    return f" by {unit}" if unit != BALANCE_UNITS[0] else ""
 
 
 def class_counts(out: Path, finished: list[dict], figures: Path) -> list[str]:
