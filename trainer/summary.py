@@ -3,6 +3,8 @@
 import json
 from pathlib import Path
 
+from trainer.datasets import DATASETS
+
 
 def _pct(value) -> str:
     return "n/a" if value is None else f"{100 * value:.1f}"
@@ -18,6 +20,21 @@ def baselines_of(metrics: dict) -> dict[str, dict]:
 
 def _caught(found: dict) -> str:
     return f"{_pct(found['caught'])} ({_pct(found['called_attack'])}) of {found['rows']}"
+
+
+def alert_accuracy(scores: dict, normal: str) -> float | None:
+    """The share of a split's records the alert decision gets right, taking an alert (called attack or flagged unknown)
+    as the verdict "attack": what a normal-or-attack reader of the alerts sees."""
+    found, rows = scores.get("alerts"), scores["rows"]
+    if not found or found["attack_caught"] is None or found["normal_alerted"] is None:
+        return None
+    normal_rows = scores["per_class"][normal]["support"]
+    return (normal_rows * (1 - found["normal_alerted"]) + (rows - normal_rows) * found["attack_caught"]) / rows
+
+
+def _budget(metrics: dict) -> str:
+    novelty = metrics.get("novelty")
+    return f"{_pct(novelty['budget'])} {novelty.get('budget_of', 'flagged')}" if novelty else "no detector"
 
 
 def write_summary(root: Path) -> Path:
@@ -37,9 +54,12 @@ def write_summary(root: Path) -> Path:
         "",
         "A record raises an alert when the model calls it an attack or its novelty detector flags it unknown. Unseen attacks:",
         "the split's attack types (raw labels) absent from the model's training split, caught = alerted (called attack alone).",
+        "Detector budget: the share of normal validation records its threshold lets it flag, or lets raise an alert in all",
+        "(`--alert-budget`). Alert accuracy: the share of records the alert decision gets right, an alert read as attack.",
         "",
-        "| model | split | normal flagged unknown | normal alerted | attacks caught | unseen attacks caught (called attack) |",
-        "|---|---|---|---|---|---|",
+        "| model | detector budget | split | normal flagged unknown | normal alerted | attacks caught | alert accuracy"
+        " | unseen attacks caught (called attack) |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     alert_lines, unseen_lines = [], []
     commands = []
@@ -63,9 +83,11 @@ def write_summary(root: Path) -> Path:
             if found:
                 unseen = found.get("unseen_attacks")
                 unseen_text = _caught(unseen) if unseen else "none"
+                normal = DATASETS[m["config"]["dataset"]].normal_class[m["config"]["task"]]
                 alert_lines.append(
-                    f"| {m['model_id']} | {split} | {_pct(found['normal_flagged_unknown'])} | {_pct(found['normal_alerted'])} "
-                    f"| {_pct(found['attack_caught'])} | {unseen_text} |"
+                    f"| {m['model_id']} | {_budget(m)} | {split} | {_pct(found['normal_flagged_unknown'])}"
+                    f" | {_pct(found['normal_alerted'])} | {_pct(found['attack_caught'])}"
+                    f" | {_pct(alert_accuracy(scores, normal))} | {unseen_text} |"
                 )
         per_type = test.get("alerts", {}).get("unseen_attack_types")
         if per_type:
