@@ -4,7 +4,8 @@ A stratified random split of a flow dataset with few distinct flows (NF-BoT-IoT-
 training row with the same value in every model column, and the same label: there a score measures recall of the
 training data more than detection. The rows no training row matches show what a model makes of traffic it has not
 seen. The page gives, per shipped multiclass model and for the random forest and boosted trees fitted on the same
-training split, accuracy, macro-F1 and per-class recall on both parts of the test split.
+training split, accuracy, macro-F1 and per-class recall on both parts of the test split, and how many training rows
+each model's encoding makes indistinguishable from a row of another label.
 
     python -m trainer overlap [--artifacts artifacts] [--out reports/overlap]
 """
