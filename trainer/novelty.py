@@ -145,20 +145,21 @@ class Threshold:
 
 def threshold_for(normal_scores: np.ndarray, budget: float) -> Threshold:
     """The threshold that at most `budget` of these normal records exceed."""
-    return threshold_allowing(normal_scores, int(np.floor(budget * len(normal_scores))), len(normal_scores))
+    value = threshold_allowing(normal_scores, int(np.floor(budget * len(normal_scores))))
+    return Threshold(value, float((normal_scores > value).mean()))
 
 
 def alert_threshold(normal_scores: np.ndarray, called_attack: np.ndarray, budget: float) -> Threshold:
     """The threshold under which at most `budget` of these normal records raise an alert: those the classifier calls an
     attack use their share up first, and the detector may flag up to the rest among the ones it calls normal."""
     allowed = max(int(np.floor(budget * len(normal_scores))) - int(called_attack.sum()), 0)
-    return threshold_allowing(normal_scores[~called_attack], allowed, len(normal_scores))
+    value = threshold_allowing(normal_scores[~called_attack], allowed)
+    return Threshold(value, float((normal_scores > value).mean()))
 
 
-def threshold_allowing(scores: np.ndarray, allowed: int, of_rows: int) -> Threshold:
-    """The threshold that at most `allowed` of these scores exceed (its flagged share counted over `of_rows` records):
-    halfway between the highest score kept and the lowest flagged, so float32 rounding between Keras and ONNX cannot
-    move a validation record across it."""
+def threshold_allowing(scores: np.ndarray, allowed: int) -> float:
+    """A threshold that at most `allowed` of these scores exceed: halfway between the highest score kept and the lowest
+    flagged, so float32 rounding between Keras and ONNX cannot move a validation record across it."""
     if not len(scores):
         raise ValueError("no normal validation records to set the novelty threshold on")
     ordered = np.sort(np.asarray(scores, dtype=np.float64))
@@ -166,8 +167,7 @@ def threshold_allowing(scores: np.ndarray, allowed: int, of_rows: int) -> Thresh
     kept = ordered[-allowed - 1]
     # with nothing to flag: above the highest score by twice the export's parity tolerance
     first_flagged = ordered[-allowed] if allowed else kept + 4 * max(abs(kept), 1.0) * PARITY_TOLERANCE
-    value = float((kept + first_flagged) / 2)
-    return Threshold(value, float((ordered > value).sum() / of_rows))
+    return float((kept + first_flagged) / 2)
 
 
 @dataclass(frozen=True)
