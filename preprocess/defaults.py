@@ -11,7 +11,9 @@ DATASET_IDS = ("nsl-kdd", "bot-iot", "nf-bot-iot-v2")
 TASKS = ("binary", "multiclass")
 ARCHITECTURES = ("cnn", "cnn-lstm")
 PROTOCOLS = ("official", "random")  # how nsl-kdd is split; the other datasets have one stratified split
-BALANCINGS = ("none", "ros", "smote", "adasyn", "gan", "hybrid")
+# The balancings that fill each class from its own rows (trainer.samplers), and so can fill by subtype too.
+PER_CLASS_SAMPLERS = ("ros", "smote", "adasyn")
+BALANCINGS = ("none", *PER_CLASS_SAMPLERS, "gan", "hybrid")
 # What the per-class samplers fill: each attack family to its target, or each family's target shared equally among its
 # subtypes (nsl-kdd's attack names), so a family's rare subtypes (guess_passwd in R2L) are not drowned by its common one.
 BALANCE_UNITS = ("family", "subtype")

@@ -71,6 +71,11 @@ def default_validation(dataset: str, protocol: str) -> str:
     return "subtypes" if dataset == "nsl-kdd" and protocol == "official" else "random"
 
 
+def validation_kind(metrics: dict) -> str:
+    """The validation kind a run's metrics.json records (runs from before the option existed used the random one)."""
+    return metrics["split"].get("validation", {}).get("kind", "random")
+
+
 def default(name: str):
     """TrainConfig's default for one field."""
     return next(f.default for f in fields(TrainConfig) if f.name == name)

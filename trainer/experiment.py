@@ -18,8 +18,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from preprocess.defaults import ARCHITECTURES, BALANCE_UNITS, LOSSES, SCALINGS
-from trainer.config import default_validation
+from preprocess.defaults import ARCHITECTURES, BALANCE_UNITS, LOSSES, PER_CLASS_SAMPLERS, SCALINGS
+from trainer.config import default_validation, validation_kind
 from trainer.summary import baselines_of
 
 # The matrix `trainer experiment` runs when not told otherwise: the datasets a product model is trained on.
@@ -97,7 +97,7 @@ def cells(
     for dataset, task, protocol, validation, arch, balancing, unit, loss, scaling, seed in itertools.product(
         datasets, tasks, protocols, validations, architectures, balancings, balance_units, losses, scalings, seeds
     ):
-        if unit != BALANCE_UNITS[0] and balancing not in ("ros", "smote", "adasyn"):
+        if unit != BALANCE_UNITS[0] and balancing not in PER_CLASS_SAMPLERS:
             continue
         if protocol == "random" and dataset != "nsl-kdd":
             continue  # the other datasets have one protocol, a stratified random split
@@ -197,7 +197,7 @@ def _rows_of(metrics: dict) -> list[dict]:
                 "balance_by": cell.get("balance_by", BALANCE_UNITS[0]) if model == "model" else "",
                 "loss": cell.get("loss", LOSSES[0]) if model == "model" else "",
                 "scaling": cell.get("scaling", SCALINGS[0]),  # the trees' rows too: they read the same encoding
-                "validation": metrics["split"].get("validation", {}).get("kind", "random"),  # what ran (older runs: random)
+                "validation": validation_kind(metrics),  # what ran
                 "seed": cell["seed"],
                 "split": split,
                 "validation_f1_macro": source["validation"]["f1_macro"],

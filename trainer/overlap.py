@@ -84,7 +84,7 @@ def analyse(artifacts: Path, data_dir: Path) -> dict:
     index = json.loads((artifacts / "index.json").read_text())
     datasets: dict[str, dict] = {}
     defaults = index["dataset_defaults"]
-    encoders: dict[str, tuple] = {}  # dataset -> (model, splits, repeated) of its default model, for the baselines
+    encoders: dict[str, tuple] = {}  # dataset -> its default model, splits, repeated rows and encodings, for the baselines
     for entry in index["models"]:
         folder = artifacts / entry["path"]
         metrics = json.loads((folder / "metrics.json").read_text())
@@ -95,8 +95,6 @@ def analyse(artifacts: Path, data_dir: Path) -> dict:
         columns = [f.name for f in model.meta.features]
         test, train = splits.test, splits.train
         repeated = repeated_rows(train.features, test.features[columns])
-        if entry["id"] == defaults.get(entry["dataset"]):
-            encoders[entry["dataset"]] = model, splits, repeated
         if entry["dataset"] not in datasets:
             datasets[entry["dataset"]] = {
                 "test_source": test.source,
@@ -108,12 +106,14 @@ def analyse(artifacts: Path, data_dir: Path) -> dict:
                 "models": {},
                 "collisions": {},
             }
-        predicted = np.asarray(model.predict_columns({c: test.features[c].to_numpy() for c in columns}, len(test)).labels)
+        encoded_train, encoded_test = _encoded(model, train), _encoded(model, test)
+        if entry["id"] == defaults.get(entry["dataset"]):
+            encoders[entry["dataset"]] = model, splits, repeated, encoded_train, encoded_test
+        predicted = np.asarray(model.predict_encoded(encoded_test).labels)
         truth = test.labels.to_numpy()
         datasets[entry["dataset"]]["models"][entry["id"]] = part_scores(
             truth, predicted, repeated, model.classes, model.meta.normal_class
         )
-        encoded_train = model.preprocessor.transform_columns({c: train.features[c].to_numpy() for c in columns}, len(train))
         datasets[entry["dataset"]]["collisions"][entry["id"]] = encoding_collisions(encoded_train, train.labels.to_numpy())
     for name, dataset in datasets.items():
         if name in encoders:
@@ -121,17 +121,17 @@ def analyse(artifacts: Path, data_dir: Path) -> dict:
     return datasets
 
 
-def _baselines(model, splits, repeated: np.ndarray) -> dict:
+def _encoded(model, part) -> np.ndarray:
+    """A split's rows as the model's preprocessor encodes them."""
+    columns = {f.name: part.features[f.name].to_numpy() for f in model.meta.features}
+    return model.preprocessor.transform_columns(columns, len(part))
+
+
+def _baselines(model, splits, repeated: np.ndarray, X_train: np.ndarray, X_test: np.ndarray) -> dict:
     """The trainer's classical anchors, fitted on the training split as the dataset's default model encodes it."""
-    columns = [f.name for f in model.meta.features]
-
-    def encode(part):
-        return model.preprocessor.transform_columns({c: part.features[c].to_numpy() for c in columns}, len(part))
-
     results = {}
     for name, (_, make) in BASELINES.items():
-        fitted = make(splits.description["seed"]).fit(encode(splits.train), splits.train.labels.to_numpy())
-        predicted = fitted.predict(encode(splits.test))
+        predicted = make(splits.description["seed"]).fit(X_train, splits.train.labels.to_numpy()).predict(X_test)
         truth = splits.test.labels.to_numpy()
         results[name] = part_scores(truth, predicted, repeated, model.classes, model.meta.normal_class)
     return results

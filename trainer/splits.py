@@ -18,7 +18,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from preprocess.defaults import PROTOCOLS, VALIDATIONS
-from trainer.config import default_validation
+from trainer.config import default_validation, validation_kind
 from trainer.datasets import DATASETS, DatasetSpec
 from trainer.load import DataError, Labeled, load
 
@@ -206,7 +206,7 @@ def splits_of_model(config: tuple[tuple[str, object], ...], validation_kind: str
 
 
 def model_splits(metrics: dict, data_dir: Path) -> Splits:
-    """`splits_of_model` for one model's metrics.json (before the validation option existed, validation was random)."""
+    """`splits_of_model` for one model's metrics.json."""
     keys = ("dataset", "task", "protocol", "seed", "limit_rows", "class_floor")
     config = tuple(sorted((k, metrics["config"].get(k, 0)) for k in keys))
-    return splits_of_model(config, metrics["split"].get("validation", {}).get("kind", "random"), Path(data_dir))
+    return splits_of_model(config, validation_kind(metrics), Path(data_dir))

@@ -65,9 +65,7 @@ def _variants_named(results: pd.DataFrame) -> pd.DataFrame:
     names = [BALANCING_LABELS.get(b, b) for b in results["balancing"]]
     for i, row in enumerate(results.itertuples(index=False)):
         loss, validation = getattr(row, "loss", LOSSES[0]), getattr(row, "validation", None)
-        unit = getattr(row, "balance_by", BALANCE_UNITS[0])
-        if isinstance(unit, str) and unit not in (BALANCE_UNITS[0], ""):
-            names[i] += f" by {unit}"
+        names[i] += unit_label(getattr(row, "balance_by", BALANCE_UNITS[0]))
         if isinstance(loss, str) and loss not in (LOSSES[0], ""):
             names[i] += f" + {loss}"
         scaling = getattr(row, "scaling", SCALINGS[0])
@@ -78,6 +76,11 @@ def _variants_named(results: pd.DataFrame) -> pd.DataFrame:
     changed = [name != BALANCING_LABELS.get(b, b) for name, b in zip(names, results["balancing"], strict=False)]
     results.loc[changed, "balancing"] = [n for n, c in zip(names, changed, strict=False) if c]
     return results
+
+
+def unit_label(unit: object) -> str:
+    """ " by subtype" for balancing by a unit other than the default; nothing for the default or no unit (the baselines)."""
+    return f" by {unit}" if isinstance(unit, str) and unit not in (BALANCE_UNITS[0], "") else ""
 
 
 def _without_empty_recalls(results: pd.DataFrame, finished: list[dict]) -> pd.DataFrame:

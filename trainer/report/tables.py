@@ -5,9 +5,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from preprocess.defaults import ARCHITECTURES, BALANCE_UNITS, BALANCINGS, PROTOCOLS
+from preprocess.defaults import ARCHITECTURES, BALANCINGS, PROTOCOLS
 from trainer import plots
 from trainer.artifacts import TIE_BREAK, choose
+from trainer.config import validation_kind
 from trainer.report.common import (
     ARCH_LABELS,
     BALANCING_LABELS,
@@ -26,6 +27,7 @@ from trainer.report.common import (
     ordered,
     rank,
     select,
+    unit_label,
 )
 from trainer.report.prose import validation_predicts_test
 
@@ -63,10 +65,10 @@ def method_bars(frame: pd.DataFrame, rare: list[str], title: str, path: Path) ->
 def best_model(out: Path, finished: list[dict], dataset: str, task: str, protocol: str, figures: Path) -> list[str]:
     """Per validation kind (its scores are comparable only among cells validated alike), the cell it would choose."""
     cells = cells_of(finished, dataset=dataset, task=task, protocol=protocol)
-    kinds = sorted({m["split"].get("validation", {}).get("kind", "random") for m in cells})
+    kinds = sorted({validation_kind(m) for m in cells})
     lines = []
     for kind in kinds:
-        candidates = [m for m in cells if m["split"].get("validation", {}).get("kind", "random") == kind]
+        candidates = [m for m in cells if validation_kind(m) == kind]
         best = choose(candidates)
         cell = best["cell"]
         named = f" ({kind} validation)" if len(kinds) > 1 else ""
@@ -75,7 +77,8 @@ def best_model(out: Path, finished: list[dict], dataset: str, task: str, protoco
         lines += [
             f"### Best model by validation macro-F1{named}",
             "",
-            f"{model_label(cell['architecture'], cell['balancing'])}{_unit(cell)}, seed {cell['seed']}: validation macro-F1"
+            f"{model_label(cell['architecture'], cell['balancing'])}{unit_label(cell.get('balance_by'))}, seed {cell['seed']}:"
+            f" validation macro-F1"
             f" {best['validation']['f1_macro']:.{DECIMALS}f} (chosen among {len(candidates)} cells; {TIE_BREAK}). Its test"
             f" macro-F1 is {best['test']['f1_macro']:.{DECIMALS}f}. {validation_predicts_test(candidates, best)}"
             " Confusion matrix on the test split:",
@@ -84,11 +87,6 @@ def best_model(out: Path, finished: list[dict], dataset: str, task: str, protoco
             "",
         ]
     return lines
-
-
-def _unit(cell: dict) -> str:
-    unit = cell.get("balance_by", BALANCE_UNITS[0])
-    return f" by {unit}" if unit != BALANCE_UNITS[0] else ""
 
 
 def class_counts(out: Path, finished: list[dict], figures: Path) -> list[str]:
