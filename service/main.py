@@ -15,10 +15,11 @@ from inference import UnknownModelError
 from service import fastpath
 from service.accounts import AccountCache
 from service.alerting import alert_emitter
+from service.bookkeeping import Bookkeeping, PendingFirst
 from service.codecs import column_rules
 from service.core.config import Settings
 from service.core.db import create_db_engine, migrate
-from service.core.logging import configure_logging
+from service.core.logging import access_log, configure_logging
 from service.drift import DriftCollector, DriftMonitors
 from service.errors import unknown_model_handler, validation_error_handler
 from service.fastpath import SinglePredictFastPath
@@ -50,6 +51,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(migrate, engine)
         yield
+        app.state.bookkeeping.flush()
+        access_log().flush()
         app.state.drift.close()  # this worker's share of the drift summary leaves with it
         if app.state.alerts is not None:
             await run_in_threadpool(app.state.alerts.close)  # delivers what is queued, within its timeout
@@ -67,7 +70,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.accounts = AccountCache(engine, settings.account_cache_seconds)
     app.state.alerts = alert_emitter(settings)
     app.state.drift = DriftMonitors({model_id: served.model.meta for model_id, served in registry.models.items()})
-    metrics = Metrics([DriftCollector(app.state.drift)]) if settings.metrics_enabled else None
+    app.state.bookkeeping = bookkeeping = Bookkeeping()
+    metrics = Metrics([PendingFirst(bookkeeping), DriftCollector(app.state.drift)]) if settings.metrics_enabled else None
     app.state.metrics = metrics
     if metrics is not None:
         metrics.set_models((m.info.id, m.info.dataset) for m in registry.models.values())
@@ -113,7 +117,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     app.add_middleware(SecurityHeadersMiddleware)
     # Outermost: sees the others' errors, and times and logs every request.
-    app.add_middleware(RequestIdMiddleware, log_tracebacks=settings.log_tracebacks, metrics=app.state.metrics)
+    app.add_middleware(
+        RequestIdMiddleware,
+        log_tracebacks=settings.log_tracebacks,
+        metrics=app.state.metrics,
+        bookkeeping=bookkeeping,
+    )
     _document_models(app, [*schemas.single_models, *schemas.batch_models])
     app.mount("/static", web.static_files, name="static")
     return app

@@ -40,7 +40,8 @@ class Metrics:
     """The service's metrics, registered in their own registry (or in the shared directory) per app."""
 
     def __init__(self, collectors: Iterable[Collector] = ()) -> None:
-        """`collectors`: more metrics computed when scraped (drift), from the process that answers the scrape."""
+        """`collectors`: collected first when scraped, in the process that answers the scrape (the pending bookkeeping,
+        the drift)."""
         self.collectors = list(collectors)
         self.shared = multiprocess_dir() is not None
         # In multiprocess mode the live objects only write their files; /metrics reads all workers' files.
@@ -132,18 +133,18 @@ class Metrics:
     def exposition_registry(self) -> CollectorRegistry:
         if self._registry is not None:
             return self._registry
-        registry = shared_registry()
-        for collector in self.collectors:
-            registry.register(collector)
-        return registry
+        return shared_registry(self.collectors)
 
     def exposition(self) -> bytes:
         return generate_latest(self.exposition_registry())
 
 
-def shared_registry() -> CollectorRegistry:
-    """A registry that reads every worker's values from PROMETHEUS_MULTIPROC_DIR when it is collected."""
+def shared_registry(collectors: Iterable[Collector] = ()) -> CollectorRegistry:
+    """A registry that reads every worker's values from PROMETHEUS_MULTIPROC_DIR when it is collected, after
+    `collectors`."""
     registry = CollectorRegistry()
+    for collector in collectors:
+        registry.register(collector)
     multiprocess.MultiProcessCollector(registry)
     return registry
 

@@ -1,6 +1,6 @@
 """What every prediction route does around the model, in one place: the stages timed, the answers counted in the
-metrics, the drift window fed, the access log told who asked which model for how many records, and an alert sent
-per attack or unknown verdict."""
+metrics (with the next block of requests' bookkeeping: service/bookkeeping.py), the drift window fed, the access
+log told who asked which model for how many records, and an alert sent per attack or unknown verdict."""
 
 from collections.abc import Mapping, Sequence
 from time import perf_counter
@@ -33,13 +33,20 @@ def predict_observed(
     state = request.app.state
     metrics: Metrics | None = state.metrics
     if metrics is not None:
-        metrics.observe_stages(model.id, encoded_at - began, inferred_at - encoded_at)
-        metrics.observe_predictions(model.id, predictions)
-        if batch_format is not None:
-            metrics.observe_batch(model.id, batch_format, rows)
+        stages = (encoded_at - began, inferred_at - encoded_at)
+        state.bookkeeping.later(_count, metrics, model.id, *stages, predictions, batch_format)
     state.drift.observe(model.id, columns, rows)
     access = request.scope["state"]
     access["user_id"], access["model"], access["records"] = user_id, model.id, rows
     if state.alerts is not None:
         send_prediction_alerts(state.alerts, model.id, model.dataset, predictions, columns, records)
     return predictions
+
+
+def _count(
+    metrics: Metrics, model_id: str, encoding: float, inference: float, predictions: Predictions, batch_format: str | None
+) -> None:
+    metrics.observe_stages(model_id, encoding, inference)
+    metrics.observe_predictions(model_id, predictions)
+    if batch_format is not None:
+        metrics.observe_batch(model_id, batch_format, len(predictions))

@@ -8,7 +8,7 @@ import uuid
 
 import httpx
 
-from service.core.logging import BufferedLines
+from service.core.logging import AccessLog
 from tests.service.conftest import PASSWORD, oip_body
 
 
@@ -97,19 +97,32 @@ def test_an_oip_inference_line_names_its_user_model_and_records(two_workers, met
     assert line["user_id"] == me["id"] and line["model"] == model_id and line["records"] == len(records)
 
 
-def test_buffered_lines_leave_in_order_when_full_after_a_delay_and_when_flushed():
+def test_access_lines_carry_their_answer_time_and_leave_in_order_when_full_after_a_delay_and_when_flushed():
     stream = io.StringIO()
-    lines = BufferedLines(stream, max_bytes=100, max_seconds=0.2)
-    lines.msg("first")
-    lines.info("second")
+    log = AccessLog(stream, max_lines=3, max_seconds=0.2)
+    log.write(1764405649.318103, {"request_id": "first", "status": 200, "latency_ms": 0.25})
+    log.write(1764405650.0, {"request_id": "second"})
     assert stream.getvalue() == ""  # held back
     deadline = time.monotonic() + 5
     while not stream.getvalue() and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert stream.getvalue() == "first\nsecond\n"  # within max_seconds of the first
-    lines.msg("x" * 60)
-    lines.msg("y" * 60)  # 120 characters >= 100: written at once
-    assert stream.getvalue().endswith("x" * 60 + "\n" + "y" * 60 + "\n")
-    lines.msg("last")
-    lines.flush()
-    assert stream.getvalue().endswith("\nlast\n")
+    first, second = _lines(stream.getvalue())  # within max_seconds of the first
+    assert first == {
+        "logger": "service.access",
+        "request_id": "first",
+        "status": 200,
+        "latency_ms": 0.25,
+        "event": "request",
+        "level": "info",
+        "timestamp": "2025-11-29T08:40:49.318103Z",  # when it was answered, not when written
+    }
+    assert second["request_id"] == "second" and second["timestamp"] == "2025-11-29T08:40:50Z"
+    for name in "abc":
+        log.write(time.time(), {"request_id": name})
+    assert [line["request_id"] for line in _lines(stream.getvalue())][-3:] == ["a", "b", "c"]  # 3 lines: at once
+    log.write(time.time(), {"request_id": "last"})
+    log.flush()
+    assert _lines(stream.getvalue())[-1]["request_id"] == "last"
+    quiet = io.StringIO()
+    AccessLog(quiet, enabled=False).write(time.time(), {"request_id": "x"})  # NIDS_LOG_LEVEL above info
+    assert quiet.getvalue() == ""
