@@ -12,6 +12,7 @@ more lenient than them; where they are stricter (a number sent as a string, say)
 import math
 import sys
 from collections.abc import Mapping
+from itertools import chain
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -92,8 +93,11 @@ class JsonColumns:
         if decoded is None:
             return None
         batch, record_type, records = decoded
-        # Numbers as one (rows, columns) array, built in C; each column a view of it, for the preprocessor and drift.
-        numbers = np.array(list(map(record_type.number_values, records)), dtype=np.float64).reshape(len(records), -1)
+        # Numbers as one (rows, columns) array, filled in C from one flat stream of floats (half the time of np.array
+        # on a list of tuples); each column a view of it, for the preprocessor and drift.
+        values = chain.from_iterable(map(record_type.number_values, records))
+        count = len(records) * len(record_type.number_names)
+        numbers = np.fromiter(values, dtype=np.float64, count=count).reshape(len(records), -1)
         whole = numbers[:, record_type.whole]
         if (whole != np.floor(whole)).any():
             return None
