@@ -9,12 +9,11 @@ from typing import Any
 
 from prometheus_client.registry import Collector
 
-from service.core.batches import Batcher
+from service.core.batches import MAX_SECONDS, Batcher
 
 log = logging.getLogger(__name__)
 
 BLOCK = 64
-MAX_SECONDS = 0.2
 
 
 class Bookkeeping:

@@ -14,23 +14,19 @@ from typing import Generic, TypeVar
 log = logging.getLogger(__name__)
 Item = TypeVar("Item")
 
+# The longest an item waits by default: what a worker killed outright loses of its access lines and metrics.
+MAX_SECONDS = 0.2
+
 
 class Batcher(Generic[Item]):
-    """Items gather and go to `handle` together, in the order they came: once their total `size` reaches
-    `max_size`, `max_seconds` after the first of them, on `flush()` and at exit. Safe to use from any thread.
+    """Items gather and go to `handle` together, in the order they came: once `max_items` have gathered,
+    `max_seconds` after the first of them, on `flush()` and at exit. Safe to use from any thread.
 
     A handler's error is logged, not raised: it would reach whichever request happened to fill the batch."""
 
-    def __init__(
-        self,
-        handle: Callable[[list[Item]], None],
-        max_size: int,
-        max_seconds: float,
-        size: Callable[[Item], int] = lambda _item: 1,
-    ) -> None:
-        self.handle, self.max_size, self.max_seconds, self.size = handle, max_size, max_seconds, size
+    def __init__(self, handle: Callable[[list[Item]], None], max_items: int, max_seconds: float = MAX_SECONDS) -> None:
+        self.handle, self.max_items, self.max_seconds = handle, max_items, max_seconds
         self._items: list[Item] = []
-        self._gathered = 0
         self._lock = threading.Lock()
         self._timer: threading.Timer | None = None  # one at a time: a thread every max_seconds at most
         atexit.register(self.flush)
@@ -38,8 +34,7 @@ class Batcher(Generic[Item]):
     def add(self, item: Item) -> None:
         with self._lock:
             self._items.append(item)
-            self._gathered += self.size(item)
-            if self._gathered >= self.max_size:
+            if len(self._items) >= self.max_items:
                 self._handle()
             elif self._timer is None:
                 self._timer = threading.Timer(self.max_seconds, self._on_time)
@@ -59,7 +54,7 @@ class Batcher(Generic[Item]):
         """The caller holds the lock, so batches leave in the order their items came."""
         if not self._items:
             return
-        items, self._items, self._gathered = self._items, [], 0
+        items, self._items = self._items, []
         try:
             self.handle(items)
         except Exception:

@@ -15,7 +15,7 @@ from typing import Any, TextIO
 import msgspec
 import structlog
 
-from service.core.batches import Batcher
+from service.core.batches import MAX_SECONDS, Batcher
 
 
 def _drop_color_message(_logger: object, _method: str, event: dict) -> dict:
@@ -60,7 +60,7 @@ def configure_logging(level: int | str = logging.INFO) -> None:
 class AccessLog:
     """One JSON line per answered request: the fields the caller gives, then `event`, `level` and `timestamp` (when
     the request was answered, ISO 8601 UTC) as in every other line. Lines gather in memory and are encoded and
-    written together, once MAX_LINES have gathered or 0.2 s after the first of them, and at exit, as nginx's
+    written together, once MAX_LINES have gathered or MAX_SECONDS (0.2 s) after the first of them, and at exit, as nginx's
     `access_log ... buffer= flush=` does: one write per many requests. A process killed outright (SIGKILL) loses at
     most its last 0.2 s of lines; a stop writes them all. Lines of the standard-library loggers are not held back,
     so one may come out before an access line of an earlier request."""
@@ -68,7 +68,7 @@ class AccessLog:
     MAX_LINES = 256
 
     def __init__(
-        self, stream: TextIO | None = None, enabled: bool = True, max_lines: int = MAX_LINES, max_seconds: float = 0.2
+        self, stream: TextIO | None = None, enabled: bool = True, max_lines: int = MAX_LINES, max_seconds: float = MAX_SECONDS
     ) -> None:
         """`stream`: by default, whatever sys.stderr is when lines are written."""
         self.stream, self.enabled = stream, enabled
