@@ -104,8 +104,9 @@ def _read_csv(body: bytes, column_types: dict[str, pa.DataType]) -> pa.Table:
     )
 
 
+_FLOAT64 = pa.float64()
 # Integers are read as floats, as JSON's numbers are: "6.0" is the whole number 6 (fractions are refused later).
-_CSV_TYPES = {"integer": pa.float64(), "number": pa.float64(), "closed": pa.string(), "open": pa.string(), "ignored": pa.string()}
+_CSV_TYPES = {"integer": _FLOAT64, "number": _FLOAT64, "closed": pa.string(), "open": pa.string(), "ignored": pa.string()}
 
 
 def _first_line(exc: Exception) -> str:
@@ -127,26 +128,27 @@ def _columns(table: pa.Table, rules: dict[str, ColumnRule], limit: int) -> tuple
         raise BodyError([_error(["records"], "no rows: at least 1 is needed", "too_short")])
     if table.num_rows > limit:
         raise BodyError([_error(["records"], f"{table.num_rows} rows; at most {limit} are accepted", "too_long")])
-    columns = _passing_floats(table, [rules[n] for n in names if rules[n].kind in ("integer", "number")])
-    for name in names:
+    by_name = dict(zip(names, table.columns, strict=True))  # looked up once: pyarrow finds a name by a scan
+    columns = _passing_floats(by_name, [rules[n] for n in names if rules[n].kind in ("integer", "number")])
+    for name, column in by_name.items():
         rule = rules[name]
         if name in columns:
             continue
         if rule.kind != "ignored":
-            columns[name] = check_column(table.column(name).combine_chunks(), rule)
+            columns[name] = check_column(column.combine_chunks(), rule)
         elif name in ENDPOINT_COLUMNS:  # not the model's, but the alerts' source and destination
-            columns[name] = table.column(name).to_pylist()
+            columns[name] = column.to_pylist()
     return columns, table.num_rows
 
 
-def _passing_floats(table: pa.Table, rules: list[ColumnRule]) -> dict[str, np.ndarray]:
+def _passing_floats(by_name: dict[str, pa.ChunkedArray], rules: list[ColumnRule]) -> dict[str, np.ndarray]:
     """The float64 columns of these number rules whose every value passes, checked together: one pass over a 2-D
     array instead of five per column (all of a CSV body's numbers are read as float64). A column with a fault, or of
     another type, is left to `check_column`, which names the first row at fault."""
-    rules = [r for r in rules if table.schema.field(r.name).type == pa.float64() and table.column(r.name).null_count == 0]
+    rules = [r for r in rules if by_name[r.name].type == _FLOAT64 and by_name[r.name].null_count == 0]
     if not rules:
         return {}
-    values = np.array([table.column(r.name).to_numpy() for r in rules])  # (columns, rows)
+    values = np.array([by_name[r.name].to_numpy() for r in rules])  # (columns, rows)
     low = np.array([-np.inf if r.minimum is None else r.minimum for r in rules])[:, None]
     high = np.array([np.inf if r.maximum is None else r.maximum for r in rules])[:, None]
     whole = np.array([r.kind == "integer" for r in rules])[:, None]

@@ -23,7 +23,7 @@ from service.core.db import create_db_engine, migrate
 from service.core.logging import access_log, configure_logging
 from service.drift import DriftCollector, DriftMonitors
 from service.errors import unknown_model_handler, validation_error_handler
-from service.fastpath import SinglePredictFastPath
+from service.fastpath import PredictFastPath
 from service.json_columns import JsonColumns
 from service.metrics import Metrics, metrics_endpoint
 from service.middleware import BodySizeLimitMiddleware, RequestIdMiddleware, SecurityHeadersMiddleware
@@ -89,7 +89,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     rules = {dataset: column_rules(record) for dataset, record in registry.records.items()}
     json_columns = JsonColumns(rules, settings.batch_limit)
     single = predict.SinglePredictor(schemas, registry, json_columns)
-    predict_router = predict.build_router(schemas, registry, settings.batch_limit, single, json_columns)
+    batch = predict.BatchPredictor(schemas, registry, json_columns, settings.batch_limit)
+    predict_router = predict.build_router(schemas, settings.batch_limit, single, batch)
     routers = [
         health.router,
         auth.router,
@@ -111,9 +112,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         checked_by_route=(predict.BATCH_PATH,),
     )
     app.add_middleware(
-        SinglePredictFastPath,
+        PredictFastPath,
         single=single,
-        route=next(r for r in predict_router.routes if r.path == fastpath.PATH),
+        batch=batch,
+        routes={r.path: r for r in predict_router.routes if r.path in (fastpath.PATH, predict.BATCH_PATH)},
         max_json_members=json_members,
     )
     if settings.cors_origins:  # closed by default: no browser page of another origin may call the API

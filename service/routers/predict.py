@@ -2,6 +2,7 @@
 so this router is built by a function."""
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -20,7 +21,7 @@ from service.codecs import (
     decode_csv,
     encode_arrow,
 )
-from service.deps import CurrentUser, RegistryDep, get_current_user
+from service.deps import CurrentUser, get_current_user
 from service.json_columns import JsonColumns
 from service.middleware import json_shape_problem, media_type_of
 from service.predicting import predict_observed
@@ -61,17 +62,82 @@ class SinglePredictor:
         return ENCODER.encode({"model": model.info.id, "prediction": predictions.answer_structs()[0]})
 
 
-def build_router(
-    schemas: PredictionSchemas, registry: Registry, batch_limit: int, single: SinglePredictor, json_columns: JsonColumns
-) -> APIRouter:
+@dataclass(frozen=True)
+class BatchInput:
+    """A batch body read and checked: its model, columns (name -> `rows` values), body format, and the validated
+    records of a JSON body that pydantic read (the alerts' endpoints then)."""
+
+    model: ServedModel
+    columns: Mapping[str, Any]
+    rows: int
+    body_format: str
+    records: Sequence[Any] | None = None
+
+
+class BatchPredictor:
+    """A batch's answer in two steps, run in the thread pool by the /predict/batch route and by the fast path that
+    answers the same requests without FastAPI's routing (service/fastpath.py), which counts the request between them."""
+
+    def __init__(self, schemas: PredictionSchemas, registry: Registry, json_columns: JsonColumns, limit: int) -> None:
+        self.adapter = TypeAdapter(schemas.batch)
+        self.registry, self.json_columns, self.limit = registry, json_columns, limit
+        self.max_members = max_json_members(registry.records)
+
+    def parse(self, media_type: str, body: bytes, dataset: str | None, model_id: str | None) -> BatchInput:
+        """Raises RequestValidationError, HTTPException or UnknownModelError. `dataset` and `model_id` come from the
+        query string, for CSV and Arrow bodies only."""
+        if media_type == JSON_MEDIA_TYPE:
+            return self._parse_json(body)
+        decode = DECODERS.get(media_type)
+        if decode is None:
+            raise HTTPException(
+                status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+                f"content type '{media_type[:100]}' is not accepted: "
+                f"send {JSON_MEDIA_TYPE}, {CSV_MEDIA_TYPE} or {ARROW_MEDIA_TYPE}",
+            )
+        rules = self.json_columns.rules
+        if dataset not in rules:
+            known = ", ".join(rules)
+            problem = "is required" if dataset is None else f"'{dataset[:100]}' is not one of: {known}"
+            raise RequestValidationError([{"loc": ["query", "dataset"], "msg": f"dataset {problem}", "type": "dataset"}])
+        model = _choose_model(self.registry, dataset, model_id, location="query")
+        try:
+            columns, rows = decode(body, rules[dataset], self.limit)
+        except BodyError as exc:
+            raise RequestValidationError(exc.errors) from None
+        return BatchInput(model, columns, rows, "csv" if decode is decode_csv else "arrow")
+
+    def _parse_json(self, body: bytes) -> BatchInput:
+        clean = self.json_columns.batch(body)
+        if clean is not None:
+            dataset, model_id, columns, rows = clean
+            return BatchInput(_choose_model(self.registry, dataset, model_id), columns, rows, "json")
+        # Refused or unusual: pydantic judges it and names every fault, once the body's shape is known not to cost
+        # far more to report on than to send.
+        if error := json_shape_problem(body, self.max_members):
+            raise RequestValidationError([error])
+        batch = _validate_json(self.adapter, body)
+        model = _choose_model(self.registry, batch.dataset, batch.model)
+        return BatchInput(model, model.columns(batch.records), len(batch.records), "json", batch.records)
+
+    def answer(self, request: Request, user_id: int, batch: BatchInput) -> Response:
+        model = batch.model
+        predictions = predict_observed(request, user_id, model.model, batch.columns, batch.rows, batch.body_format, batch.records)
+        return _batch_answer(request, model, predictions)
+
+    def respond(
+        self, request: Request, user_id: int, media_type: str, body: bytes, dataset: str | None, model_id: str | None
+    ) -> Response:
+        return self.answer(request, user_id, self.parse(media_type, body, dataset, model_id))
+
+
+def build_router(schemas: PredictionSchemas, batch_limit: int, single: SinglePredictor, batch: BatchPredictor) -> APIRouter:
     router = APIRouter(
         prefix="/predict",
         tags=["predict"],
         dependencies=[Depends(get_current_user)],
         responses=documented(401, 404, 413, 429),
     )
-    rules = json_columns.rules
-    json_checks = JsonBatchChecks(TypeAdapter(schemas.batch), json_columns, max_json_members(registry.records))
 
     # One record takes tens of microseconds, less than a hand-off to FastAPI's thread pool, so it runs on the
     # event loop. Its body is read straight from the bytes.
@@ -98,7 +164,6 @@ def build_router(
     )
     async def predict_batch(
         request: Request,
-        registry: RegistryDep,
         user: CurrentUser,
         dataset: Annotated[str | None, Query(description="CSV and Arrow bodies only: the records' dataset")] = None,
         model: Annotated[
@@ -107,21 +172,7 @@ def build_router(
     ) -> Response:
         media_type = media_type_of(request.headers.get("content-type"))
         body = await request.body()
-        if media_type == JSON_MEDIA_TYPE:
-            return await run_in_threadpool(_batch_from_json, request, user.id, registry, json_checks, body)
-        decode = DECODERS.get(media_type)
-        if decode is None:
-            raise HTTPException(
-                status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
-                f"content type '{media_type[:100]}' is not accepted: "
-                f"send {JSON_MEDIA_TYPE}, {CSV_MEDIA_TYPE} or {ARROW_MEDIA_TYPE}",
-            )
-        if dataset not in rules:
-            known = ", ".join(rules)
-            problem = "is required" if dataset is None else f"'{dataset[:100]}' is not one of: {known}"
-            raise RequestValidationError([{"loc": ["query", "dataset"], "msg": f"dataset {problem}", "type": "dataset"}])
-        chosen = _choose_model(registry, dataset, model, location="query")
-        return await run_in_threadpool(_batch_from_columns, request, user.id, chosen, decode, rules[dataset], body, batch_limit)
+        return await run_in_threadpool(batch.respond, request, user.id, media_type, body, dataset, model)
 
     return router
 
@@ -162,39 +213,6 @@ def _located(exc: ValidationError) -> RequestValidationError:
             for e in exc.errors(include_url=False, include_input=False)
         ]
     )
-
-
-@dataclass(frozen=True)
-class JsonBatchChecks:
-    adapter: TypeAdapter
-    json_columns: JsonColumns
-    max_members: int
-
-
-def _batch_from_json(request: Request, user_id: int, registry: Registry, checks: JsonBatchChecks, body: bytes) -> Response:
-    clean = checks.json_columns.batch(body)
-    if clean is not None:
-        dataset, model_id, columns, rows = clean
-        model = _choose_model(registry, dataset, model_id)
-        return _batch_answer(request, model, predict_observed(request, user_id, model.model, columns, rows, "json"))
-    # Refused or unusual: pydantic judges it and names every fault, once the body's shape is known not to cost
-    # far more to report on than to send.
-    if error := json_shape_problem(body, checks.max_members):
-        raise RequestValidationError([error])
-    batch = _validate_json(checks.adapter, body)
-    model = _choose_model(registry, batch.dataset, batch.model)
-    rows = len(batch.records)
-    predictions = predict_observed(request, user_id, model.model, model.columns(batch.records), rows, "json", batch.records)
-    return _batch_answer(request, model, predictions)
-
-
-def _batch_from_columns(request: Request, user_id: int, model: ServedModel, decode, rules, body: bytes, limit: int) -> Response:
-    try:
-        columns, rows = decode(body, rules, limit)
-    except BodyError as exc:
-        raise RequestValidationError(exc.errors) from None
-    media_type = "csv" if decode is decode_csv else "arrow"
-    return _batch_answer(request, model, predict_observed(request, user_id, model.model, columns, rows, media_type))
 
 
 def _batch_answer(request: Request, model: ServedModel, predictions: Predictions) -> Response:

@@ -2,6 +2,7 @@
 tests/conftest.py), its database (SQLite, or PostgreSQL when NIDS_TEST_DATABASE_URL is set),
 and fresh users with tokens."""
 
+import io
 import json
 import sys
 import time
@@ -10,6 +11,8 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 import pytest
 import time_machine
 from fastapi.testclient import TestClient
@@ -17,6 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bench.processes import Server, free_port, serve
 from preprocess.metadata import ModelMetadata, load_metadata
+from service.codecs import ARROW_MEDIA_TYPE, CSV_MEDIA_TYPE
 from service.core.config import Settings
 from service.main import create_app
 from service.ratelimit import RateLimits
@@ -37,6 +41,23 @@ def metric_samples(text: str) -> Counter:
 def metric_value(samples: Counter, name: str, **labels) -> float:
     """The sum over the samples of `name` whose labels include `labels`."""
     return sum(v for (n, ls), v in samples.items() if n == name and set(labels.items()) <= set(ls))
+
+
+def _csv(table: pa.Table) -> bytes:
+    out = io.BytesIO()
+    pa_csv.write_csv(table, out)
+    return out.getvalue()
+
+
+def _arrow(table: pa.Table) -> bytes:
+    out = io.BytesIO()
+    with pa.ipc.new_stream(out, table.schema) as writer:
+        writer.write_table(table)
+    return out.getvalue()
+
+
+# A table as a /predict/batch body of each columnar media type.
+COLUMNAR_ENCODERS = {CSV_MEDIA_TYPE: _csv, ARROW_MEDIA_TYPE: _arrow}
 
 
 def oip_body(described: dict, records: list[dict]) -> dict:

@@ -1,31 +1,16 @@
 """POST /predict/batch with CSV and Arrow IPC bodies: the same answers and limits as JSON, and a 4xx naming
 each way such a body can be wrong."""
 
-import io
 import json
 
 import pyarrow as pa
-import pyarrow.csv as pa_csv
 import pytest
 
 from preprocess.metadata import CategoricalFeature, NumericFeature
 from service.codecs import ARROW_MEDIA_TYPE, CSV_MEDIA_TYPE
+from tests.service.conftest import COLUMNAR_ENCODERS
 
-
-def _csv(table: pa.Table) -> bytes:
-    out = io.BytesIO()
-    pa_csv.write_csv(table, out)
-    return out.getvalue()
-
-
-def _arrow(table: pa.Table) -> bytes:
-    out = io.BytesIO()
-    with pa.ipc.new_stream(out, table.schema) as writer:
-        writer.write_table(table)
-    return out.getvalue()
-
-
-ENCODERS = {CSV_MEDIA_TYPE: _csv, ARROW_MEDIA_TYPE: _arrow}
+ENCODERS = COLUMNAR_ENCODERS
 
 
 @pytest.fixture(params=list(ENCODERS))
@@ -173,11 +158,11 @@ def test_row_limit_is_the_batch_limit(client, auth, examples, media_type):
 
 def test_malformed_bodies_are_422_saying_so(client, auth, examples):
     dataset, records = _records(examples)
-    csv = _csv(pa.Table.from_pylist(records))
+    csv = ENCODERS[CSV_MEDIA_TYPE](pa.Table.from_pylist(records))
     ragged = csv + b"1,2,3\n"
     response = _post(client, auth, CSV_MEDIA_TYPE, ragged, dataset=dataset)
     assert response.status_code == 422 and response.json()["detail"][0]["msg"].startswith("malformed CSV")
-    for garbage in (b"", b"not an arrow stream", _arrow(pa.Table.from_pylist(records))[:-40]):
+    for garbage in (b"", b"not an arrow stream", ENCODERS[ARROW_MEDIA_TYPE](pa.Table.from_pylist(records))[:-40]):
         response = _post(client, auth, ARROW_MEDIA_TYPE, garbage, dataset=dataset)
         assert response.status_code == 422 and response.json()["detail"][0]["msg"].startswith("malformed Arrow"), response.text
 
@@ -196,7 +181,8 @@ def test_oversized_columnar_body_is_413(client, auth, examples):
 
 def test_columnar_bodies_need_a_token(client, examples):
     dataset, records = _records(examples)
-    assert _post(client, {}, CSV_MEDIA_TYPE, _csv(pa.Table.from_pylist(records)), dataset=dataset).status_code == 401
+    body = ENCODERS[CSV_MEDIA_TYPE](pa.Table.from_pylist(records))
+    assert _post(client, {}, CSV_MEDIA_TYPE, body, dataset=dataset).status_code == 401
 
 
 def test_openapi_documents_the_three_batch_formats(client):
