@@ -1,10 +1,10 @@
 """/predict/batch against the in-process limit, and how the batch targets are judged: in alternating rounds.
 
 The limit (numpy preprocessing + onnxruntime on the same rows, in this process on the server core) moves by 10-20 %
-between minutes on this shared machine, so a limit measured once, minutes away from the served runs, can make the
-same code look 20 points better or worse. Here each round measures the limit, then every body format served (the
-server idle while the limit runs, on the same core), `rounds` times; a target is judged on the median of the
-rounds' ratios.
+within a minute on this shared machine, so a limit measured once, away from the served runs, can make the same code
+look 20 points better or worse. Here each served run of a body format is paired with a limit measured right before
+it (the server idle while the limit runs, on the same core), the formats in turn, `rounds` times; a target is judged
+on the median of the rounds' ratios.
 """
 
 import argparse
@@ -48,19 +48,23 @@ def limit_records_per_s(model: Model, rows: Sequence[dict], seconds: float) -> f
 def measure(
     url: str, token: str, bodies: dict, model: Model, rows: Sequence[dict], formats: Sequence[str], args: argparse.Namespace
 ) -> dict:
-    """{size: {"limits": [...], format: {"records_per_s": [...], "ratios": [...], "median_ratio", "errors"}}}."""
+    """{size: {"limits": [each round's median limit], format: {"limits": [...], "records_per_s": [...], "ratios": [...],
+    "median_ratio", "errors"}}}."""
     results: dict = {}
     for n in args.batch_sizes:
         by_size: dict = {"limits": []}
         for _ in range(args.batch_rounds):
-            limit = limit_records_per_s(model, rows[:n], max(args.batch_seconds, 0.2))
-            by_size["limits"].append(round(limit, 1))
+            round_limits = []
             for f in formats:
+                limit = limit_records_per_s(model, rows[:n], max(args.batch_seconds, 0.2))
+                round_limits.append(limit)
                 run = batch_run(url, bodies, token, n, f, args)
-                entry = by_size.setdefault(f, {"records_per_s": [], "ratios": [], "errors": 0})
+                entry = by_size.setdefault(f, {"limits": [], "records_per_s": [], "ratios": [], "errors": 0})
+                entry["limits"].append(round(limit, 1))
                 entry["records_per_s"].append(run["records_per_s"])
                 entry["ratios"].append(round(run["records_per_s"] / limit, 3))
                 entry["errors"] += run["errors"]
+            by_size["limits"].append(round(statistics.median(round_limits), 1))
         for f in formats:
             by_size[f]["median_ratio"] = statistics.median(by_size[f]["ratios"])
         results[n] = by_size

@@ -127,7 +127,7 @@ def _batch_rounds_table(models: dict) -> str:
     headers = [
         "model",
         "records",
-        "limit records/s, each round",
+        "limit records/s, each round (median of its formats' limits)",
         *(f"{f}: ours / limit, each round (median)" for f in TARGET_BATCH_OF_LIMIT),
     ]
     rows = []
@@ -223,8 +223,8 @@ def markdown(results: dict) -> str:
     if any("batch_rounds" in r.get("ours", {}) for r in models.values()):
         parts += [
             "\n## /predict/batch against the in-process limit in alternating rounds (the batch targets)\n",
-            "Each round measures the limit, then every format served (bench/batch_rounds.py); the targets are judged "
-            "on the median of the rounds' ratios.\n",
+            "Each round serves every format in turn, each right after a limit measured for it (bench/batch_rounds.py); "
+            "the targets are judged on the median of the rounds' ratios.\n",
             _batch_rounds_table(models),
         ]
     if all("inprocess" in r for r in models.values()):
