@@ -278,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
                 for folder, chosen in promote(args.out, args.artifacts).items():
                     print(
                         f"trainer report: promoted {chosen['cell']} to {args.artifacts / folder}"
-                        f" (validation macro-F1 {chosen['validation_f1_macro']:.4f})",
+                        f" (validation {', '.join(f'{k} {v:.4f}' for k, v in chosen['validation_score'].items())})",
                         file=sys.stderr,
                     )
         elif args.command == "overlap":

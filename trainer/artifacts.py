@@ -1,17 +1,33 @@
 """The artifacts folder: `artifacts/index.json` (every model folder, and the default model per dataset and task), and
 promotion of an experiment's chosen cells into it.
 
-Every choice is the model with the best macro-F1 on the validation split, never on the test split.
+Every choice is the model with the best score on the validation split, never on the test split. Among an experiment's
+cells of one architecture (balancings, losses, seeds): the difficulty-weighted macro-F1 where every candidate has one
+(nsl-kdd: `trainer.evaluate.difficulty_weighted_f1`), which ranked such cells as KDDTest+ does better than macro-F1
+(reports/experiment-balance-units, reports/experiment-difficulty-check); else, and between architectures (the index's
+defaults, where that ranking was not measured), macro-F1.
 """
 
 import json
 import shutil
 from pathlib import Path
 
+from trainer.config import DIFFICULTY_WEIGHTED
 from trainer.experiment import finished_cells, model_dir
 
-SELECTION_RULE = "highest macro-F1 on the validation split (test results are never used to choose)"
+SELECTION_RULE = "highest {score} on the validation split (test results are never used to choose)"
+SCORE_NAMES = {DIFFICULTY_WEIGHTED: "difficulty-weighted macro-F1", "f1_macro": "macro-F1"}
 TIE_BREAK = "ties go to the lower seed, then the balancing name in alphabetical order"
+
+
+def selection_key(candidates: list[dict]) -> str:
+    """The validation score these candidates (metrics.json contents) are compared on: the difficulty-weighted macro-F1
+    when every one has it, else macro-F1."""
+    return DIFFICULTY_WEIGHTED if all(DIFFICULTY_WEIGHTED in m["validation"] for m in candidates) else "f1_macro"
+
+
+def selection_rule(key: str) -> str:
+    return SELECTION_RULE.format(score=SCORE_NAMES[key])
 
 
 def update_index(root: Path) -> dict:
@@ -52,14 +68,15 @@ def update_index(root: Path) -> dict:
 
 
 def _why(model: dict, selection: dict | None) -> str:
-    why = f"{SELECTION_RULE}: {model['validation_f1_macro']:.4f}"
+    why = f"{selection_rule('f1_macro')}: {model['validation_f1_macro']:.4f}"
     if selection:
         tried = sum(len(seeds) for seeds in selection["candidates"].values())
         seeds = sorted({int(s) for by_seed in selection["candidates"].values() for s in by_seed})
         why += (
             f"; promoted from experiment cell {selection['cell']} ({selection['experiment']}),"
             f" the best of {tried} official-protocol cells of its architecture"
-            f" (balancing {', '.join(selection['candidates'])}; seeds {', '.join(map(str, seeds))}) by the same rule"
+            f" (balancing {', '.join(selection['candidates'])}; seeds {', '.join(map(str, seeds))}) by highest validation"
+            f" {SCORE_NAMES[next(iter(selection.get('validation_score', {'f1_macro': None})))]}"
         )
     return why
 
@@ -78,19 +95,21 @@ def promote(out: Path, artifacts: Path) -> dict:
     artifacts.mkdir(parents=True, exist_ok=True)
     selections = {}
     for (dataset, task, architecture), candidates in sorted(groups.items()):
-        best = choose(candidates)
+        best, score = choose(candidates), selection_key(candidates)
         chosen = best["cell"]
         selection = {
-            "rule": f"{SELECTION_RULE}, among the official-protocol cells of this dataset, task and architecture; {TIE_BREAK}",
+            "rule": f"{selection_rule(score)}, among the official-protocol cells of this dataset, task and architecture;"
+            f" {TIE_BREAK}",
             "experiment": str(out.resolve()),
             "cell": chosen["name"],
             "balancing": chosen["balancing"],
             "seed": chosen["seed"],
             "validation_f1_macro": best["validation"]["f1_macro"],
+            "validation_score": {score: best["validation"][score]},
             "candidates": {},
         }
         for m in sorted(candidates, key=lambda m: (m["cell"]["balancing"], m["cell"]["seed"])):
-            selection["candidates"].setdefault(m["cell"]["balancing"], {})[str(m["cell"]["seed"])] = m["validation"]["f1_macro"]
+            selection["candidates"].setdefault(m["cell"]["balancing"], {})[str(m["cell"]["seed"])] = m["validation"][score]
         target = artifacts / f"{dataset}-{task}-{architecture}"
         # Staged beside the target and swapped in whole, so a failed copy never leaves a half-replaced model.
         staging = target.with_name(target.name + ".promoting")
@@ -107,9 +126,10 @@ def promote(out: Path, artifacts: Path) -> dict:
 
 
 def choose(candidates: list[dict]) -> dict:
-    """The cell with the highest validation macro-F1; ties go to the lower seed, then the balancing name."""
+    """The cell with the highest validation score (`selection_key`); ties go to the lower seed, then the balancing name."""
+    score = selection_key(candidates)
 
     def rank(m: dict) -> tuple:
-        return -m["validation"]["f1_macro"], m["cell"]["seed"], m["cell"]["balancing"], m["cell"]["architecture"]
+        return -m["validation"][score], m["cell"]["seed"], m["cell"]["balancing"], m["cell"]["architecture"]
 
     return min(candidates, key=rank)

@@ -16,6 +16,9 @@ from preprocess.defaults import (
 )
 from trainer.datasets import DATASETS, DatasetSpec
 
+# The metrics.json key of a split's difficulty-weighted macro-F1 (trainer.evaluate), where the dataset rates its records.
+DIFFICULTY_WEIGHTED = "f1_macro_difficulty_weighted"
+
 
 @dataclass
 class TrainConfig:

@@ -147,6 +147,7 @@ class DatasetSpec:
     # The files training reads, under the data directory -> what the file is and the SHA-256 of the stored file.
     files: dict[str, DataFile] = field(default_factory=dict)
     extra_columns: tuple[str, ...] = ()  # present in the file, neither feature nor label nor identifier
+    difficulty_column: str | None = None  # of `extra_columns`: a rating of how hard each record is to classify
     # Of `files`, the one tools draw example records from: rows no model trained on where the dataset has a test file.
     records_file: str | None = None
 
@@ -190,6 +191,7 @@ NSL_KDD = DatasetSpec(
     features=NSL_KDD_FEATURES,
     identifiers=(),
     extra_columns=("difficulty",),
+    difficulty_column="difficulty",
     label_columns={"binary": "class", "multiclass": "class"},
     class_maps={
         "binary": {"normal": "normal"} | {name: "attack" for name in NSL_KDD_ATTACKS},

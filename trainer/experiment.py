@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from preprocess.defaults import ARCHITECTURES, BALANCE_UNITS, LOSSES, PER_CLASS_SAMPLERS, SCALINGS
-from trainer.config import default_validation, validation_kind
+from trainer.config import DIFFICULTY_WEIGHTED, default_validation, validation_kind
 from trainer.summary import baselines_of
 
 # The matrix `trainer experiment` runs when not told otherwise: the datasets a product model is trained on.
@@ -175,6 +175,7 @@ RESULT_FIELDS = [
     "recall_macro",
     "false_alarm_rate",
     "validation_f1_macro",
+    "validation_f1_macro_difficulty_weighted",
     "fit_seconds",
     "peak_rss_mb",
     "balance_seconds",
@@ -201,6 +202,7 @@ def _rows_of(metrics: dict) -> list[dict]:
                 "seed": cell["seed"],
                 "split": split,
                 "validation_f1_macro": source["validation"]["f1_macro"],
+                "validation_f1_macro_difficulty_weighted": source["validation"].get(DIFFICULTY_WEIGHTED, ""),
                 "fit_seconds": metrics["training"]["fit_seconds"] if model == "model" else source["fit_seconds"],
                 "peak_rss_mb": metrics["training"]["peak_rss_mb"] if model == "model" else "",
                 "balance_seconds": metrics["balancing"]["seconds"] if model == "model" else "",

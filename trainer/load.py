@@ -17,12 +17,14 @@ from trainer.datasets import DataError, DatasetSpec
 @dataclass
 class Labeled:
     """Raw features (the dataset's own column names), one task's class labels and the raw label each came from
-    (`subtypes`: nsl-kdd's attack name such as "guess_passwd", which the validation split can hold out whole), row-aligned."""
+    (`subtypes`: nsl-kdd's attack name such as "guess_passwd", which the validation split can hold out whole), row-aligned;
+    `difficulty` where the dataset rates its records (nsl-kdd: how many of its authors' 21 learners classified each right)."""
 
     features: pd.DataFrame
     labels: pd.Series
     source: str
     subtypes: pd.Series
+    difficulty: pd.Series | None = None
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -31,7 +33,9 @@ class Labeled:
         def rows(series):
             return series.iloc[index].reset_index(drop=True)
 
-        return Labeled(self.features.iloc[index].reset_index(drop=True), rows(self.labels), self.source, rows(self.subtypes))
+        features = self.features.iloc[index].reset_index(drop=True)
+        difficulty = None if self.difficulty is None else rows(self.difficulty)
+        return Labeled(features, rows(self.labels), self.source, rows(self.subtypes), difficulty)
 
 
 def _open_text(path: Path):
@@ -113,4 +117,5 @@ def load(spec: DatasetSpec, task: str, path: Path) -> Labeled:
     labels = labels_for(spec, task, frame, path)
     subtypes = raw_labels(spec, task, frame).rename("subtype")
     features = frame[list(spec.features)].reset_index(drop=True)
-    return Labeled(features, labels.reset_index(drop=True), Path(path).name, subtypes.reset_index(drop=True))
+    difficulty = frame[spec.difficulty_column].reset_index(drop=True) if spec.difficulty_column else None
+    return Labeled(features, labels.reset_index(drop=True), Path(path).name, subtypes.reset_index(drop=True), difficulty)

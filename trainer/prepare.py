@@ -52,9 +52,17 @@ class Encoded:
 
     def subtypes(self, split: str) -> np.ndarray:
         """The raw labels (e.g. nsl-kdd attack names) of a split's rows, aligned with its (X, y)."""
-        part = {"train": self.splits.train, "validation": self.splits.validation, "test": self.splits.test}
-        part |= self.splits.extra_tests
-        return part[split].subtypes[known_rows(part[split], self.classes)].to_numpy()
+        part = self._part(split)
+        return part.subtypes[known_rows(part, self.classes)].to_numpy()
+
+    def difficulty(self, split: str) -> np.ndarray | None:
+        """The difficulty rating of a split's rows, aligned with its (X, y); None where the dataset has none."""
+        part = self._part(split)
+        return None if part.difficulty is None else part.difficulty[known_rows(part, self.classes)].to_numpy()
+
+    def _part(self, split: str) -> Labeled:
+        parts = {"train": self.splits.train, "validation": self.splits.validation, "test": self.splits.test}
+        return (parts | self.splits.extra_tests)[split]
 
     @property
     def held_out(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:

@@ -38,11 +38,13 @@ class Splits:
 
 
 def _concat(parts: list[Labeled], source: str) -> Labeled:
+    rated = all(p.difficulty is not None for p in parts)
     return Labeled(
         pd.concat([p.features for p in parts], ignore_index=True),
         pd.concat([p.labels for p in parts], ignore_index=True),
         source,
         pd.concat([p.subtypes for p in parts], ignore_index=True),
+        pd.concat([p.difficulty for p in parts], ignore_index=True) if rated else None,
     )
 
 

@@ -18,8 +18,8 @@ from preprocess import ModelMetadata, Preprocessor
 from preprocess.metadata import OnnxModelInfo
 from trainer import baseline, plots
 from trainer.artifacts import update_index
-from trainer.config import TrainConfig
-from trainer.evaluate import alerts, evaluate
+from trainer.config import DIFFICULTY_WEIGHTED, TrainConfig
+from trainer.evaluate import alerts, difficulty_weighted_f1, evaluate
 from trainer.export import OPSET, PARITY_MIN_ROWS, check_parity, keras_graph, keras_outputs, sha256_of, write_onnx
 from trainer.forest import FittedForest, fit_forest
 from trainer.losses import loss_for
@@ -176,6 +176,8 @@ def evaluate_all(
         probabilities, *score = outputs[name]
         predicted = probabilities.argmax(axis=1)
         result = evaluate(to_output[y], predicted, classes.output, classes.normal)
+        if (difficulty := data.difficulty(name)) is not None:
+            result[DIFFICULTY_WEIGHTED] = difficulty_weighted_f1(to_output[y], predicted, len(classes.output), difficulty)
         unknown = score[0].reshape(len(y)) > novelty.threshold.value if novelty else None
         subtypes = data.subtypes(name)
         result["alerts"] = alerts(to_output[y], predicted, unknown, normal, subtypes, set(subtypes) - unseen)

@@ -112,7 +112,7 @@ def test_reading_flags_a_difference_smaller_than_the_seed_spread(tmp_path):
 
 def test_page_states_provenance_omissions_and_links_existing_figures(page, tiny_experiment):
     assert "--seeds 0 1" in page and "CPU cores" in page and "Total wall time of the cells: 0.5 min" in page  # 16 cells x 2 s
-    assert "the Spearman rank correlation of validation and test macro-F1 is" in page
+    assert "the Spearman rank correlation with test macro-F1 is" in page and "for validation macro-F1" in page
     assert "finished between" in page and "From the first cell's start to the last cell's end" in page
     assert (
         "Every cell is smaller than a full-size run: a stratified sample of 100 rows of each file instead of all rows;"

@@ -79,3 +79,23 @@ def test_random_validation_is_a_stratified_share_and_subtypes_refuse_other_proto
     assert _kdd_splits(data_dir, protocol="random").description["validation"]["kind"] == "random"
     with pytest.raises(DataError, match="official protocol only"):
         _kdd_splits(data_dir, validation_kind="subtypes", protocol="random")
+
+
+def test_every_split_carries_the_difficulty_of_its_own_rows(data_dir):
+    """The rating travels with its rows through sampling, hold-outs and pooling: each split's (features, label,
+    difficulty) rows are rows of the files, as often as the files hold them."""
+    files = [data_dir / "nsl-kdd" / name for name in ("KDDTrain+.txt.gz", "KDDTest+.txt.gz")]
+    loaded = [load(NSL_KDD, "multiclass", path) for path in files]
+    assert all(part.difficulty is not None and part.difficulty.between(0, 21).all() for part in loaded)
+
+    def rows(part):
+        frame = part.features.assign(label=part.labels.to_numpy(), difficulty=part.difficulty.to_numpy())
+        return frame.value_counts()
+
+    for protocol in ("official", "random"):
+        splits = _kdd_splits(data_dir, protocol=protocol)
+        pool = rows(loaded[0]).add(rows(loaded[1]), fill_value=0)
+        for part in (splits.train, splits.validation, splits.test):
+            counted = rows(part)
+            assert (counted <= pool.reindex(counted.index).fillna(0)).all()
+    assert make_splits(NSL_KDD, "multiclass", data_dir, limit_rows=2000).validation.difficulty is not None

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from preprocess.defaults import PROTOCOLS
+from trainer.artifacts import SCORE_NAMES
 from trainer.report.common import (
     BASELINE_LABELS,
     BASELINES,
@@ -155,13 +156,19 @@ def _protocol_comparison(results: pd.DataFrame, dataset: str, task: str, rare: l
 
 
 def validation_predicts_test(candidates: list[dict], best: dict) -> str:
-    """Whether choosing by validation can work here: a validation split unlike the test split ranks the cells differently."""
-    validation = pd.Series([m["validation"]["f1_macro"] for m in candidates])
+    """Whether choosing by validation can work here: a validation split unlike the test split ranks the cells differently.
+    Given for each validation score every candidate has (macro-F1, and the difficulty-weighted one where rated)."""
     test = pd.Series([m["test"]["f1_macro"] for m in candidates])
-    if len(candidates) < 3 or validation.nunique() < 2 or test.nunique() < 2:
+    correlations = []
+    for key, name in SCORE_NAMES.items():
+        if all(key in m["validation"] for m in candidates):
+            validation = pd.Series([m["validation"][key] for m in candidates])
+            if validation.nunique() > 1:
+                correlations.append(f"{validation.corr(test, method='spearman'):.2f} for validation {name}")
+    if len(candidates) < 3 or test.nunique() < 2 or not correlations:
         return ""  # no ranking to compare
     rank = int((test > best["test"]["f1_macro"]).sum()) + 1
     return (
-        f"Over these {len(candidates)} cells the Spearman rank correlation of validation and test macro-F1 is"
-        f" {validation.corr(test, method='spearman'):.2f}; the chosen cell's test macro-F1 ranks {rank} of {len(candidates)}."
+        f"Over these {len(candidates)} cells the Spearman rank correlation with test macro-F1 is {', '.join(correlations)};"
+        f" the chosen cell's test macro-F1 ranks {rank} of {len(candidates)}."
     )

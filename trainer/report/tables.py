@@ -7,7 +7,7 @@ import pandas as pd
 
 from preprocess.defaults import ARCHITECTURES, BALANCINGS, PROTOCOLS
 from trainer import plots
-from trainer.artifacts import TIE_BREAK, choose
+from trainer.artifacts import SCORE_NAMES, TIE_BREAK, choose, selection_key
 from trainer.config import validation_kind
 from trainer.report.common import (
     ARCH_LABELS,
@@ -69,17 +69,18 @@ def best_model(out: Path, finished: list[dict], dataset: str, task: str, protoco
     lines = []
     for kind in kinds:
         candidates = [m for m in cells if validation_kind(m) == kind]
-        best = choose(candidates)
+        best, score = choose(candidates), SCORE_NAMES[selection_key(candidates)]
         cell = best["cell"]
         named = f" ({kind} validation)" if len(kinds) > 1 else ""
         figure = figures / f"confusion-{dataset}-{task}-{protocol}{f'-{kind}' if named else ''}.png"
-        plots.confusion_matrix_png(best["test"], f"{cell['name']} (best validation macro-F1), on the test split", figure)
+        plots.confusion_matrix_png(best["test"], f"{cell['name']} (best validation {score}), on the test split", figure)
         lines += [
-            f"### Best model by validation macro-F1{named}",
+            f"### Best model by validation {score}{named}",
             "",
             f"{model_label(cell['architecture'], cell['balancing'])}{unit_label(cell.get('balance_by'))}, seed {cell['seed']}:"
-            f" validation macro-F1"
-            f" {best['validation']['f1_macro']:.{DECIMALS}f} (chosen among {len(candidates)} cells; {TIE_BREAK}). Its test"
+            f" validation {score}"
+            f" {best['validation'][selection_key(candidates)]:.{DECIMALS}f} (chosen among {len(candidates)} cells; {TIE_BREAK})."
+            f" Its test"
             f" macro-F1 is {best['test']['f1_macro']:.{DECIMALS}f}. {validation_predicts_test(candidates, best)}"
             " Confusion matrix on the test split:",
             "",
