@@ -22,10 +22,11 @@ import numpy as np
 from inference import load_model
 from preprocess.defaults import data_dir
 from preprocess.metadata import MetadataError
-from trainer.config import DIFFICULTY_WEIGHTED
+from trainer.config import DIFFICULTY_WEIGHTED, TrainConfig
 from trainer.evaluate import difficulty_weighted_f1, evaluate
 from trainer.experiment import model_dir
 from trainer.load import DataError
+from trainer.prepare import classes_of, known_rows
 from trainer.splits import model_splits
 
 # The recomputed macro-F1 may differ from the recorded one (Keras's predictions) by ONNX's float rounding on a few rows.
@@ -45,16 +46,17 @@ def add_scores(folder: Path, root: Path, force: bool) -> str:
     model = load_model(folder)
     splits = model_splits(metrics, root)
     parts = {"validation": splits.validation, "test": splits.test} | splits.extra_tests
+    config = metrics["config"]
+    # The trainer's own rules: which rows are scored, and the class each family counts towards (binary: normal or attack).
+    trained = classes_of(TrainConfig(config["dataset"], config["task"], config["architecture"]), splits)
     classes, normal = model.classes, model.meta.normal_class
     weighted = {}
-    for name, part in parts.items():
+    for name, whole in parts.items():
+        part = whole.take(np.flatnonzero(known_rows(whole, trained)))
         recorded = _split_scores(metrics, name)
         if len(part) != recorded["rows"]:
             raise DataError(f"{folder}: the rebuilt {name} split has {len(part)} rows, metrics.json records {recorded['rows']}")
-        truth = part.labels.to_numpy()
-        if len(classes) == 2:  # a binary model learnt the attack families and answers normal or attack
-            truth = np.where(truth == normal, normal, next(c for c in classes if c != normal))
-        y_true = np.array([classes.index(label) for label in truth])
+        y_true = np.array([classes.index(trained.output_of[family]) for family in part.labels])
         y_pred = np.array([classes.index(label) for label in model.predict_columns(_columns(part), len(part)).labels])
         again = evaluate(y_true, y_pred, classes, normal)["f1_macro"]
         if abs(again - recorded["f1_macro"]) > MACRO_F1_TOLERANCE:

@@ -89,7 +89,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     rules = {dataset: column_rules(record) for dataset, record in registry.records.items()}
     json_columns = JsonColumns(rules, settings.batch_limit)
     single = predict.SinglePredictor(schemas, registry, json_columns)
-    batch = predict.BatchPredictor(schemas, registry, json_columns, settings.batch_limit)
+    json_members = max_json_members(registry.records)
+    batch = predict.BatchPredictor(schemas, registry, json_columns, settings.batch_limit, json_members)
     predict_router = predict.build_router(schemas, settings.batch_limit, single, batch)
     routers = [
         health.router,
@@ -104,7 +105,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if app.state.metrics is not None and settings.metrics_port is None:
         # An API route (not a plain Starlette one), so its requests are counted under their own route template.
         app.add_api_route("/metrics", metrics_endpoint, methods=["GET"], include_in_schema=False)
-    json_members = max_json_members(registry.records)
     app.add_middleware(
         BodySizeLimitMiddleware,
         max_bytes=settings.max_body_bytes,

@@ -72,11 +72,12 @@ def _why(model: dict, selection: dict | None) -> str:
     if selection:
         tried = sum(len(seeds) for seeds in selection["candidates"].values())
         seeds = sorted({int(s) for by_seed in selection["candidates"].values() for s in by_seed})
+        score = next(iter(selection.get("validation_score", {})), "f1_macro")  # promoted before the weighted score: macro-F1
         why += (
             f"; promoted from experiment cell {selection['cell']} ({selection['experiment']}),"
             f" the best of {tried} official-protocol cells of its architecture"
-            f" (balancing {', '.join(selection['candidates'])}; seeds {', '.join(map(str, seeds))}) by highest validation"
-            f" {SCORE_NAMES[next(iter(selection.get('validation_score', {'f1_macro': None})))]}"
+            f" (balancing {', '.join(selection['candidates'])}; seeds {', '.join(map(str, seeds))})"
+            f" by highest validation {SCORE_NAMES[score]}"
         )
     return why
 

@@ -28,7 +28,6 @@ from service.predicting import predict_observed
 from service.registry import Registry, ServedModel
 from service.schemas.common import UNPROCESSABLE, documented
 from service.schemas.prediction import MODEL_ID_MAX_LENGTH, BatchPredictResponse, PredictionSchemas, PredictResponse
-from service.schemas.records import max_json_members
 
 JSON_MEDIA_TYPE = "application/json"
 BATCH_PATH = "/predict/batch"
@@ -78,10 +77,12 @@ class BatchPredictor:
     """A batch's answer in two steps, run in the thread pool by the /predict/batch route and by the fast path that
     answers the same requests without FastAPI's routing (service/fastpath.py), which counts the request between them."""
 
-    def __init__(self, schemas: PredictionSchemas, registry: Registry, json_columns: JsonColumns, limit: int) -> None:
+    def __init__(
+        self, schemas: PredictionSchemas, registry: Registry, json_columns: JsonColumns, limit: int, max_members: int
+    ) -> None:
+        """`max_members`: the most members a JSON body's objects may have before pydantic judges it (json_shape_problem)."""
         self.adapter = TypeAdapter(schemas.batch)
-        self.registry, self.json_columns, self.limit = registry, json_columns, limit
-        self.max_members = max_json_members(registry.records)
+        self.registry, self.json_columns, self.limit, self.max_members = registry, json_columns, limit, max_members
 
     def parse(self, media_type: str, body: bytes, dataset: str | None, model_id: str | None) -> BatchInput:
         """Raises RequestValidationError, HTTPException or UnknownModelError. `dataset` and `model_id` come from the

@@ -69,7 +69,8 @@ def best_model(out: Path, finished: list[dict], dataset: str, task: str, protoco
     lines = []
     for kind in kinds:
         candidates = [m for m in cells if validation_kind(m) == kind]
-        best, score = choose(candidates), SCORE_NAMES[selection_key(candidates)]
+        best, key = choose(candidates), selection_key(candidates)
+        score = SCORE_NAMES[key]
         cell = best["cell"]
         named = f" ({kind} validation)" if len(kinds) > 1 else ""
         figure = figures / f"confusion-{dataset}-{task}-{protocol}{f'-{kind}' if named else ''}.png"
@@ -79,7 +80,7 @@ def best_model(out: Path, finished: list[dict], dataset: str, task: str, protoco
             "",
             f"{model_label(cell['architecture'], cell['balancing'])}{unit_label(cell.get('balance_by'))}, seed {cell['seed']}:"
             f" validation {score}"
-            f" {best['validation'][selection_key(candidates)]:.{DECIMALS}f} (chosen among {len(candidates)} cells; {TIE_BREAK})."
+            f" {best['validation'][key]:.{DECIMALS}f} (chosen among {len(candidates)} cells; {TIE_BREAK})."
             f" Its test"
             f" macro-F1 is {best['test']['f1_macro']:.{DECIMALS}f}. {validation_predicts_test(candidates, best)}"
             " Confusion matrix on the test split:",
