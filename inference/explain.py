@@ -1,4 +1,4 @@
-"""Why a record got its label: each input column's Shapley value for the probability of the predicted class.
+"""Why a record got its label: each input column's Shapley value for the probability of the class it is called.
 
 A column is "absent" when it takes a background row's value (real training rows stored in the metadata), so the
 values answer: how much did this column's value move the probability away from what training traffic gets on
@@ -111,6 +111,7 @@ class Explainer:
             permutations,
         )
         self.probabilities = lambda rows: model.run(rows)[0]
+        self.called_class = lambda row: int(model.predict_encoded(row[None, :]).best[0])
         position = {name: i for i, name in enumerate(meta.encoded_features)}
         self.groups = [
             np.array([position[f"{f.name}={v}"] for v in f.vocabulary])
@@ -129,7 +130,7 @@ class Explainer:
         """`record`: one raw record keyed by column name."""
         x = self.preprocessor.transform([record])[0]
         probabilities = self.probabilities(x[None, :])[0]
-        best = int(probabilities.argmax())
+        best = self.called_class(x)  # the class the record is called: not always the most probable (preprocess/verdict.py)
         values, base = shapley_values(
             lambda rows: self.probabilities(rows)[:, best],
             x,

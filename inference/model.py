@@ -14,6 +14,7 @@ import onnxruntime as ort
 from inference.answers import build_answers
 from preprocess.metadata import ModelMetadata
 from preprocess.transform import Preprocessor
+from preprocess.verdict import called_classes
 
 # Rows per onnxruntime call. The convolutions' intermediate tensors take ~16 kB per NSL-KDD row; a whole
 # batch of 1,000 outgrows the CPU cache and runs about twice as slow per row as in pieces of this size
@@ -70,6 +71,8 @@ class Model:
         self.classes = list(meta.classes)
         self._attack = np.array([c != meta.normal_class for c in meta.classes])
         self._labels = np.array(meta.classes)
+        self._normal = self.classes.index(meta.normal_class)
+        self._unknown_is_attack = bool(meta.novelty and meta.novelty.unknown_is_attack)
         self._outputs = [meta.onnx.output_name] + ([meta.novelty.output_name] if meta.novelty else [])
 
     @property
@@ -91,22 +94,23 @@ class Model:
     def predict_encoded(self, encoded: np.ndarray) -> Predictions:
         """Rows already encoded by this model's preprocessor."""
         probabilities, *novelty = self.run(encoded)
-        best = probabilities.argmax(axis=1)
-        rows = np.arange(len(best))
-        predictions = {
-            "classes": self.classes,
-            "probabilities": probabilities,
-            "best": best,
-            "labels": self._labels[best],
-            "is_attack": self._attack[best],
-            "confidence": probabilities[rows, best],
-        }
+        n, unknown, predictions = len(probabilities), None, {}
         if novelty:
             # Compared in float64, as the score is reported: float32 rounding must not flip a score that prints above it.
-            score = novelty[0].reshape(len(best)).astype(np.float64)
+            score = novelty[0].reshape(n).astype(np.float64)
             threshold = self.meta.novelty.threshold
-            predictions |= {"novelty_score": score, "novelty_threshold": threshold, "unknown": score > threshold}
-        return Predictions(**predictions)
+            unknown = score > threshold
+            predictions = {"novelty_score": score, "novelty_threshold": threshold, "unknown": unknown}
+        best = called_classes(probabilities, self._normal, unknown, self._unknown_is_attack)
+        return Predictions(
+            classes=self.classes,
+            probabilities=probabilities,
+            best=best,
+            labels=self._labels[best],
+            is_attack=self._attack[best],
+            confidence=probabilities[np.arange(n), best],
+            **predictions,
+        )
 
     def run(self, encoded: np.ndarray) -> list[np.ndarray]:
         """The model's outputs (probabilities, then the novelty score if any), computed INFERENCE_ROWS rows at a time."""

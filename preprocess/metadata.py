@@ -80,6 +80,10 @@ class NoveltyInfo(_Strict):
         "flagged", description="what the budget counts: normal records flagged unknown, or alerted (called attack or flagged)"
     )
     validation_normal_flagged: float = Field(description="the share of normal validation records above the threshold")
+    unknown_is_attack: bool = Field(
+        False,
+        description="a record flagged unknown is never called normal, but its most probable attack class (preprocess/verdict.py)",
+    )
 
 
 class FeatureProfile(_Strict):

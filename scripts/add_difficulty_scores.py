@@ -17,17 +17,14 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from inference import load_model
 from preprocess.defaults import data_dir
 from preprocess.metadata import MetadataError
-from trainer.config import DIFFICULTY_WEIGHTED, TrainConfig
+from trainer.config import DIFFICULTY_WEIGHTED
 from trainer.evaluate import difficulty_weighted_f1, evaluate
 from trainer.experiment import model_dir
 from trainer.load import DataError
-from trainer.prepare import classes_of, known_rows
-from trainer.splits import model_splits
+from trainer.prepare import scored_parts
 
 # The recomputed macro-F1 may differ from the recorded one (Keras's predictions) by ONNX's float rounding on a few rows.
 MACRO_F1_TOLERANCE = 1e-3
@@ -44,20 +41,13 @@ def add_scores(folder: Path, root: Path, force: bool) -> str:
     if DIFFICULTY_WEIGHTED in metrics["validation"] and not force:
         return f"{folder}: already scored, kept"
     model = load_model(folder)
-    splits = model_splits(metrics, root)
-    parts = {"validation": splits.validation, "test": splits.test} | splits.extra_tests
-    config = metrics["config"]
-    # The trainer's own rules: which rows are scored, and the class each family counts towards (binary: normal or attack).
-    trained = classes_of(TrainConfig(config["dataset"], config["task"], config["architecture"]), splits)
     classes, normal = model.classes, model.meta.normal_class
     weighted = {}
-    for name, whole in parts.items():
-        part = whole.take(np.flatnonzero(known_rows(whole, trained)))
+    for name, (part, y_true) in scored_parts(metrics, root, classes).items():
         recorded = _split_scores(metrics, name)
         if len(part) != recorded["rows"]:
             raise DataError(f"{folder}: the rebuilt {name} split has {len(part)} rows, metrics.json records {recorded['rows']}")
-        y_true = np.array([classes.index(trained.output_of[family]) for family in part.labels])
-        y_pred = np.array([classes.index(label) for label in model.predict_columns(_columns(part), len(part)).labels])
+        y_pred = model.predict_columns(part.columns(), len(part)).best
         again = evaluate(y_true, y_pred, classes, normal)["f1_macro"]
         if abs(again - recorded["f1_macro"]) > MACRO_F1_TOLERANCE:
             raise DataError(f"{folder}: {name} macro-F1 recomputed {again:.4f}, metrics.json records {recorded['f1_macro']:.4f}")
@@ -72,10 +62,6 @@ def add_scores(folder: Path, root: Path, force: bool) -> str:
 
 def _split_scores(metrics: dict, name: str) -> dict:
     return metrics["extra_tests"][name] if name in metrics.get("extra_tests", {}) else metrics[name]
-
-
-def _columns(part) -> dict[str, np.ndarray]:
-    return {name: part.features[name].to_numpy() for name in part.features.columns}
 
 
 def main(argv: list[str] | None = None) -> int:

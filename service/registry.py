@@ -81,6 +81,7 @@ def _serve(loaded: ModelSet, model_id: str) -> ServedModel:
         balancing=entry.balancing,
         classes=model.meta.classes,
         normal_class=model.meta.normal_class,
+        novelty=model.meta.novelty,
         default=loaded.defaults[entry.dataset] == entry.id,
         features=feature_infos(model.meta),
         ignored_columns=model.meta.ignored_columns,

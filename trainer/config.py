@@ -50,6 +50,7 @@ class TrainConfig:
     novelty: str = NOVELTY_METHODS[0]
     novelty_budget: float = NOVELTY_BUDGET
     alert_budget: float | None = None  # instead of novelty_budget: the share of normal validation records alerted
+    unknown_is_attack: bool = False  # a record the detector flags unknown is called an attack (preprocess/verdict.py)
     ensemble_seeds: int = 1  # networks trained with seeds seed, seed + 1, ...; served as one graph of their mean
     forest_trees: int = 0  # > 0: a random forest of this many trees blended with the network(s) in the served graph
     balanced_cache: Path | None = None  # folder of balanced training sets, reused across runs (trainer.prepare)

@@ -59,9 +59,10 @@ def alerts(
 ) -> dict:
     """What an analyst is shown: a record raises an alert when it is called an attack or flagged unknown.
 
-    y_true / y_pred are output class indices, `unknown` the novelty flags (None without a detector), `subtypes` each
-    record's raw label and `unseen` the raw labels absent from the training split: per unseen attack type, the share
-    caught (called attack or flagged unknown) and the share called attack alone."""
+    y_true / y_pred are output class indices (y_pred: the classifier's most probable class), `unknown` the novelty
+    flags (None without a detector), `subtypes` each record's raw label and `unseen` the raw labels absent from the
+    training split: per unseen attack type, the share caught (called attack or flagged unknown) and the share called
+    attack alone."""
     flagged = np.zeros(len(y_true), dtype=bool) if unknown is None else unknown
     is_normal, called_attack = y_true == normal, y_pred != normal
     alert = called_attack | flagged

@@ -118,11 +118,15 @@ def _bar(done: int, total: int, started: float, ran: int) -> str:
 
 
 def train_command(**options: object) -> list[str]:
-    """`python -m trainer train` with these options in this order (underscores become dashes); None leaves one out."""
+    """`python -m trainer train` with these options in this order (underscores become dashes); None or False leaves
+    one out, True passes a switch."""
     command = [sys.executable, "-m", "trainer", "train"]
     for name, value in options.items():
-        if value is not None:
-            command += [f"--{name.replace('_', '-')}", str(value)]
+        flag = f"--{name.replace('_', '-')}"
+        if value is True:
+            command.append(flag)
+        elif value is not None and value is not False:
+            command += [flag, str(value)]
     return command
 
 

@@ -29,6 +29,10 @@ class Labeled:
     def __len__(self) -> int:
         return len(self.labels)
 
+    def columns(self) -> dict[str, np.ndarray]:
+        """Each raw feature column, as `inference.Model.predict_columns` takes them."""
+        return {name: self.features[name].to_numpy() for name in self.features.columns}
+
     def take(self, index: np.ndarray) -> "Labeled":
         def rows(series):
             return series.iloc[index].reset_index(drop=True)

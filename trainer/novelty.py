@@ -153,6 +153,8 @@ def alert_threshold(normal_scores: np.ndarray, called_attack: np.ndarray, budget
     """The threshold under which at most `budget` of these normal records raise an alert: those the classifier calls an
     attack use their share up first, and the detector may flag up to the rest among the ones it calls normal."""
     allowed = max(int(np.floor(budget * len(normal_scores))) - int(called_attack.sum()), 0)
+    if called_attack.all():  # the classifier spent the budget on every normal record: the detector may flag none
+        return threshold_for(normal_scores, 0.0)
     value = threshold_allowing(normal_scores[~called_attack], allowed)
     return Threshold(value, float((normal_scores > value).mean()))
 
@@ -182,6 +184,7 @@ class FittedNovelty:
     model: keras.Model
     threshold: Threshold
     candidates: dict[str, dict]
+    unknown_is_attack: bool = False  # a record flagged unknown is never called normal (preprocess/verdict.py)
 
     def info(self) -> NoveltyInfo:
         return NoveltyInfo(
@@ -192,6 +195,7 @@ class FittedNovelty:
             budget=self.budget,
             budget_of=self.budget_of,
             validation_normal_flagged=self.threshold.normal_flagged,
+            unknown_is_attack=self.unknown_is_attack,
         )
 
     def report(self) -> dict:
@@ -201,12 +205,18 @@ class FittedNovelty:
             "budget_of": self.budget_of,
             "threshold": self.threshold.value,
             "validation_normal_flagged": self.threshold.normal_flagged,
+            "unknown_is_attack": self.unknown_is_attack,
             "validation_candidates": self.candidates,
         }
 
 
 def fit_novelty(
-    method: str, members: list[keras.Model], data: Encoded, budget: float, alert_budget: float | None = None
+    method: str,
+    members: list[keras.Model],
+    data: Encoded,
+    budget: float,
+    alert_budget: float | None = None,
+    unknown_is_attack: bool = False,
 ) -> FittedNovelty:
     """Every candidate detector fitted on the training rows and thresholded on the normal validation records (at most
     `budget` of them flagged; with `alert_budget`, at most that share alerted, called attack or flagged); the chosen
@@ -243,4 +253,4 @@ def fit_novelty(
         fitted[candidate] = (model, threshold)
     model, threshold = fitted[method]
     budget, budget_of = (budget, "flagged") if alert_budget is None else (alert_budget, "alerted")
-    return FittedNovelty(method, budget, budget_of, len(members), model, threshold, candidates)
+    return FittedNovelty(method, budget, budget_of, len(members), model, threshold, candidates, unknown_is_attack)

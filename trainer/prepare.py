@@ -16,7 +16,7 @@ from trainer.balance import balance
 from trainer.config import TrainConfig
 from trainer.encoder import Encoder
 from trainer.load import Labeled
-from trainer.splits import Splits, make_splits
+from trainer.splits import Splits, make_splits, model_splits
 
 
 @dataclass
@@ -99,6 +99,19 @@ def classes_of(cfg: TrainConfig, splits: Splits) -> Classes:
 def known_rows(part: Labeled, classes: Classes) -> np.ndarray:
     """The rows of a class trained on: a class absent from training cannot be predicted, so it is not scored."""
     return part.labels.isin(classes.index_of).to_numpy()
+
+
+def scored_parts(metrics: dict, data_dir: Path, classes: list[str]) -> dict[str, tuple[Labeled, np.ndarray]]:
+    """A trained model's held-out splits (validation, test, extra tests) rebuilt from its metrics.json as the trainer
+    scored them: the rows of the classes it was trained on, and each row's output class as an index into `classes`."""
+    splits = model_splits(metrics, data_dir)
+    config = metrics["config"]
+    trained = classes_of(TrainConfig(config["dataset"], config["task"], config["architecture"]), splits)
+    parts = {}
+    for name, whole in ({"validation": splits.validation, "test": splits.test} | splits.extra_tests).items():
+        part = whole.take(np.flatnonzero(known_rows(whole, trained)))
+        parts[name] = part, np.array([classes.index(trained.output_of[family]) for family in part.labels])
+    return parts
 
 
 def encode(cfg: TrainConfig, splits: Splits, classes: Classes) -> Encoded:

@@ -43,6 +43,8 @@ def write_summary(root: Path) -> Path:
         "",
         "Written by the trainer from each model's `metrics.json` (do not edit by hand). Percentages;",
         "test = the held-out test split of the protocol named (nsl-kdd official: KDDTest+), never used to choose a model.",
+        'A model marked "unknown is attack" calls a record its novelty detector flags unknown an attack, never normal',
+        "(`--unknown-is-attack`); its scores are of that verdict, as the service answers.",
         "",
         "| model | balancing | protocol | test accuracy | macro-F1 | weighted F1 | false alarms | recall per class"
         " | 2nd test set accuracy | classical anchors: accuracy / macro-F1 | fit time | peak RSS |",
@@ -53,7 +55,8 @@ def write_summary(root: Path) -> Path:
         "## Alerts: called attack or flagged unknown",
         "",
         "A record raises an alert when the model calls it an attack or its novelty detector flags it unknown. Unseen attacks:",
-        "the split's attack types (raw labels) absent from the model's training split, caught = alerted (called attack alone).",
+        "the split's attack types (raw labels) absent from the model's training split, caught = alerted (called attack by the",
+        "classifier alone, as its most probable class).",
         "Detector budget: the share of normal validation records its threshold lets it flag, or lets raise an alert in all",
         "(`--alert-budget`). Alert accuracy: the share of records the alert decision gets right, an alert read as attack.",
         "",
@@ -72,7 +75,8 @@ def write_summary(root: Path) -> Path:
         scores = (f"{name}: {_pct(b['test']['accuracy'])} / {_pct(b['test']['f1_macro'])}" for name, b in anchors.items())
         forest_text = "; ".join(scores) or "not run"
         lines.append(
-            f"| {m['model_id']} | {m['balancing']['method']} (target {m['balancing']['target']}) | {m['split']['protocol']} "
+            f"| {m['model_id']}{' (unknown is attack)' if m.get('novelty', {}).get('unknown_is_attack') else ''}"
+            f" | {m['balancing']['method']} (target {m['balancing']['target']}) | {m['split']['protocol']} "
             f"| {_pct(test['accuracy'])} | {_pct(test['f1_macro'])} | {_pct(test['f1_weighted'])} "
             f"| {_pct(test['false_alarm_rate'])} "
             f"| {recall} | {extra} | {forest_text} | {m['training']['fit_seconds']:.0f} s ({m['training']['epochs_run']} epochs) "

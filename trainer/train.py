@@ -16,6 +16,7 @@ import numpy as np
 
 from preprocess import ModelMetadata, Preprocessor
 from preprocess.metadata import OnnxModelInfo
+from preprocess.verdict import called_classes
 from trainer import baseline, plots
 from trainer.artifacts import update_index
 from trainer.config import DIFFICULTY_WEIGHTED, TrainConfig
@@ -142,7 +143,7 @@ def assemble(cfg: TrainConfig, data: Encoded, members: list[keras.Model]) -> tup
     constants fitted on the real training rows and its threshold on the normal validation records."""
     if cfg.novelty == "none":
         return served_graph(members), None
-    novelty = fit_novelty(cfg.novelty, members, data, cfg.novelty_budget, cfg.alert_budget)
+    novelty = fit_novelty(cfg.novelty, members, data, cfg.novelty_budget, cfg.alert_budget, cfg.unknown_is_attack)
     log(
         f"novelty {cfg.novelty}: threshold {novelty.threshold.value:.4g} flags {novelty.threshold.normal_flagged:.2%} of normal"
         f" validation records (budget: {novelty.budget:.2%} {novelty.budget_of})"
@@ -166,21 +167,23 @@ def predict_held_out(data: Encoded, model: keras.Model) -> dict[str, list[np.nda
 def evaluate_all(
     cfg: TrainConfig, data: Encoded, outputs: dict[str, list[np.ndarray]], novelty: FittedNovelty | None = None
 ) -> dict:
-    """Validation (for model choice) and test (reported, never used to choose), and the baselines' on the same rows.
-    Every split also reports alerts: called attack or flagged unknown, overall and per attack type absent from training."""
+    """Validation (for model choice) and test (reported, never used to choose), and the baselines' on the same rows,
+    each record scored as the service will call it (preprocess/verdict.py). Every split also reports alerts: called
+    attack or flagged unknown, overall and per attack type absent from training."""
     classes, to_output = data.classes, data.classes.to_output
     normal, unseen = classes.output.index(classes.normal), set(data.splits.train.subtypes)
 
     def scores(name):
         y = data.held_out[name][1]
         probabilities, *score = outputs[name]
-        predicted = probabilities.argmax(axis=1)
+        unknown = score[0].reshape(len(y)) > novelty.threshold.value if novelty else None
+        predicted = called_classes(probabilities, normal, unknown, cfg.unknown_is_attack)
         result = evaluate(to_output[y], predicted, classes.output, classes.normal)
         if (difficulty := data.difficulty(name)) is not None:
             result[DIFFICULTY_WEIGHTED] = difficulty_weighted_f1(to_output[y], predicted, len(classes.output), difficulty)
-        unknown = score[0].reshape(len(y)) > novelty.threshold.value if novelty else None
         subtypes = data.subtypes(name)
-        result["alerts"] = alerts(to_output[y], predicted, unknown, normal, subtypes, set(subtypes) - unseen)
+        # The classifier's own calls: "called attack" then says what the detector adds (the alerts are the same either way).
+        result["alerts"] = alerts(to_output[y], probabilities.argmax(axis=1), unknown, normal, subtypes, set(subtypes) - unseen)
         return result
 
     metrics = {"validation": scores("validation"), "test": scores("test")}

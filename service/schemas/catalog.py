@@ -4,7 +4,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from preprocess.metadata import CategoricalFeature, ModelMetadata
+from preprocess.metadata import CategoricalFeature, ModelMetadata, NoveltyInfo
 
 # The figures the trainer writes beside each model (trainer/train.py), served by GET /models/{id}/plots/{name}.png.
 PlotName = Literal["confusion_matrix", "class_balance", "training_history"]
@@ -45,6 +45,9 @@ class Metrics(BaseModel):
     detection_rate: float | None
     per_class: dict[str, ClassMetrics]
     confusion_matrix: ConfusionMatrix
+    f1_macro_difficulty_weighted: float | None = Field(
+        None, description="nsl-kdd: macro-F1 with each record weighted 1 / (1 + the dataset's difficulty rating)"
+    )
     alerts: dict[str, Any] | None = Field(
         None,
         description="records called attack or flagged unknown: shares of normal and attack records, and per attack type"
@@ -67,6 +70,11 @@ class ModelInfo(BaseModel):
     balancing: str
     classes: list[str]
     normal_class: str
+    novelty: NoveltyInfo | None = Field(
+        None,
+        description="the unseen-attack detector (absent without one): its threshold, how it was set, and"
+        " `unknown_is_attack`, true when a record it flags unknown is called an attack, never normal",
+    )
     default: bool = Field(description="used by /predict when the request names no model")
     features: list[FeatureInfo]
     ignored_columns: list[str] = Field(description="accepted in records and not used")

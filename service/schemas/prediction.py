@@ -20,7 +20,10 @@ class Novelty(BaseModel):
 
 
 class Prediction(BaseModel):
-    label: str
+    label: str = Field(
+        description="the class the record is called: the most probable one, except that a model whose detector decides"
+        " (`novelty.unknown_is_attack` in /models) calls a record flagged unknown its most probable attack class"
+    )
     is_attack: bool = Field(description="false only when the label is the model's normal class")
     confidence: float = Field(description="the probability of `label`")
     probabilities: dict[str, float] = Field(description="probability of each class")

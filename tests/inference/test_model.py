@@ -92,3 +92,38 @@ def test_a_score_just_above_the_threshold_is_unknown_even_where_float32_rounds_t
     )
     (answer,) = strict.predict_records([record]).answers()
     assert answer["novelty"]["unknown"] and answer["novelty"]["score"] > answer["novelty"]["threshold"]
+
+
+class _FixedSession:
+    """Stands in for onnxruntime: given probabilities and novelty scores, whatever the rows."""
+
+    def __init__(self, probabilities: np.ndarray, scores: np.ndarray):
+        self.outputs = [probabilities.astype(np.float32), scores.astype(np.float32)]
+
+    def run(self, names, feeds):
+        return self.outputs
+
+
+def test_a_model_whose_detector_decides_never_calls_a_record_flagged_unknown_normal(novelty_model):
+    meta = novelty_model.meta
+    classes, normal = meta.classes, meta.classes.index(meta.normal_class)
+    probabilities = np.full((4, len(classes)), 0.05)
+    probabilities[:2, normal] = 0.6  # rows 0, 1: normal is the most probable class
+    probabilities[0, 3] = probabilities[1, 3] = 0.15  # ... and class 3 the most probable attack
+    probabilities[2:, 2] = 0.6  # rows 2, 3: class 2
+    threshold = meta.novelty.threshold
+    scores = np.array([threshold + 1, threshold - 1, threshold + 1, threshold - 1])  # rows 0 and 2 flagged unknown
+    session = _FixedSession(probabilities / probabilities.sum(axis=1, keepdims=True), scores)
+    rows = Preprocessor(meta).transform(list(meta.examples.values())[:4])
+
+    def called(unknown_is_attack):
+        novelty = meta.novelty.model_copy(update={"unknown_is_attack": unknown_is_attack})
+        return Model(meta.model_copy(update={"novelty": novelty}), session).predict_encoded(rows)
+
+    assert called(False).best.tolist() == [normal, normal, 2, 2]
+    ruled = called(True)
+    assert ruled.best.tolist() == [3, normal, 2, 2] and ruled.unknown.tolist() == [True, False, True, False]
+    assert ruled.labels.tolist() == [classes[3], meta.normal_class, classes[2], classes[2]]
+    assert ruled.is_attack.tolist() == [True, False, True, True]
+    np.testing.assert_allclose(ruled.confidence, session.outputs[0][np.arange(4), ruled.best])  # the label's probability
+    assert [a["label"] for a in ruled.answers()] == ruled.labels.tolist()

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from inference import Model
 from inference.explain import Explainer, NoBackground, shapley_values
 from tests.inference.conftest import SOURCE_MODEL
 
@@ -91,3 +92,17 @@ def test_explanations_of_a_real_model_add_up_and_skip_nothing(shipped):
         )
         assert sum(v for _, _, v in explained.contributions) == pytest.approx(explained.value - explained.base_value, abs=1e-6)
         assert explained.value == pytest.approx(float(model.predict_records([record]).confidence[0]), abs=1e-6)
+
+
+def test_a_record_called_an_attack_because_it_is_unknown_is_explained_as_the_attack_it_is_called(shipped):
+    model = shipped.get("nsl-kdd-binary-cnn")
+    assert model.meta.novelty.unknown_is_attack
+    record = model.meta.examples["normal"]
+    # With the threshold below the record's score it is flagged unknown, and the rule calls it an attack.
+    score = float(model.predict_records([record]).novelty_score[0])
+    novelty = model.meta.novelty.model_copy(update={"threshold": score - 1})
+    deciding = Model(model.meta.model_copy(update={"novelty": novelty}), model.session)
+    predicted = deciding.predict_records([record])
+    assert predicted.probabilities[0, 0] > 0.5 and predicted.labels[0] == "attack"  # most probably normal, called attack
+    explained = Explainer(deciding).explain(record)
+    assert explained.label == "attack" and explained.value == pytest.approx(float(predicted.confidence[0]), abs=1e-6)

@@ -17,7 +17,8 @@ def test_models_lists_every_indexed_model_with_its_metadata_and_test_metrics(cli
         assert [f["name"] for f in model["features"]] == [f.name for f in meta.features]
         assert model["ignored_columns"] == meta.ignored_columns
         metrics = json.loads((artifacts_dir / entry["path"] / "metrics.json").read_text())
-        assert model["metrics"]["test"] == metrics["test"] | {"alerts": metrics["test"].get("alerts")}
+        optional = {key: metrics["test"].get(key) for key in ("alerts", "f1_macro_difficulty_weighted")}
+        assert model["metrics"]["test"] == metrics["test"] | optional
 
 
 def test_feature_descriptions_carry_types_bounds_and_choices(client, auth, metadata):

@@ -49,3 +49,11 @@ def test_openapi_documents_novelty_as_optional(client):
     schemas = client.get("/openapi.json").json()["components"]["schemas"]
     assert "novelty" in schemas["Prediction"]["properties"] and "novelty" not in schemas["Prediction"]["required"]
     assert set(schemas["Novelty"]["required"]) == {"score", "threshold", "unknown"}
+
+
+def test_the_models_list_gives_each_detector_and_whether_it_decides(client, auth, metadata):
+    listed = {m["id"]: m for m in client.get("/models", headers=auth).json()["models"]}
+    for model_id, meta in metadata.items():
+        assert listed[model_id]["novelty"] == (meta.novelty.model_dump() if meta.novelty else None), model_id
+    deciding = sorted(m for m, meta in metadata.items() if meta.novelty and meta.novelty.unknown_is_attack)
+    assert deciding == ["nsl-kdd-binary-cnn", "nsl-kdd-binary-cnn-lstm"]  # chosen on held-out subtypes (trainer ship)

@@ -29,9 +29,11 @@ def real_rows(data_dir) -> dict[str, list[dict]]:
     return rows
 
 
-def _direct(folder, meta, records: list[dict]) -> np.ndarray:
+def _direct_outputs(folder, meta, records: list[dict]) -> list[np.ndarray]:
+    """Probabilities, then the novelty score when the model has a detector."""
     session = ort.InferenceSession(str(folder / meta.onnx.file), providers=["CPUExecutionProvider"])
-    return session.run([meta.onnx.output_name], {meta.onnx.input_name: Preprocessor(meta).transform(records)})[0]
+    names = [meta.onnx.output_name] + ([meta.novelty.output_name] if meta.novelty else [])
+    return session.run(names, {meta.onnx.input_name: Preprocessor(meta).transform(records)})
 
 
 def test_batch_predictions_equal_direct_onnxruntime(client, auth, index, metadata, real_rows, artifacts_dir):
@@ -44,10 +46,20 @@ def test_batch_predictions_equal_direct_onnxruntime(client, auth, index, metadat
         )
         assert response.status_code == 200, response.text[:500]
         predictions = response.json()["predictions"]
-        expected = _direct(artifacts_dir / entry["path"], meta, records)
+        expected, *score = _direct_outputs(artifacts_dir / entry["path"], meta, records)
         served_probabilities = np.array([[p["probabilities"][c] for c in meta.classes] for p in predictions])
         np.testing.assert_allclose(served_probabilities, expected, rtol=0, atol=1e-6, err_msg=entry["id"])
-        assert [p["label"] for p in predictions] == [meta.classes[i] for i in expected.argmax(axis=1)]
+        labels = [p["label"] for p in predictions]
+        if meta.novelty and meta.novelty.unknown_is_attack:  # flagged unknown: the most probable attack class
+            normal = meta.classes.index(meta.normal_class)
+            unknown = score[0].reshape(-1).astype(np.float64) > meta.novelty.threshold
+            overruled = unknown & (expected.argmax(axis=1) == normal)
+            assert overruled.any(), entry["id"]  # real test rows the rule calls attacks
+            attack_only = np.where(np.arange(len(meta.classes)) == normal, -1.0, expected)
+            called = np.where(overruled, attack_only.argmax(axis=1), expected.argmax(axis=1))
+            assert labels == [meta.classes[i] for i in called], entry["id"]
+        else:
+            assert labels == [meta.classes[i] for i in expected.argmax(axis=1)], entry["id"]
 
 
 def test_single_predictions_equal_direct_onnxruntime(client, auth, index, metadata, real_rows, artifacts_dir):
@@ -56,7 +68,7 @@ def test_single_predictions_equal_direct_onnxruntime(client, auth, index, metada
             continue
         entry = next(e for e in index["models"] if e["id"] == model_id)
         records = real_rows[dataset][:: max(1, len(real_rows[dataset]) // 20)]
-        expected = _direct(artifacts_dir / entry["path"], metadata[model_id], records)
+        expected = _direct_outputs(artifacts_dir / entry["path"], metadata[model_id], records)[0]
         for record, row in zip(records, expected, strict=True):
             response = client.post("/predict", headers=auth, json={"dataset": dataset, "record": record})
             probabilities = response.json()["prediction"]["probabilities"]

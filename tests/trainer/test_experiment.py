@@ -129,3 +129,19 @@ def test_balancing_by_subtype_is_a_cell_of_the_per_class_samplers_only_with_its_
     }
     # the report names the variant; the defaults keep their names
     assert sorted(report_common._variants_named(model_rows).balancing) == ["SMOTE by subtype", "gan", "none", "smote"]
+
+
+def test_a_train_command_passes_switches_alone_and_leaves_out_unset_options():
+    command = experiment.train_command(dataset="nsl-kdd", limit_rows=None, unknown_is_attack=True, no_baseline=False)
+    assert command[1:] == ["-m", "trainer", "train", "--dataset", "nsl-kdd", "--unknown-is-attack"]
+
+
+def test_every_shipped_recipe_is_a_command_the_trainer_accepts():
+    from trainer.__main__ import SHIPPED, SHIPPED_BALANCING, parser
+
+    for dataset, task, arch, epochs, options in SHIPPED:
+        balancing, target = SHIPPED_BALANCING[dataset]
+        options = dict(dataset=dataset, task=task, arch=arch, balance=balancing, balance_target=target, epochs=epochs, **options)
+        args = parser().parse_args(experiment.train_command(**options)[3:])
+        assert (args.dataset, args.task, args.arch, args.epochs) == (dataset, task, arch, epochs)
+        assert args.unknown_is_attack == options.get("unknown_is_attack", False)

@@ -9,10 +9,10 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from inference import load_model
+from inference import Model, load_model
 from preprocess import load_metadata
 from preprocess.defaults import NOVELTY_METHODS
-from trainer.__main__ import parser
+from trainer.__main__ import main, parser
 from trainer.config import TrainConfig
 from trainer.evaluate import alerts
 from trainer.export import NOVELTY_OUTPUT, PARITY_TOLERANCE, check_parity, keras_outputs
@@ -45,9 +45,11 @@ def single_run(tmp_path_factory, data_dir):
 
 @pytest.fixture(scope="module")
 def ensemble_run(tmp_path_factory, data_dir):
-    """A binary model of two networks with the energy detector: the summed output and the ensemble together."""
+    """A binary model of two networks with the energy detector, which decides (a record it flags unknown is called an
+    attack): the summed output, the ensemble and the verdict rule together."""
     out = tmp_path_factory.mktemp("ensemble")
-    cfg = TrainConfig(task="binary", data_dir=data_dir, out_dir=out, novelty="energy", ensemble_seeds=2, **QUICK)
+    options = {"novelty": "energy", "ensemble_seeds": 2, "unknown_is_attack": True}
+    cfg = TrainConfig(task="binary", data_dir=data_dir, out_dir=out, **options, **QUICK)
     return cfg, run(cfg), out / cfg.model_id
 
 
@@ -89,6 +91,8 @@ def test_alert_threshold_leaves_the_detector_what_the_classifiers_false_alarms_d
     assert threshold.normal_flagged == 0.03  # 99 scores above it too: flagged, though its alert was counted once
     none_left = alert_threshold(scores, called_attack, 0.02)  # two allowed, three used: nothing flagged
     assert not (scores[~called_attack] > none_left.value).any()  # no alert added to the three
+    all_called = alert_threshold(scores, np.ones(100, dtype=bool), 0.05)  # an untrained classifier calls every one attack
+    assert not (scores > all_called.value).any() and all_called.normal_flagged == 0.0
 
 
 def test_an_alert_budget_bounds_normal_validation_alerts_and_is_recorded(fitted):
@@ -209,6 +213,30 @@ def test_ensemble_is_one_graph_of_its_members_mean(ensemble_run):
     served = served_outputs(folder, X)
     assert np.abs(served[0] - probabilities).max() <= PARITY_TOLERANCE
     assert np.allclose(served[0].sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_a_model_whose_detector_decides_is_scored_and_served_calling_every_alert_an_attack(ensemble_run):
+    _, metrics, folder = ensemble_run
+    model = load_model(folder)
+    assert model.meta.novelty.unknown_is_attack and metrics["novelty"]["unknown_is_attack"]
+    for split in [metrics["validation"], metrics["test"], *metrics["extra_tests"].values()]:
+        found, recall = split["alerts"], split["per_class"]
+        assert recall["normal"]["recall"] == pytest.approx(1 - found["normal_alerted"])
+        assert recall["attack"]["recall"] == pytest.approx(found["attack_caught"])
+    assert metrics["validation"]["alerts"]["normal_flagged_unknown"] > 0  # normal records the rule calls attacks
+    # Served: with the threshold below every score, training rows the classifier calls normal are all called attacks.
+    rows = model.preprocessor.transform(model.meta.background)
+    scores = model.predict_encoded(rows).novelty_score
+    novelty = model.meta.novelty.model_copy(update={"threshold": float(scores.min()) - 1})
+    predictions = Model(model.meta.model_copy(update={"novelty": novelty}), model.session).predict_encoded(rows)
+    assert (predictions.probabilities[:, 0] > 0.5).any() and predictions.unknown.all() and predictions.is_attack.all()
+
+
+def test_the_verdict_rule_needs_a_detector(tmp_path, data_dir, capsys):
+    command = ["train", "--dataset", "nsl-kdd", "--novelty", "none", "--unknown-is-attack", "--data-dir", str(data_dir)]
+    assert main([*command, "--out", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == "trainer: error: --unknown-is-attack needs a novelty detector, not --novelty none\n"
+    assert not any(tmp_path.iterdir())
 
 
 def test_every_detector_choice_has_a_detector():

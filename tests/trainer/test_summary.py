@@ -36,3 +36,8 @@ def test_the_page_names_each_detector_budget_and_alert_accuracy(tmp_path):
     page = write_summary(tmp_path).read_text()
 
     assert "| nsl-kdd-multiclass-cnn | 5.0 alerted | test | 2.0 | 10.0 | 75.0 | 84.0 | none |" in page
+    assert "| nsl-kdd-multiclass-cnn | smote (target 1.0) |" in page
+
+    metrics["novelty"]["unknown_is_attack"] = True
+    (tmp_path / "m" / "metrics.json").write_text(json.dumps(metrics))
+    assert "| nsl-kdd-multiclass-cnn (unknown is attack) | smote (target 1.0) |" in write_summary(tmp_path).read_text()
