@@ -3,6 +3,7 @@
 import re
 
 import httpx
+import numpy as np
 from playwright.sync_api import expect
 
 from preprocess.metadata import CategoricalFeature
@@ -157,3 +158,34 @@ def test_a_prediction_with_novelty_shows_it(browser, novelty_server, log_in, new
                 page.locator("#novelty").evaluate("node => node.remove()")  # so the next one is new
         finally:
             context.close()
+
+
+def test_a_record_called_an_attack_because_it_is_unknown_says_so(
+    logged_in, api, auth, catalog, verdict_of, data_dir, artifacts_dir
+):
+    """nsl-kdd's binary models call a record their detector flags unknown an attack (novelty.unknown_is_attack)."""
+    from inference import load_model
+    from trainer.datasets import DATASETS
+    from trainer.load import read_table
+
+    model = catalog["nsl-kdd-binary-cnn"]
+    assert model["novelty"]["unknown_is_attack"]
+    rows = read_table(DATASETS["nsl-kdd"], data_dir / "nsl-kdd" / "KDDTest+.txt.gz").head(2000).to_dict("records")
+    predictions = load_model(artifacts_dir / model["id"]).predict_records(rows)
+    overruled = np.flatnonzero(predictions.unknown & (predictions.probabilities[:, 0] > 0.5))
+    record = rows[int(overruled[0])]  # flagged unknown, most probably normal: called an attack
+    page = logged_in
+    page.get_by_label("Model").select_option(model["id"])
+    for feature in model["features"]:
+        field = page.locator(f"#predict-fields [name='{feature['name']}']")
+        if feature["type"] == "categorical" and feature["closed"]:
+            field.select_option(str(record[feature["name"]]))
+        else:
+            field.fill(str(record[feature["name"]]))
+    page.get_by_role("button", name="Predict").click()
+    answer = api.post("/predict", json={"dataset": "nsl-kdd", "model": model["id"], "record": record}, headers=auth).json()
+    assert answer["prediction"]["label"] == "attack" and answer["prediction"]["novelty"]["unknown"]
+    expect(page.locator("#verdict")).to_have_text(verdict_of(answer["prediction"], model))
+    expect(page.locator("#overruled")).to_have_text(
+        re.compile(r"^Called attack because it is unlike the training traffic; the classifier alone says normal \(\d")
+    )

@@ -122,6 +122,18 @@ function noveltyLine(novelty) {
   );
 }
 
+// A model whose detector decides (novelty.unknown_is_attack) calls a record it flags unknown an attack even where the
+// classifier alone says normal: say so, so the verdict and the probabilities below do not seem to disagree.
+function overruledLine(prediction) {
+  const [top, p] = Object.entries(prediction.probabilities).reduce((a, b) => (b[1] > a[1] ? b : a));
+  if (!prediction.novelty?.unknown || top === prediction.label) return null;
+  return el(
+    "p",
+    { id: "overruled", class: "novelty unknown" },
+    `Called ${prediction.label} because it is unlike the training traffic; the classifier alone says ${top} (${percent(p)}).`,
+  );
+}
+
 function showResult(panel, model, answer) {
   const { prediction } = answer;
   const why = el(
@@ -140,6 +152,7 @@ function showResult(panel, model, answer) {
     ),
     el("p", { id: "confidence" }, `Confidence: ${percent(prediction.confidence)} (probability of ${prediction.label})`),
     noveltyLine(prediction.novelty),
+    overruledLine(prediction),
     el("p", { class: "hint" }, `Model ${answer.model}`),
     why,
     el("h3", {}, "Class probabilities"),
