@@ -111,7 +111,7 @@ class Explainer:
             permutations,
         )
         self.probabilities = lambda rows: model.run(rows)[0]
-        self.called_class = lambda row: int(model.predict_encoded(row[None, :]).best[0])
+        self.predict = model.predict_encoded
         position = {name: i for i, name in enumerate(meta.encoded_features)}
         self.groups = [
             np.array([position[f"{f.name}={v}"] for v in f.vocabulary])
@@ -129,8 +129,9 @@ class Explainer:
     def explain(self, record: dict[str, Any]) -> Explanation:
         """`record`: one raw record keyed by column name."""
         x = self.preprocessor.transform([record])[0]
-        probabilities = self.probabilities(x[None, :])[0]
-        best = self.called_class(x)  # the class the record is called: not always the most probable (preprocess/verdict.py)
+        predicted = self.predict(x[None, :])
+        probabilities = predicted.probabilities[0]
+        best = int(predicted.best[0])  # the class the record is called: not always the most probable (preprocess/verdict.py)
         values, base = shapley_values(
             lambda rows: self.probabilities(rows)[:, best],
             x,
