@@ -46,9 +46,9 @@ def compare(folder: Path, root: Path) -> dict | None:
     if (folder / "run").is_dir():
         folder = model_dir(folder)
     metrics = json.loads((folder / "metrics.json").read_text())
-    model = load_model(folder)
-    if metrics["config"]["dataset"] != "nsl-kdd" or model.meta.novelty is None:
+    if metrics["config"]["dataset"] != "nsl-kdd" or "novelty" not in metrics:
         return None
+    model = load_model(folder)
     classes = model.classes
     normal = classes.index(model.meta.normal_class)
     row = {"model": name, "task": model.meta.task, "validation": metrics["split"]["validation"]["kind"]}

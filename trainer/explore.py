@@ -29,7 +29,7 @@ def explore(data_dir: Path, out: Path, limit_rows: int | None = None) -> Path:
     lines = ["# Data exploration", "", f"Data directory: `{data_dir}`. Regenerate with `python -m trainer explore`.", ""]
     for spec in DATASETS.values():
         splits = make_splits(spec, "multiclass", data_dir, "official", seed=0, limit_rows=limit_rows)
-        parts = {"train": splits.train, "validation": splits.validation, "test": splits.test} | splits.extra_tests
+        parts = splits.by_name()
         counts = {name: part.labels.value_counts().to_dict() for name, part in parts.items()}
         chart = f"{spec.name}-classes.png"
         plots.bar_chart_png(counts, f"{spec.name}: rows per class and split", out / chart)

@@ -52,17 +52,13 @@ class Encoded:
 
     def subtypes(self, split: str) -> np.ndarray:
         """The raw labels (e.g. nsl-kdd attack names) of a split's rows, aligned with its (X, y)."""
-        part = self._part(split)
+        part = self.splits.by_name()[split]
         return part.subtypes[known_rows(part, self.classes)].to_numpy()
 
     def difficulty(self, split: str) -> np.ndarray | None:
         """The difficulty rating of a split's rows, aligned with its (X, y); None where the dataset has none."""
-        part = self._part(split)
+        part = self.splits.by_name()[split]
         return None if part.difficulty is None else part.difficulty[known_rows(part, self.classes)].to_numpy()
-
-    def _part(self, split: str) -> Labeled:
-        parts = {"train": self.splits.train, "validation": self.splits.validation, "test": self.splits.test}
-        return (parts | self.splits.extra_tests)[split]
 
     @property
     def held_out(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -108,7 +104,9 @@ def scored_parts(metrics: dict, data_dir: Path, classes: list[str]) -> dict[str,
     config = metrics["config"]
     trained = classes_of(TrainConfig(config["dataset"], config["task"], config["architecture"]), splits)
     parts = {}
-    for name, whole in ({"validation": splits.validation, "test": splits.test} | splits.extra_tests).items():
+    for name, whole in splits.by_name().items():
+        if name == "train":
+            continue
         part = whole.take(np.flatnonzero(known_rows(whole, trained)))
         parts[name] = part, np.array([classes.index(trained.output_of[family]) for family in part.labels])
     return parts

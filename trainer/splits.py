@@ -36,6 +36,10 @@ class Splits:
     extra_tests: dict[str, Labeled] = field(default_factory=dict)
     description: dict = field(default_factory=dict)
 
+    def by_name(self) -> dict[str, Labeled]:
+        """Every split by the name metrics.json gives it: train, validation, test, then each extra test file."""
+        return {"train": self.train, "validation": self.validation, "test": self.test} | self.extra_tests
+
 
 def _concat(parts: list[Labeled], source: str) -> Labeled:
     rated = all(p.difficulty is not None for p in parts)

@@ -7,6 +7,7 @@ import pytest
 
 from inference import load_models
 from preprocess.transform import Preprocessor
+from preprocess.verdict import called_classes
 
 # Real rows of each dataset, posted exactly as the file holds them (labels and identifiers included).
 REAL_FILES = {"nsl-kdd": "nsl-kdd/KDDTest+.txt.gz", "nf-bot-iot-v2": "bot-iot/nf_bot_iot_v2_train.csv.gz"}
@@ -50,16 +51,13 @@ def test_batch_predictions_equal_direct_onnxruntime(client, auth, index, metadat
         served_probabilities = np.array([[p["probabilities"][c] for c in meta.classes] for p in predictions])
         np.testing.assert_allclose(served_probabilities, expected, rtol=0, atol=1e-6, err_msg=entry["id"])
         labels = [p["label"] for p in predictions]
-        if meta.novelty and meta.novelty.unknown_is_attack:  # flagged unknown: the most probable attack class
-            normal = meta.classes.index(meta.normal_class)
-            unknown = score[0].reshape(-1).astype(np.float64) > meta.novelty.threshold
-            overruled = unknown & (expected.argmax(axis=1) == normal)
-            assert overruled.any(), entry["id"]  # real test rows the rule calls attacks
-            attack_only = np.where(np.arange(len(meta.classes)) == normal, -1.0, expected)
-            called = np.where(overruled, attack_only.argmax(axis=1), expected.argmax(axis=1))
-            assert labels == [meta.classes[i] for i in called], entry["id"]
-        else:
-            assert labels == [meta.classes[i] for i in expected.argmax(axis=1)], entry["id"]
+        normal = meta.classes.index(meta.normal_class)
+        unknown = score[0].reshape(-1).astype(np.float64) > meta.novelty.threshold if meta.novelty else None
+        deciding = bool(meta.novelty and meta.novelty.unknown_is_attack)
+        if deciding:  # real test rows the rule calls attacks (the rule itself: tests/inference/test_model.py)
+            assert (unknown & (expected.argmax(axis=1) == normal)).any(), entry["id"]
+        called = called_classes(expected, normal, unknown, deciding)
+        assert labels == [meta.classes[i] for i in called], entry["id"]
 
 
 def test_single_predictions_equal_direct_onnxruntime(client, auth, index, metadata, real_rows, artifacts_dir):
