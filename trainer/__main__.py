@@ -102,6 +102,8 @@ def parser() -> argparse.ArgumentParser:
         default=default("balance_target"),
         help="fill each class to this share of the majority class",
     )
+    cap_help = "first under-sample classes above this share of the majority class to it (fewer rows, same mix)"
+    train.add_argument("--balance-cap", type=_share, help=cap_help)
     train.add_argument(
         "--balance-by", default=default("balance_by"), choices=BALANCE_UNITS, help="fill families, or their subtypes equally"
     )
@@ -169,6 +171,9 @@ def parser() -> argparse.ArgumentParser:
     )
     experiment.add_argument("--gan-epochs", type=_positive(int), help="GAN training budget per cell (default: train's)")
     experiment.add_argument("--gan-seconds", type=_positive(float), help="GAN time budget per cell (default: train's)")
+    fast_help = "every cell's --balance-cap (with --patience 2: the fast recipe of bench.training_recipes)"
+    experiment.add_argument("--balance-cap", type=_share, help=fast_help)
+    experiment.add_argument("--patience", type=_positive(int), help="every cell's --patience (default: train's)")
     experiment.add_argument("--quick", action="store_true", help="a small sample and few epochs: the whole matrix in minutes")
 
     report = sub.add_parser(
@@ -221,6 +226,7 @@ def main(argv: list[str] | None = None) -> int:
                     architecture=args.arch,
                     balance=args.balance,
                     balance_target=args.balance_target,
+                    balance_cap=args.balance_cap,
                     balance_by=args.balance_by,
                     protocol=args.protocol,
                     validation=args.validation,

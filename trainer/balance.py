@@ -10,13 +10,24 @@ from collections import Counter
 import numpy as np
 
 from preprocess.defaults import BALANCINGS
-from trainer.samplers import SAMPLERS, oversample, subtype_deficits, targets_for
+from trainer.samplers import SAMPLERS, capped_rows, oversample, subtype_deficits, targets_for
 
 
 def balance(
-    X: np.ndarray, y: np.ndarray, method: str, seed: int, target: float = 1.0, subtypes: np.ndarray | None = None, **options
+    X: np.ndarray,
+    y: np.ndarray,
+    method: str,
+    seed: int,
+    target: float = 1.0,
+    subtypes: np.ndarray | None = None,
+    cap: float | None = None,
+    **options,
 ):
     """Return (X, y, report) with synthetic rows appended; the input rows come first, unchanged.
+
+    `cap` (a share of the majority class's count): classes above it are first randomly under-sampled to it, so
+    the kept input rows come first and `target` is a share of the capped majority. It buys a smaller training set
+    with the same class mix: fewer rows per epoch, at the price of real rows of the largest classes.
 
     `subtypes` (row-aligned, per-class samplers only): each class's target is shared equally among its subtypes, and
     each subtype is sampled from its own rows. `options` reach the GAN and hybrid balancers only (layout_groups,
@@ -29,6 +40,10 @@ def balance(
     started = time.perf_counter()
     before = Counter(y.tolist())
     report = {"method": method, "target": target, "by": "family" if subtypes is None else "subtype", "fallbacks": {}}
+    if cap is not None:
+        kept = capped_rows(y, cap, seed)
+        X, y, subtypes = X[kept], y[kept], None if subtypes is None else subtypes[kept]
+        report |= {"cap": cap, "counts_capped": {str(k): v for k, v in sorted(Counter(y.tolist()).items())}}
     if method == "none":
         new_X, new_y = [], []
     elif subtypes is not None:

@@ -27,6 +27,7 @@ class TrainConfig:
     architecture: str
     balance: str = "none"
     balance_target: float = 1.0
+    balance_cap: float | None = None  # classes above this share of the majority are under-sampled to it first
     balance_by: str = BALANCE_UNITS[0]
     protocol: str = PROTOCOLS[0]
     validation: str | None = None  # one of VALIDATIONS; None: the dataset and protocol's default (trainer.splits)

@@ -29,7 +29,13 @@ QUICK_ROWS = 4000  # per file, stratified: the whole quick matrix finishes in mi
 QUICK_EPOCHS = 2
 QUICK_GAN = {"--gan-epochs": 30, "--gan-seconds": 20}
 # The experiment's options that every cell's `trainer train` takes as they are: flag -> TrainConfig field.
-CELL_OPTIONS = {"--class-floor": "class_floor", "--gan-epochs": "gan_epochs", "--gan-seconds": "gan_seconds"}
+CELL_OPTIONS = {
+    "--class-floor": "class_floor",
+    "--gan-epochs": "gan_epochs",
+    "--gan-seconds": "gan_seconds",
+    "--balance-cap": "balance_cap",
+    "--patience": "patience",
+}
 
 
 def passed_on(quick: bool, options: dict) -> list[str]:

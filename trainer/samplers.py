@@ -1,4 +1,5 @@
-"""The per-class over-samplers (random over-sampling, SMOTE, ADASYN) and the per-class targets they fill.
+"""The per-class over-samplers (random over-sampling, SMOTE, ADASYN), the per-class targets they fill, and the cap
+that under-samples the largest classes first.
 
 Every method fills each class up to a target count: `target` times the majority class's count.
 Tiny classes do not crash it: SMOTE's k_neighbors is capped at the class size minus one, a class of
@@ -10,6 +11,7 @@ from collections import Counter
 
 import numpy as np
 from imblearn.over_sampling import ADASYN, SMOTE
+from imblearn.under_sampling import RandomUnderSampler
 
 K_NEIGHBORS = 5
 
@@ -18,6 +20,16 @@ def targets_for(y: np.ndarray, target: float) -> dict[str, int]:
     counts = Counter(y.tolist())
     goal = round(target * max(counts.values()))
     return {c: max(n, goal) for c, n in counts.items()}
+
+
+def capped_rows(y: np.ndarray, cap: float, seed: int) -> np.ndarray:
+    """Indices, in input order, of the rows kept when every class above `cap` times the majority class's count is
+    randomly under-sampled to that count; smaller classes keep every row."""
+    counts = Counter(y.tolist())
+    limit = round(cap * max(counts.values()))
+    sampler = RandomUnderSampler(sampling_strategy={c: min(n, limit) for c, n in counts.items()}, random_state=seed)
+    sampler.fit_resample(np.arange(len(y)).reshape(-1, 1), y)  # row numbers stand in for the rows: nothing is copied
+    return np.sort(sampler.sample_indices_)
 
 
 def subtype_deficits(y: np.ndarray, subtypes: np.ndarray, target: float) -> dict[str, int]:

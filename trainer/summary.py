@@ -10,6 +10,12 @@ def _pct(value) -> str:
     return "n/a" if value is None else f"{100 * value:.1f}"
 
 
+def balancing_text(balancing: dict) -> str:
+    """A run's balancing report (metrics.json `balancing`) in a few words: method, target and cap where there is one."""
+    cap = f", cap {balancing['cap']}" if balancing.get("cap") else ""
+    return f"{balancing['method']} (target {balancing['target']}{cap})"
+
+
 def baselines_of(metrics: dict) -> dict[str, dict]:
     """A run's classical baselines, name -> result; a run written before gradient boosting joined holds the forest
     alone, as "baseline"."""
@@ -76,7 +82,7 @@ def write_summary(root: Path) -> Path:
         forest_text = "; ".join(scores) or "not run"
         lines.append(
             f"| {m['model_id']}{' (unknown is attack)' if m.get('novelty', {}).get('unknown_is_attack') else ''}"
-            f" | {m['balancing']['method']} (target {m['balancing']['target']}) | {m['split']['protocol']} "
+            f" | {balancing_text(m['balancing'])} | {m['split']['protocol']} "
             f"| {_pct(test['accuracy'])} | {_pct(test['f1_macro'])} | {_pct(test['f1_weighted'])} "
             f"| {_pct(test['false_alarm_rate'])} "
             f"| {recall} | {extra} | {forest_text} | {m['training']['fit_seconds']:.0f} s ({m['training']['epochs_run']} epochs) "

@@ -3,6 +3,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
+from trainer.__main__ import parser
 from trainer.balance import balance
 from trainer.samplers import targets_for
 
@@ -91,3 +92,37 @@ def test_balancing_by_subtype_is_refused_for_the_gan(skewed):
     X, y = skewed
     with pytest.raises(ValueError, match="by subtype works with"):
         balance(X, y, "gan", seed=0, subtypes=y)
+
+
+def test_a_cap_under_samples_the_largest_classes_first_and_the_target_follows_the_capped_majority(skewed):
+    X, y = skewed  # normal 160, DoS 50, U2R 2
+    X_out, y_out, report = balance(X, y, "ros", seed=0, cap=0.25)
+    assert report["counts_before"] == {"DoS": 50, "U2R": 2, "normal": 160}
+    assert report["counts_capped"] == {"DoS": 40, "U2R": 2, "normal": 40} and report["cap"] == 0.25
+    assert Counter(y_out.tolist()) == {"normal": 40, "DoS": 40, "U2R": 40}
+    # the kept rows come first: real rows in their input order, with every row of the class below the cap
+    position_of = {row.tobytes(): i for i, row in enumerate(X)}
+    positions = [position_of[row.tobytes()] for row in X_out[:82]]
+    assert positions == sorted(positions) and {210, 211} <= set(positions)
+    np.testing.assert_array_equal(y_out[:82], y[positions])
+    _, _, other_seed = balance(X, y, "ros", seed=1, cap=0.25)
+    assert other_seed["counts_capped"] == report["counts_capped"]
+    assert not np.array_equal(balance(X, y, "none", seed=1, cap=0.25)[0], balance(X, y, "none", seed=0, cap=0.25)[0])
+
+
+def test_a_cap_under_samples_subtypes_with_their_rows(skewed):
+    X, y = skewed
+    subtypes = np.array(["normal"] * 160 + ["smurf"] * 30 + ["back"] * 20 + ["rootkit"] * 2)
+    _, y_out, report = balance(X, y, "ros", seed=0, cap=0.25, subtypes=subtypes)
+    capped = Counter(report["counts_capped"])
+    assert capped == {"normal": 40, "DoS": 40, "U2R": 2}
+    assert sum(report["subtype_counts_after"].values()) == len(y_out)
+    assert Counter(y_out.tolist())["U2R"] == 40
+
+
+def test_the_cap_option_takes_a_share_below_one():
+    assert parser().parse_args(["train", "--dataset", "nsl-kdd", "--balance-cap", "0.4"]).balance_cap == 0.4
+    assert parser().parse_args(["train", "--dataset", "nsl-kdd"]).balance_cap is None
+    for bad in ("1", "0", "-0.5", "lots"):
+        with pytest.raises(SystemExit):
+            parser().parse_args(["train", "--dataset", "nsl-kdd", "--balance-cap", bad])

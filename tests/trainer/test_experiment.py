@@ -4,6 +4,7 @@ import pandas as pd
 
 from preprocess.defaults import BALANCE_UNITS, SCALINGS
 from trainer import experiment
+from trainer.__main__ import parser
 from trainer.report import common as report_common
 
 MATRIX = (["nsl-kdd", "nf-bot-iot-v2"], ["multiclass"], ["official", "random"], ["cnn", "cnn-lstm"], ["none", "smote"], [0, 1])
@@ -58,6 +59,12 @@ def test_cells_are_passed_the_quick_gan_budget_unless_told_otherwise():
     ]
     assert experiment.passed_on(True, {}) == ["--gan-epochs", "30", "--gan-seconds", "20"]
     assert experiment.passed_on(True, {"gan_epochs": 50}) == ["--gan-epochs", "50", "--gan-seconds", "20"]
+
+
+def test_the_fast_recipe_reaches_every_cell():
+    args = parser().parse_args(["experiment", "--balance-cap", "0.4", "--patience", "2"])
+    assert experiment.passed_on(False, vars(args)) == ["--balance-cap", "0.4", "--patience", "2"]
+    assert experiment.passed_on(False, vars(parser().parse_args(["experiment"]))) == []
 
 
 def test_losses_and_validations_are_cells_whose_names_keep_the_defaults_unchanged(tmp_path, fake_trainer):

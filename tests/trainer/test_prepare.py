@@ -38,7 +38,14 @@ def test_a_balanced_set_is_reused_by_runs_that_differ_in_architecture_or_loss_on
 
 def test_the_key_changes_with_the_split_the_balancing_and_the_sample(data_dir, tmp_path):
     keys = {balanced_key(*_prepared(data_dir, tmp_path))}
-    for changes in ({"balance": "ros"}, {"seed": 1}, {"validation": "random"}, {"limit_rows": 2500}, {"balance_target": 0.5}):
+    for changes in (
+        {"balance": "ros"},
+        {"seed": 1},
+        {"validation": "random"},
+        {"limit_rows": 2500},
+        {"balance_target": 0.5},
+        {"balance_cap": 0.5},
+    ):
         keys.add(balanced_key(*_prepared(data_dir, tmp_path, **changes)))
-    assert len(keys) == 6
+    assert len(keys) == 7
     assert balanced_key(*_prepared(data_dir, tmp_path, loss="focal", architecture="cnn-lstm")) in keys

@@ -2,7 +2,7 @@
 
 import json
 
-from trainer.summary import alert_accuracy, write_summary
+from trainer.summary import alert_accuracy, balancing_text, write_summary
 
 
 def _scores(normal_alerted: float, attack_caught: float) -> dict:
@@ -41,3 +41,8 @@ def test_the_page_names_each_detector_budget_and_alert_accuracy(tmp_path):
     metrics["novelty"]["unknown_is_attack"] = True
     (tmp_path / "m" / "metrics.json").write_text(json.dumps(metrics))
     assert "| nsl-kdd-multiclass-cnn (unknown is attack) | smote (target 1.0) |" in write_summary(tmp_path).read_text()
+
+
+def test_balancing_text_names_the_cap_where_there_is_one():
+    assert balancing_text({"method": "smote", "target": 1.0}) == "smote (target 1.0)"
+    assert balancing_text({"method": "smote", "target": 1.0, "cap": 0.4}) == "smote (target 1.0, cap 0.4)"
