@@ -28,6 +28,7 @@ from preprocess.defaults import ARCHITECTURES, BALANCINGS, GAN_SECONDS
 from trainer.__main__ import SHIPPED_BALANCING
 from trainer.config import TrainConfig
 from trainer.prepare import balance_training, classes_of, encode, load_splits
+from trainer.summary import balancing_text
 
 # (name, batch size, XLA, tf.data row shuffle): the first is the trainer's setting, each other one is timed against it.
 EPOCH_OPTIONS = [
@@ -53,7 +54,7 @@ def shipped_training(artifacts: Path) -> list[dict]:
         rows.append(
             {
                 "model": entry["id"],
-                "balancing": f"{config['balance']} ({config['balance_target']:g})",
+                "balancing": balancing_text(metrics["balancing"]),
                 "train_rows": metrics["split"]["rows"]["train"],
                 "limit_rows": config.get("limit_rows"),
                 "epochs_run": training["epochs_run"],
