@@ -150,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit-rows", type=int, help="a stratified sample of each file (smoke runs)")
     parser.add_argument("--out", type=Path, default=report.RESULTS)
     args = parser.parse_args(argv)
+    if not 0 < args.fast_cap < 1:
+        parser.error(f"--fast-cap must be between 0 and 1, got {args.fast_cap}")
     settings = {"arch": args.arch, "recipes": args.recipes, "seeds": args.seeds, "fast_cap": args.fast_cap}
     results = {"context": report.context(), "settings": settings, "runs": []}
     with tempfile.TemporaryDirectory(prefix="bench-recipes-") as tmp:

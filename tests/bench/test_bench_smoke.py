@@ -7,6 +7,8 @@ import json
 
 import pytest
 
+from bench import training_recipes
+
 
 def _results(out, name: str) -> dict:
     assert (out / f"{name}.md").read_text().startswith("# ")
@@ -138,3 +140,10 @@ def test_training_recipes_times_whole_runs_and_reads_their_test_results(run_modu
     assert 0 < run["test_accuracy"] <= 1 and set(run["recall"]) == {"normal", "DoS", "Probe", "R2L", "U2R"}
     assert f"--balance-cap {cap}" in run["command"] and f"--arch {arch}" in run["command"]
     assert 0 < run["validation_f1_macro"] <= 1
+
+
+@pytest.mark.parametrize("cap", ["1.5", "0"])
+def test_training_recipes_refuses_a_cap_outside_0_1_before_training(capsys, cap):
+    with pytest.raises(SystemExit) as stopped:
+        training_recipes.main(["--fast-cap", cap])
+    assert stopped.value.code == 2 and "--fast-cap must be between 0 and 1" in capsys.readouterr().err
