@@ -44,6 +44,7 @@ def balance(
         kept = capped_rows(y, cap, seed)
         X, y, subtypes = X[kept], y[kept], None if subtypes is None else subtypes[kept]
         report |= {"cap": cap, "counts_capped": {str(k): v for k, v in sorted(Counter(y.tolist()).items())}}
+    counts = Counter(y.tolist())  # what the balancer starts from: the capped counts where there is a cap
     if method == "none":
         new_X, new_y = [], []
     elif subtypes is not None:
@@ -52,7 +53,7 @@ def balance(
         new_y = [np.array([family_of[s] for s in part], dtype=y.dtype) for part in new_subtypes]
         report["subtype_counts_after"] = dict(sorted(Counter(np.concatenate([subtypes, *new_subtypes]).tolist()).items()))
     else:
-        deficits = {c: t - before[c] for c, t in targets_for(y, target).items()}
+        deficits = {c: t - counts[c] for c, t in targets_for(y, target).items()}
         if method in SAMPLERS:
             new_X, new_y = oversample(X, y, method, deficits, seed, report)
         else:
