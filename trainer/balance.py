@@ -38,13 +38,13 @@ def balance(
     if subtypes is not None and method not in (*SAMPLERS, "none"):
         raise ValueError(f"balancing by subtype works with {', '.join(SAMPLERS)}, not {method}")
     started = time.perf_counter()
-    before = Counter(y.tolist())
+    before = counts = Counter(y.tolist())  # counts: what the balancer starts from, after the cap where there is one
     report = {"method": method, "target": target, "by": "family" if subtypes is None else "subtype", "fallbacks": {}}
     if cap is not None:
         kept = capped_rows(y, cap, seed)
         X, y, subtypes = X[kept], y[kept], None if subtypes is None else subtypes[kept]
-        report |= {"cap": cap, "counts_capped": {str(k): v for k, v in sorted(Counter(y.tolist()).items())}}
-    counts = Counter(y.tolist())  # what the balancer starts from: the capped counts where there is a cap
+        counts = Counter(y.tolist())
+        report |= {"cap": cap, "counts_capped": {str(k): v for k, v in sorted(counts.items())}}
     if method == "none":
         new_X, new_y = [], []
     elif subtypes is not None:
