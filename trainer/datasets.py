@@ -150,6 +150,9 @@ class DatasetSpec:
     difficulty_column: str | None = None  # of `extra_columns`: a rating of how hard each record is to classify
     # Of `files`, the one tools draw example records from: rows no model trained on where the dataset has a test file.
     records_file: str | None = None
+    # Of `features`: when and how fast a flow's packets came rather than what they were (durations, rates); the
+    # overlap report sets them aside to ask what the rest of a new row's values say about its label.
+    timing_columns: tuple[str, ...] = ()
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -262,6 +265,15 @@ NF_BOT_IOT_V2 = DatasetSpec(
         ),
     },
     records_file="bot-iot/nf_bot_iot_v2_train.csv.gz",  # its only file: the trainer splits test rows from it
+    timing_columns=(
+        "FLOW_DURATION_MILLISECONDS",
+        "DURATION_IN",
+        "DURATION_OUT",
+        "SRC_TO_DST_SECOND_BYTES",
+        "DST_TO_SRC_SECOND_BYTES",
+        "SRC_TO_DST_AVG_THROUGHPUT",
+        "DST_TO_SRC_AVG_THROUGHPUT",
+    ),
 )
 
 _SPECS = {spec.name: spec for spec in (NSL_KDD, BOT_IOT, NF_BOT_IOT_V2)}

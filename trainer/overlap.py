@@ -4,8 +4,10 @@ A stratified random split of a flow dataset with few distinct flows (NF-BoT-IoT-
 training row with the same value in every model column, and the same label: there a score measures recall of the
 training data more than detection. The rows no training row matches show what a model makes of traffic it has not
 seen. The page gives, per shipped multiclass model and for the random forest and boosted trees fitted on the same
-training split, accuracy, macro-F1 and per-class recall on both parts of the test split, and how many training rows
-each model's encoding makes indistinguishable from a row of another label.
+training split, accuracy, macro-F1 and per-class recall on both parts of the test split and on all of it, and how many
+training rows each model's encoding makes indistinguishable from a row of another label. Where the dataset names
+timing columns (durations and rates), a *training lookup* row reads each new row's label off the training rows equal
+to it in every other column: a reference for what the rest of a new row's values say about its label.
 
     python -m trainer overlap [--artifacts artifacts] [--out reports/overlap]
 """
@@ -21,11 +23,13 @@ import pandas as pd
 
 from inference import load_model
 from trainer.baseline import BASELINES
+from trainer.datasets import DATASETS
 from trainer.evaluate import evaluate
 from trainer.report.common import markdown_row, number
 from trainer.splits import model_splits
 
-PARTS = ("repeated", "new")
+PARTS = ("repeated", "new", "all")
+LOOKUP = "training lookup"  # the row of `training_lookup`, no model
 
 
 def row_keys(frame: pd.DataFrame) -> np.ndarray:
@@ -42,14 +46,32 @@ def repeated_rows(train: pd.DataFrame, rows: pd.DataFrame) -> np.ndarray:
     return np.isin(row_keys(rows), row_keys(train[list(rows.columns)]))
 
 
+def most_common_labels(train: pd.DataFrame, train_labels: pd.Series, rows: pd.DataFrame) -> pd.Series:
+    """Per row of `rows`: the most common label of the training rows with the same values in all of `rows`' columns,
+    NaN where there are none."""
+    counted = pd.DataFrame({"key": row_keys(train[list(rows.columns)]), "label": train_labels.to_numpy()}).value_counts()
+    common = counted.reset_index().drop_duplicates("key").set_index("key")["label"]  # value_counts: most common first
+    return pd.Series(row_keys(rows)).map(common)
+
+
 def training_label_agreement(train: pd.DataFrame, train_labels: pd.Series, rows: pd.DataFrame, labels: pd.Series) -> float:
     """Of the repeated rows, the share whose label is the most common label of their values in training: what a
     lookup of the training data would get right."""
-    counted = pd.DataFrame({"key": row_keys(train[list(rows.columns)]), "label": train_labels.to_numpy()}).value_counts()
-    common = counted.reset_index().drop_duplicates("key").set_index("key")["label"]  # value_counts: most common first
-    looked_up = pd.Series(row_keys(rows)).map(common)
+    looked_up = most_common_labels(train, train_labels, rows)
     repeated = looked_up.notna().to_numpy()
     return float((looked_up[repeated].to_numpy() == labels.to_numpy()[repeated]).mean()) if repeated.any() else float("nan")
+
+
+def training_lookup(
+    train: pd.DataFrame, train_labels: pd.Series, rows: pd.DataFrame, timing: tuple[str, ...], fallback: np.ndarray
+) -> tuple[np.ndarray, int]:
+    """Labels read off the training split, no model: a row's most common training label among the rows equal in
+    every column, else among those equal in every column but the `timing` ones, else `fallback`'s label; and how
+    many rows took the fallback."""
+    exact = most_common_labels(train, train_labels, rows)
+    untimed = most_common_labels(train, train_labels, rows.drop(columns=list(timing)))
+    looked_up = exact.fillna(untimed)
+    return looked_up.fillna(pd.Series(fallback)).to_numpy(), int(looked_up.isna().sum())
 
 
 def encoding_collisions(encoded: np.ndarray, labels: np.ndarray) -> int:
@@ -61,10 +83,11 @@ def encoding_collisions(encoded: np.ndarray, labels: np.ndarray) -> int:
 
 
 def part_scores(truth: np.ndarray, predicted: np.ndarray, repeated: np.ndarray, classes: list[str], normal: str) -> dict:
-    """Rows, rows called wrong, accuracy, macro-F1 (over the classes a part holds) and per-class recall on each part."""
+    """Rows, rows called wrong, accuracy, macro-F1 (over the classes a part holds) and per-class recall on each part
+    and on the whole split."""
     index = {c: i for i, c in enumerate(classes)}
     scores = {}
-    for part, rows in zip(PARTS, (repeated, ~repeated), strict=True):
+    for part, rows in zip(PARTS, (repeated, ~repeated, np.ones_like(repeated)), strict=True):
         present = [c for c in classes if (truth[rows] == c).any()]
         y = np.array([index[c] for c in truth[rows]], dtype=np.intp)
         p = np.array([index[c] for c in predicted[rows]], dtype=np.intp)
@@ -84,7 +107,7 @@ def analyse(artifacts: Path, data_dir: Path) -> dict:
     index = json.loads((artifacts / "index.json").read_text())
     datasets: dict[str, dict] = {}
     defaults = index["dataset_defaults"]
-    encoders: dict[str, tuple] = {}  # dataset -> its default model, splits, repeated rows and encodings, for the baselines
+    references: dict[str, tuple] = {}  # dataset -> its default model, splits, repeated rows, encodings and calls
     for entry in index["models"]:
         folder = artifacts / entry["path"]
         metrics = json.loads((folder / "metrics.json").read_text())
@@ -107,17 +130,21 @@ def analyse(artifacts: Path, data_dir: Path) -> dict:
                 "collisions": {},
             }
         encoded_train, encoded_test = _encoded(model, train), _encoded(model, test)
-        if entry["id"] == defaults.get(entry["dataset"]):
-            encoders[entry["dataset"]] = model, splits, repeated, encoded_train, encoded_test
         predicted = np.asarray(model.predict_encoded(encoded_test).labels)
+        if entry["id"] == defaults.get(entry["dataset"]):
+            references[entry["dataset"]] = model, splits, repeated, encoded_train, encoded_test, predicted
         truth = test.labels.to_numpy()
         datasets[entry["dataset"]]["models"][entry["id"]] = part_scores(
             truth, predicted, repeated, model.classes, model.meta.normal_class
         )
         datasets[entry["dataset"]]["collisions"][entry["id"]] = encoding_collisions(encoded_train, train.labels.to_numpy())
     for name, dataset in datasets.items():
-        if name in encoders:
-            dataset["models"] |= _baselines(*encoders[name])
+        if name in references:
+            model, splits, repeated, encoded_train, encoded_test, predicted = references[name]
+            dataset["models"] |= _baselines(model, splits, repeated, encoded_train, encoded_test)
+            if DATASETS[name].timing_columns:
+                timing = DATASETS[name].timing_columns
+                dataset["models"][LOOKUP], dataset["lookup"] = _lookup_reference(model, splits, repeated, predicted, timing)
     return datasets
 
 
@@ -135,6 +162,16 @@ def _baselines(model, splits, repeated: np.ndarray, X_train: np.ndarray, X_test:
         truth = splits.test.labels.to_numpy()
         results[name] = part_scores(truth, predicted, repeated, model.classes, model.meta.normal_class)
     return results
+
+
+def _lookup_reference(model, splits, repeated, default_calls: np.ndarray, timing: tuple[str, ...]) -> tuple[dict, dict]:
+    """The `training_lookup` row (what the training labels alone say, beside the models on the same rows), and how
+    it was read."""
+    columns = [f.name for f in model.meta.features]
+    train, test = splits.train, splits.test
+    called, fell_back = training_lookup(train.features[columns], train.labels, test.features[columns], timing, default_calls)
+    scores = part_scores(test.labels.to_numpy(), called, repeated, model.classes, model.meta.normal_class)
+    return scores, {"timing_columns": list(timing), "fell_back_rows": fell_back}
 
 
 def markdown(datasets: dict, command: str, seconds: float) -> str:
@@ -166,6 +203,8 @@ def markdown(datasets: dict, command: str, seconds: float) -> str:
                 scores = [f"{s['rows']:,}", f"{s['errors']:,}", number(s["accuracy"]), number(s["f1_macro"])]
                 lines.append(markdown_row([model_id, part, *scores, *(number(s["recall"].get(c)) for c in classes)]))
         collided = [f"{model_id} {n:,}" for model_id, n in d["collisions"].items()]
+        if "lookup" in d:
+            lines += ["", _lookup_text(d["lookup"], d["baselines_encoded_by"])]
         lines += [
             "",
             "Training rows whose encoding (the model's scaling, in float32) equals that of a training row with another"
@@ -173,6 +212,16 @@ def markdown(datasets: dict, command: str, seconds: float) -> str:
             "",
         ]
     return "\n".join(lines)
+
+
+def _lookup_text(lookup: dict, default: str) -> str:
+    return (
+        f"*{LOOKUP}* is no model: a repeated row gets the most common training label of its values; a new row gets the"
+        " most common label of the training rows equal to it in every column but the timing ones"
+        f" ({', '.join(lookup['timing_columns'])}), and the {lookup['fell_back_rows']:,} new rows that match no training"
+        f" row that way get {default}'s call. Where a model does no better than it on the new rows, what the model reads"
+        " in those rows' timing values does not carry over to traffic it has not seen."
+    )
 
 
 def write(artifacts: Path, data_dir: Path, out: Path, command: str) -> Path:

@@ -49,6 +49,12 @@ def test_nf_bot_iot_v2_loads_without_identifiers(data_dir):
     assert not {"IPV4_SRC_ADDR", "L4_SRC_PORT", "L4_DST_PORT", "Dataset", "Label", "Attack"} & set(data.features)
 
 
+def test_timing_columns_are_features_of_their_dataset():
+    for spec in DATASETS.values():
+        assert set(spec.timing_columns) <= set(spec.features)
+    assert "DURATION_IN" in NF_BOT_IOT_V2.timing_columns and "IN_BYTES" not in NF_BOT_IOT_V2.timing_columns
+
+
 def test_every_dataset_lists_its_normal_class_first():
     for spec in DATASETS.values():
         for task in spec.tasks:

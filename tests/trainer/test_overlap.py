@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 
 from trainer.__main__ import main
-from trainer.overlap import encoding_collisions, part_scores, repeated_rows, training_label_agreement
+from trainer.overlap import encoding_collisions, part_scores, repeated_rows, training_label_agreement, training_lookup
 
 
 def test_a_row_repeats_training_when_every_column_matches_whatever_the_dtypes():
@@ -34,6 +34,19 @@ def test_part_scores_score_each_part_on_its_own_rows_and_classes():
     assert scores["repeated"]["accuracy"] == 0.75 and scores["new"]["accuracy"] == 0.5
     assert scores["repeated"]["recall"] == {"a": 1.0, "b": 0.5}
     assert scores["new"]["recall"] == {"a": 0.0, "b": 1.0}
+    assert scores["all"]["rows"] == 6 and scores["all"]["errors"] == 2 and scores["all"]["recall"] == {"a": 2 / 3, "b": 2 / 3}
+
+
+def test_training_lookup_reads_exact_rows_then_rows_equal_but_for_timing_then_falls_back():
+    train = pd.DataFrame({"bytes": [40, 40, 40, 60], "duration": [5, 7, 9, 5]})
+    labels = pd.Series(["DoS", "Recon", "Recon", "Benign"])
+    rows = pd.DataFrame({"bytes": [40, 40, 80], "duration": [5, 8, 5]})
+
+    called, fell_back = training_lookup(train, labels, rows, ("duration",), np.array(["x", "y", "z"]))
+
+    # (40, 5) is a training row: its own label, though most rows with 40 bytes are Recon; (40, 8) is new: the label
+    # most rows with 40 bytes have; no training row has 80 bytes: the fallback's call
+    assert list(called) == ["DoS", "Recon", "z"] and fell_back == 1
 
 
 def test_overlap_without_an_artifacts_index_is_a_one_line_error(tmp_path, capsys):
